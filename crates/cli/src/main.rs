@@ -1,1 +1,46 @@
-fn main() {}
+//! The `portcullis` binary: argument parsing and wiring only. The work is done by the library
+//! crates; this file maps their outcomes to exit codes in one place:
+//! 0 success, 1 findings at or above `--fail-on` (or a failed check), 2 bad usage or unreadable input.
+
+mod args;
+mod cmd;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use cmd::{NotAvailable, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            // A closed stdout pipe (`portcullis audit x | head`) is not an error.
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "portcullis: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Audit(_) => Err(NotAvailable("audit").into()),
+        Command::Scan(_) => Err(NotAvailable("scan").into()),
+        Command::Serve(_) => Err(NotAvailable("serve").into()),
+        Command::Check(_) => Err(NotAvailable("check").into()),
+        Command::Discover(_) => Err(NotAvailable("discover").into()),
+        Command::Inventory(_) => Err(NotAvailable("inventory").into()),
+        Command::Demo(_) => Err(NotAvailable("demo").into()),
+        Command::Completions(args) => cmd::completions::run(&args),
+    }
+}

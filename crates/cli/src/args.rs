@@ -1,0 +1,195 @@
+//! Every flag of the `portcullis` command line, defined once (help, completions and parsing all
+//! come from here). The contract is `DESIGN.md` § CLI.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Portcullis: API security from the OpenAPI document, at every stage.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Static security audit of OpenAPI 2.0/3.0/3.1 documents (text, JSON, SARIF).
+    Audit(AuditArgs),
+    /// Dynamic security tests of a running API from its spec.
+    Scan(ScanArgs),
+    /// Run the gateway: the spec enforced as a positive security model.
+    Serve(ConfigArgs),
+    /// Validate a gateway config and its specs, and print what would run.
+    Check(ConfigArgs),
+    /// Build an inventory from recorded traffic: shadow, zombie and unused endpoints.
+    Discover(DiscoverArgs),
+    /// Fetch the inventory of a running gateway (admin token from PORTCULLIS_ADMIN_TOKEN).
+    Inventory(InventoryArgs),
+    /// The gateway in front of a bundled, deliberately weak demo API, on 127.0.0.1.
+    Demo(DemoArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// Severity thresholds accepted by `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Fail on critical findings only.
+    Critical,
+    /// Fail on high or critical.
+    High,
+    /// Fail on medium or above.
+    Medium,
+    /// Fail on any finding but info.
+    Low,
+}
+
+/// Output formats of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// Human-readable, grouped by severity.
+    Text,
+    /// The JSON report of DESIGN.md.
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// `portcullis audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// A rules file: disable rules or change their severity.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// List every rule and exit.
+    #[arg(long, conflicts_with_all = ["explain", "specs"])]
+    pub list_rules: bool,
+    /// Explain one rule (id like PC-AUTH-001) and exit.
+    #[arg(long, value_name = "RULE", conflicts_with = "specs")]
+    pub explain: Option<String>,
+    /// Spec files or directories (searched for .yaml, .yml and .json documents).
+    #[arg(value_name = "SPEC", required_unless_present_any = ["list_rules", "explain"])]
+    pub specs: Vec<PathBuf>,
+}
+
+/// Output formats of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Human-readable.
+    Text,
+    /// JSON report.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// A standalone HTML report.
+    Html,
+}
+
+/// `portcullis scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Base URL of the running API.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The API's OpenAPI document.
+    #[arg(long, value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Scan configuration (identities, budget, safety).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+}
+
+/// `portcullis serve` and `portcullis check`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The gateway configuration file (YAML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// Output formats of `discover` and `inventory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    /// The inventory as JSON.
+    Json,
+    /// An OpenAPI document of what is missing from the spec.
+    Openapi,
+}
+
+/// `portcullis discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The documented API.
+    #[arg(long, value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Recorded traffic (a decision log).
+    #[arg(long, value_name = "FILE")]
+    pub log: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InventoryFormat::Json)]
+    pub format: InventoryFormat,
+}
+
+/// `portcullis inventory`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// The admin API of a running gateway.
+    #[arg(long, value_name = "URL")]
+    pub admin: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InventoryFormat::Json)]
+    pub format: InventoryFormat,
+}
+
+/// Output formats of `demo --attack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoFormat {
+    /// A table.
+    Text,
+    /// A JSON array of rows.
+    Json,
+}
+
+/// `portcullis demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The gateway's port (free ports are chosen when not given).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Replay scripted attacks and report direct vs protected, then exit.
+    #[arg(long)]
+    pub attack: bool,
+    /// Output format of `--attack`.
+    #[arg(long, value_enum, default_value_t = DemoFormat::Text, requires = "attack")]
+    pub format: DemoFormat,
+}
+
+/// `portcullis completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
