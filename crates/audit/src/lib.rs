@@ -1,0 +1,3 @@
+//! # portcullis-audit
+//!
+//! Static security audit of OpenAPI documents.

@@ -1,0 +1,3 @@
+//! # portcullis-gateway
+//!
+//! The gateway: a reverse proxy that enforces an OpenAPI document as a positive security model.
