@@ -21,8 +21,10 @@
 
 pub mod error;
 pub mod model;
+pub mod normalize;
 pub mod pointer;
 pub mod source;
 
 pub use error::Error;
 pub use model::*;
+pub use normalize::{NormalizedPath, PathError, normalize_path};
