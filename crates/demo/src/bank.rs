@@ -1,0 +1,438 @@
+//! The demo bank: a small JSON API with the flaws real APIs ship with, planted on purpose.
+//!
+//! | flaw | where | OWASP API 2023 |
+//! |---|---|---|
+//! | tokens are decoded, never verified (forged or `alg: none` tokens work) | every secured route | API2 |
+//! | any user reads any user's accounts | `GET /users/{userId}/accounts` | API1 |
+//! | any account can be debited, negative amounts accepted | `POST /transfers` | API1, API6 |
+//! | `role`/`isAdmin` accepted on signup and profile update | `POST /users`, `PATCH /users/me` | API3 |
+//! | password hash, SSN and internal notes in responses | `GET /users/me`, `GET /admin/users` | API3 |
+//! | the admin listing checks only that a token is present | `GET /admin/users` | API5 |
+//! | login has no rate limit and tells "unknown user" from "wrong password" | `POST /auth/login` | API2, API4 |
+//! | the search query is pasted into SQL; SQL errors echo the query | `GET /accounts/search` | API8 (injection) |
+//! | a deprecated route still answers, with no authentication at all | `GET /v1/accounts/{accountId}` | API9 |
+//! | an undocumented debug route leaks secrets | `GET /debug/config` | API9, API8 |
+//!
+//! The OpenAPI document in `examples/demo/bank.yaml` describes the API as it should behave;
+//! Portcullis enforces it in front of this implementation. Never expose this server: it binds
+//! to 127.0.0.1 only.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::sql;
+
+/// Issues access tokens for the bank's login (the demo identity provider implements it).
+pub trait TokenIssuer: Send + Sync {
+    /// A signed access token for `subject` with these scopes, valid for `ttl_secs`.
+    fn issue(&self, subject: &str, scopes: &[&str], ttl_secs: u64) -> Result<String, String>;
+}
+
+/// The scopes of an ordinary user.
+pub const USER_SCOPES: &[&str] = &[
+    "profile:read",
+    "profile:write",
+    "accounts:read",
+    "transfers:write",
+];
+
+/// The scopes of an administrator.
+pub const ADMIN_SCOPES: &[&str] = &[
+    "profile:read",
+    "profile:write",
+    "accounts:read",
+    "transfers:write",
+    "admin",
+];
+
+/// Lifetime of issued tokens.
+pub const TOKEN_TTL_SECS: u64 = 3600;
+
+#[derive(Debug, Clone)]
+struct User {
+    id: String,
+    email: String,
+    password: String,
+    role: String,
+    ssn: String,
+    notes: String,
+}
+
+impl User {
+    /// Everything, the way a careless `toJSON()` prints it (the exposure flaw).
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "username": self.id,
+            "email": self.email,
+            "role": self.role,
+            "passwordHash": fake_hash(&self.password),
+            "ssn": self.ssn,
+            "internalNotes": self.notes,
+        })
+    }
+}
+
+/// Not a real hash: the demo only needs something that looks like a leaked one.
+fn fake_hash(password: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in password.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("$2b$04${h:016x}{:016x}", h.rotate_left(17))
+}
+
+#[derive(Debug, Clone)]
+struct Account {
+    id: i64,
+    owner: String,
+    name: String,
+    balance: f64,
+}
+
+impl Account {
+    fn to_json(&self) -> Value {
+        json!({"id": self.id, "owner": self.owner, "name": self.name, "balance": self.balance})
+    }
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    users: Vec<User>,
+    accounts: Vec<Account>,
+}
+
+/// The bank's shared state.
+#[derive(Clone)]
+pub struct Bank {
+    data: Arc<Mutex<Data>>,
+    issuer: Arc<dyn TokenIssuer>,
+}
+
+/// A demo user the bank starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoUser {
+    /// Username (also the user id and the token subject).
+    pub username: &'static str,
+    /// Password.
+    pub password: &'static str,
+    /// `user` or `admin`.
+    pub role: &'static str,
+}
+
+/// The users the bank starts with (printed by `portcullis demo`).
+pub const DEMO_USERS: [DemoUser; 3] = [
+    DemoUser {
+        username: "alice",
+        password: "alice-demo-pw",
+        role: "user",
+    },
+    DemoUser {
+        username: "bob",
+        password: "bob-demo-pw",
+        role: "user",
+    },
+    DemoUser {
+        username: "root",
+        password: "root-demo-pw",
+        role: "admin",
+    },
+];
+
+impl Bank {
+    /// A bank with the demo users, two accounts each, issuing tokens through `issuer`.
+    pub fn new(issuer: Arc<dyn TokenIssuer>) -> Bank {
+        let mut data = Data::default();
+        let mut next = 1;
+        for (n, u) in DEMO_USERS.iter().enumerate() {
+            data.users.push(User {
+                id: u.username.to_owned(),
+                email: format!("{}@bank.example", u.username),
+                password: u.password.to_owned(),
+                role: u.role.to_owned(),
+                ssn: format!("078-05-11{:02}", 20 + n),
+                notes: format!("KYC checked; credit limit {}", 1000 * (n + 1)),
+            });
+            for name in ["Checking", "Savings"] {
+                data.accounts.push(Account {
+                    id: next,
+                    owner: u.username.to_owned(),
+                    name: name.to_owned(),
+                    balance: 1000.0 * next as f64,
+                });
+                next += 1;
+            }
+        }
+        Bank {
+            data: Arc::new(Mutex::new(data)),
+            issuer,
+        }
+    }
+
+    fn data(&self) -> MutexGuard<'_, Data> {
+        // A poisoned lock only means a handler panicked mid-update; the demo data stays usable.
+        self.data
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The HTTP routes of the bank.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/auth/login", post(login))
+            .route("/users", post(signup))
+            .route("/users/me", get(get_me).patch(update_me))
+            .route("/users/{user_id}/accounts", get(list_accounts))
+            .route("/accounts/search", get(search_accounts))
+            .route("/transfers", post(create_transfer))
+            .route("/admin/users", get(admin_list_users))
+            .route("/v1/accounts/{account_id}", get(legacy_get_account))
+            .route("/debug/config", get(debug_config))
+            .with_state(self)
+    }
+}
+
+fn error(status: StatusCode, detail: impl Into<String>) -> Response {
+    (status, Json(json!({"title": status.canonical_reason().unwrap_or("error"), "status": status.as_u16(), "detail": detail.into()}))).into_response()
+}
+
+/// FLAW (API2): the token's payload is decoded and trusted; its signature, issuer and expiry
+/// are never checked.
+fn caller(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let token = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))?;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// FLAW (API2, API4): no attempt limit, and the answer tells which half was wrong.
+async fn login(State(bank): State<Bank>, Json(c): Json<Credentials>) -> Response {
+    let (Some(username), Some(password)) = (c.username, c.password) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "username and password are required",
+        );
+    };
+    let user = bank.data().users.iter().find(|u| u.id == username).cloned();
+    let Some(user) = user else {
+        return error(StatusCode::UNAUTHORIZED, format!("unknown user {username}"));
+    };
+    if user.password != password {
+        return error(StatusCode::UNAUTHORIZED, "wrong password");
+    }
+    let scopes = if user.role == "admin" {
+        ADMIN_SCOPES
+    } else {
+        USER_SCOPES
+    };
+    match bank.issuer.issue(&user.id, scopes, TOKEN_TTL_SECS) {
+        Ok(token) => Json(
+            json!({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_SECS}),
+        )
+        .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// FLAW (API3): `role` and `isAdmin` are taken from the body (mass assignment), and the
+/// response carries the password hash.
+async fn signup(State(bank): State<Bank>, Json(body): Json<Value>) -> Response {
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (Some(username), Some(password), Some(email)) =
+        (field("username"), field("password"), field("email"))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "username, password and email are required",
+        );
+    };
+    let role = if body.get("isAdmin").and_then(Value::as_bool) == Some(true) {
+        "admin".to_owned()
+    } else {
+        field("role").unwrap_or_else(|| "user".to_owned())
+    };
+    let mut data = bank.data();
+    if data.users.iter().any(|u| u.id == username) {
+        return error(StatusCode::CONFLICT, "user exists");
+    }
+    let user = User {
+        id: username,
+        email,
+        password,
+        role,
+        ssn: String::new(),
+        notes: "self-registered".to_owned(),
+    };
+    let out = user.to_json();
+    data.users.push(user);
+    (StatusCode::CREATED, Json(out)).into_response()
+}
+
+/// FLAW (API3): the whole user record, password hash and SSN included.
+async fn get_me(State(bank): State<Bank>, headers: HeaderMap) -> Response {
+    let Some(me) = caller(&headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    };
+    match bank.data().users.iter().find(|u| u.id == me) {
+        Some(u) => Json(u.to_json()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such user"),
+    }
+}
+
+/// FLAW (API3): any field may be changed, `role` included.
+async fn update_me(
+    State(bank): State<Bank>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(me) = caller(&headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    };
+    let mut data = bank.data();
+    let Some(user) = data.users.iter_mut().find(|u| u.id == me) else {
+        return error(StatusCode::NOT_FOUND, "no such user");
+    };
+    if let Some(email) = body.get("email").and_then(Value::as_str) {
+        user.email = email.to_owned();
+    }
+    if let Some(role) = body.get("role").and_then(Value::as_str) {
+        user.role = role.to_owned();
+    }
+    Json(user.to_json()).into_response()
+}
+
+/// FLAW (API1): the path's user id is trusted; nobody checks it is the caller's.
+async fn list_accounts(
+    State(bank): State<Bank>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Response {
+    if caller(&headers).is_none() {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    }
+    let accounts: Vec<Value> = bank
+        .data()
+        .accounts
+        .iter()
+        .filter(|a| a.owner == user_id)
+        .map(Account::to_json)
+        .collect();
+    Json(accounts).into_response()
+}
+
+#[derive(Deserialize)]
+struct Search {
+    q: Option<String>,
+}
+
+/// FLAW (injection): the query text is pasted into the SQL clause; SQL errors echo it.
+async fn search_accounts(
+    State(bank): State<Bank>,
+    headers: HeaderMap,
+    Query(search): Query<Search>,
+) -> Response {
+    let Some(me) = caller(&headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    };
+    let q = search.q.unwrap_or_default();
+    let clause = format!("owner = '{me}' AND name LIKE '%{q}%'");
+    let mut found = Vec::new();
+    for a in &bank.data().accounts {
+        let row = sql::Row {
+            owner: &a.owner,
+            name: &a.name,
+        };
+        match sql::matches(&clause, row) {
+            Ok(true) => found.push(a.to_json()),
+            Ok(false) => {}
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    }
+    Json(found).into_response()
+}
+
+#[derive(Deserialize)]
+struct Transfer {
+    from: Option<i64>,
+    to: Option<i64>,
+    amount: Option<f64>,
+}
+
+/// FLAW (API1, API6): any account can be debited, and a negative amount moves money the
+/// other way.
+async fn create_transfer(
+    State(bank): State<Bank>,
+    headers: HeaderMap,
+    Json(t): Json<Transfer>,
+) -> Response {
+    if caller(&headers).is_none() {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    }
+    let (Some(from), Some(to), Some(amount)) = (t.from, t.to, t.amount) else {
+        return error(StatusCode::BAD_REQUEST, "from, to and amount are required");
+    };
+    let mut data = bank.data();
+    if !data.accounts.iter().any(|a| a.id == to) {
+        return error(StatusCode::NOT_FOUND, "no such account");
+    }
+    match data.accounts.iter_mut().find(|a| a.id == from) {
+        Some(a) => a.balance -= amount,
+        None => return error(StatusCode::NOT_FOUND, "no such account"),
+    }
+    if let Some(a) = data.accounts.iter_mut().find(|a| a.id == to) {
+        a.balance += amount;
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({"from": from, "to": to, "amount": amount})),
+    )
+        .into_response()
+}
+
+/// FLAW (API5): "logged in" is the only check on an administrators' operation.
+async fn admin_list_users(State(bank): State<Bank>, headers: HeaderMap) -> Response {
+    if caller(&headers).is_none() {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    }
+    let users: Vec<Value> = bank.data().users.iter().map(User::to_json).collect();
+    Json(users).into_response()
+}
+
+/// FLAW (API9): the deprecated v1 lookup was never switched off, and never had auth.
+async fn legacy_get_account(State(bank): State<Bank>, Path(account_id): Path<i64>) -> Response {
+    match bank.data().accounts.iter().find(|a| a.id == account_id) {
+        Some(a) => Json(a.to_json()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such account"),
+    }
+}
+
+/// FLAW (API9, API8): an undocumented route left in from development.
+async fn debug_config() -> Response {
+    Json(json!({
+        "database_url": "postgres://bank:S3cr3t-demo-password@10.0.0.5/bank",
+        "jwt_verify": false,
+        "debug": true
+    }))
+    .into_response()
+}
