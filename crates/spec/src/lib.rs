@@ -23,8 +23,12 @@ pub mod error;
 pub mod model;
 pub mod normalize;
 pub mod pointer;
+pub mod router;
 pub mod source;
 
 pub use error::Error;
 pub use model::*;
 pub use normalize::{NormalizedPath, PathError, normalize_path};
+pub use router::{
+    PathParams, Route, RouteProblem, RouteWarning, Router, RouterOptions, TemplateError,
+};

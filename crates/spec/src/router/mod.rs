@@ -1,0 +1,382 @@
+//! The router: HTTP method + normalized path -> operation of a [`Catalog`] and its path
+//! parameters, or "undocumented".
+//!
+//! ```
+//! use portcullis_spec::{Method, Route, Router, RouterOptions, normalize_path};
+//! # use std::sync::Arc;
+//! # use portcullis_spec::*;
+//! # let location = Location { file: Arc::from("api.yaml"), pointer: String::new(), line: 0, column: 0 };
+//! # let op = |method, path: &str, id: &str| Operation {
+//! #     id: id.into(), operation_id: Some(id.into()), method, path: path.into(), summary: None,
+//! #     description: None, tags: vec![], deprecated: false, parameters: vec![], request_body: None,
+//! #     responses: Default::default(), security: vec![], security_origin: SecurityOrigin::None,
+//! #     servers: vec![], extensions: Default::default(), location: location.clone(),
+//! # };
+//! # let server = Server { url: "https://api.example/v1".into(), resolved_url: "https://api.example/v1".into(),
+//! #     base_path: "/v1".into(), description: None, location: location.clone() };
+//! # let catalog = Catalog {
+//! #     version: SpecVersion::OpenApi31, declared_version: "3.1.0".into(), root_file: Arc::from("api.yaml"),
+//! #     info: Info::default(), servers: vec![server],
+//! #     operations: vec![op(Method::Get, "/pets/{petId}", "getPet"), op(Method::Get, "/pets/mine", "myPets")],
+//! #     security_schemes: Default::default(), global_security: None, global_security_location: None,
+//! #     schemas: Default::default(), tags: Default::default(), extensions: Default::default(),
+//! #     warnings: vec![], sources: Default::default(),
+//! # };
+//! // `catalog`: GET /pets/{petId} (getPet) and GET /pets/mine (myPets), served under /v1.
+//! let (router, warnings) = Router::new(&catalog, &RouterOptions::default());
+//! assert!(warnings.is_empty());
+//!
+//! let path = normalize_path("/v1/pets/%34%32/").unwrap(); // -> /v1/pets/42
+//! let Route::Matched { operation, params } = router.route("GET", path.as_str()) else {
+//!     unreachable!()
+//! };
+//! assert_eq!(catalog.operations[operation].id, "getPet");
+//! assert_eq!(params.get("petId"), Some("42"));
+//!
+//! assert_eq!(
+//!     router.route("DELETE", "/v1/pets/42"),
+//!     Route::MethodNotAllowed { allowed: vec![Method::Get, Method::Head] }
+//! );
+//! assert_eq!(router.route("GET", "/v2/pets/42"), Route::NotFound);
+//! ```
+//!
+//! How it routes:
+//!
+//! * **Input.** `path` must come from [`normalize_path`](crate::normalize_path): templates
+//!   are canonicalized with the same rules when the router is built (trailing and duplicate
+//!   slashes, percent-encoding, case kept), so a template matches exactly the normalized
+//!   paths it describes. A path that is not normalized may simply not match.
+//! * **Radix tree.** Every template goes into one `matchit` tree, prefixed by each of its
+//!   base paths. Parameters are inserted under positional names (`/pets/{p0}`) and mapped
+//!   back to each operation's own names, so equivalent templates (`/pets/{id}` for GET and
+//!   `/pets/{petId}` for DELETE) share one node and templates that differ only in names never
+//!   conflict. A lookup never scans the operations.
+//! * **Concrete beats templated.** At each segment, from left to right, literal text wins
+//!   over a parameter with literal text around it (`{name}.json`), which wins over a bare
+//!   parameter (OpenAPI: `/pets/mine` beats `/pets/{id}`). The tree backtracks: a literal
+//!   branch that fails deeper does not hide a parameter branch that matches.
+//! * **Parameters** match exactly one non-empty segment, or part of one, never a `/`. Their
+//!   values come back percent-decoded; they borrow the path when they hold no escape.
+//! * **Fallback.** Templates the tree cannot hold (two parameters in one segment such as
+//!   `/{owner}:{repo}`, or prefixed and suffixed parameters at one place) are matched by a
+//!   small per-segment matcher (see `fallback.rs`), consulted only when such templates
+//!   exist, and compared with the tree's match by the same specificity.
+//! * **Methods.** Method tokens are case-sensitive (RFC 9110): `GET` matches, `get` does
+//!   not. `HEAD` falls back to the `GET` operation when the document declares no `HEAD`
+//!   for that path. A path that exists without the method, including methods OpenAPI cannot
+//!   describe (`PROPFIND`, `CONNECT`...), gives [`Route::MethodNotAllowed`] with the
+//!   allowed methods (`HEAD` included when it falls back to `GET`).
+//! * **Base paths.** See [`RouterOptions::base_paths`].
+
+mod build;
+mod fallback;
+mod template;
+
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use smallvec::SmallVec;
+
+use crate::model::{Method, Operation};
+use crate::normalize::{PathError, decode_canonical};
+
+pub use template::TemplateError;
+
+use fallback::{Fallbacks, Values};
+
+/// How a [`Router`] is built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouterOptions {
+    /// Path prefixes the API is mounted under (`/v1`, `/api/bank`), each normalized like a
+    /// request path; `""` or `"/"` mounts at the root, and an empty list means `[""]`.
+    /// Every operation is reachable under every prefix given here.
+    ///
+    /// `None` (the default): each operation is reachable under the base paths of its own
+    /// effective servers ([`Operation::servers`], or the catalog's when it has none), or at
+    /// the root when there are none. So the router holds the distinct base paths of the
+    /// catalog's and the operations' servers, each with the operations it serves.
+    pub base_paths: Option<Vec<String>>,
+}
+
+/// Where a lookup led.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route<'r, 'p> {
+    /// A documented operation.
+    Matched {
+        /// Index of the operation in [`Catalog::operations`](crate::Catalog::operations).
+        operation: usize,
+        /// Its path parameters, percent-decoded, in template order.
+        params: PathParams<'r, 'p>,
+    },
+    /// The path is documented, but not for this method.
+    MethodNotAllowed {
+        /// The methods the path accepts, in [`Method::ALL`] order.
+        allowed: Vec<Method>,
+    },
+    /// No documented path matches.
+    NotFound,
+}
+
+/// The path parameters of a match: `(name, percent-decoded value)` in template order, held
+/// inline (no allocation for up to four parameters without escapes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PathParams<'r, 'p> {
+    items: SmallVec<[(&'r str, Cow<'p, str>); 4]>,
+}
+
+impl<'r, 'p> PathParams<'r, 'p> {
+    /// The value of the first parameter called `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The parameters, in template order.
+    pub fn iter(&self) -> std::slice::Iter<'_, (&'r str, Cow<'p, str>)> {
+        self.items.iter()
+    }
+
+    /// How many parameters there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when the template has no parameter.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The parameters as a slice, in template order.
+    pub fn as_slice(&self) -> &[(&'r str, Cow<'p, str>)] {
+        &self.items
+    }
+}
+
+impl<'a, 'r, 'p> IntoIterator for &'a PathParams<'r, 'p> {
+    type Item = &'a (&'r str, Cow<'p, str>);
+    type IntoIter = std::slice::Iter<'a, (&'r str, Cow<'p, str>)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+/// A route the router could not add, or a base path it could not use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteWarning {
+    /// Index of the operation in the catalog; `None` for a base-path problem.
+    pub operation: Option<usize>,
+    /// The operation's [`Operation::id`]; `None` for a base-path problem.
+    pub operation_id: Option<String>,
+    /// The operation's method; `None` for a base-path problem.
+    pub method: Option<Method>,
+    /// The path template as declared, or the base path.
+    pub path: String,
+    /// What is wrong.
+    pub problem: RouteProblem,
+}
+
+impl fmt::Display for RouteWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.method, &self.operation_id) {
+            (Some(method), Some(id)) => write!(
+                f,
+                "operation {id} ({method} {}): not routed: {}",
+                self.path, self.problem
+            ),
+            _ => write!(f, "base path {:?}: not used: {}", self.path, self.problem),
+        }
+    }
+}
+
+/// Why a route or base path was left out of the router.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteProblem {
+    /// The path template cannot be routed.
+    #[error("invalid path template: {0}")]
+    Template(#[from] TemplateError),
+    /// The base path breaks a normalization rule.
+    #[error("invalid base path: {0}")]
+    BasePath(PathError),
+    /// Another operation already has this method on an equivalent template (the same path
+    /// once parameter names are ignored); the first one in document order is kept.
+    #[error("same method and path as operation {other}, which is kept")]
+    Duplicate {
+        /// The [`Operation::id`] of the operation kept.
+        other: String,
+    },
+}
+
+/// One operation on a path node: its index and its parameter names in template order.
+#[derive(Debug)]
+struct Endpoint {
+    operation: usize,
+    names: Box<[Box<str>]>,
+}
+
+/// One distinct path shape (base path + template, parameter names ignored).
+#[derive(Debug)]
+struct Node {
+    /// The shape with positional names (`/v1/pets/{p0}`).
+    key: String,
+    /// Specificity per segment, to compare a tree match with a fallback match.
+    rank: Vec<(u8, usize)>,
+    /// The operation for each method, indexed like [`Method::ALL`].
+    endpoints: [Option<Endpoint>; 8],
+}
+
+impl Node {
+    /// The methods the path accepts, with `HEAD` when it falls back to `GET`.
+    fn allowed(&self) -> Vec<Method> {
+        Method::ALL
+            .into_iter()
+            .filter(|&m| self.endpoint(m).is_some())
+            .collect()
+    }
+
+    /// The operation for `method`, with the `HEAD` -> `GET` fallback.
+    fn endpoint(&self, method: Method) -> Option<&Endpoint> {
+        let direct = self
+            .endpoints
+            .get(method_index(method))
+            .and_then(Option::as_ref);
+        match (direct, method) {
+            (None, Method::Head) => self
+                .endpoints
+                .get(method_index(Method::Get))
+                .and_then(Option::as_ref),
+            (found, _) => found,
+        }
+    }
+}
+
+/// Maps (method, normalized path) to an operation of a catalog. Built once, shared by all
+/// requests (`Send + Sync`, lookups take `&self`).
+#[derive(Debug)]
+pub struct Router {
+    tree: matchit::Router<usize>,
+    nodes: Vec<Node>,
+    fallbacks: Fallbacks,
+}
+
+impl Router {
+    /// Routes a request. `method` is the method token as sent; `path` is the output of
+    /// [`normalize_path`](crate::normalize_path).
+    pub fn route<'r, 'p>(&'r self, method: &str, path: &'p str) -> Route<'r, 'p> {
+        let Some((node, values)) = self.find(path) else {
+            return Route::NotFound;
+        };
+        let endpoint = wire_method(method).and_then(|m| node.endpoint(m));
+        let Some(endpoint) = endpoint else {
+            return Route::MethodNotAllowed {
+                allowed: node.allowed(),
+            };
+        };
+        let items = endpoint
+            .names
+            .iter()
+            .zip(values)
+            .map(|(name, value)| (name.as_ref(), decode_canonical(value)))
+            .collect();
+        Route::Matched {
+            operation: endpoint.operation,
+            params: PathParams { items },
+        }
+    }
+
+    /// How many distinct paths (base path + template shape) the router holds.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when no path could be routed.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// How many templates are matched by the per-segment fallback instead of the tree.
+    pub fn fallback_len(&self) -> usize {
+        self.fallbacks.len()
+    }
+
+    /// The path shape a lookup would land on (`/v1/pets/{p0}`), for diagnostics.
+    pub fn shape(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|(node, _)| node.key.as_str())
+    }
+
+    /// The most specific node matching `path`, with raw parameter values in order.
+    fn find<'p>(&self, path: &'p str) -> Option<(&Node, Values<'p>)> {
+        let tree = self.tree.at(path).ok().and_then(|m| {
+            let node = self.nodes.get(*m.value)?;
+            let mut values = Values::new();
+            for (key, value) in m.params.iter() {
+                // Positional names `p0`, `p1`... are pushed left to right; check anyway.
+                let index: usize = key.get(1..)?.parse().ok()?;
+                if index != values.len() {
+                    return None;
+                }
+                values.push(value);
+            }
+            Some((node, values))
+        });
+        if self.fallbacks.is_empty() {
+            return tree;
+        }
+        let Some((index, rank, values)) = self.fallbacks.find(path) else {
+            return tree;
+        };
+        match tree {
+            Some((node, tree_values)) if node.rank.as_slice() >= rank => Some((node, tree_values)),
+            _ => {
+                let node = self.nodes.get(index)?;
+                Some((node, values))
+            }
+        }
+    }
+}
+
+/// The index of a method in [`Method::ALL`] (and in [`Node::endpoints`]).
+fn method_index(method: Method) -> usize {
+    match method {
+        Method::Get => 0,
+        Method::Put => 1,
+        Method::Post => 2,
+        Method::Delete => 3,
+        Method::Options => 4,
+        Method::Head => 5,
+        Method::Patch => 6,
+        Method::Trace => 7,
+    }
+}
+
+/// Parses a method token as sent on the wire: case-sensitive, as RFC 9110 says.
+fn wire_method(token: &str) -> Option<Method> {
+    Some(match token {
+        "GET" => Method::Get,
+        "PUT" => Method::Put,
+        "POST" => Method::Post,
+        "DELETE" => Method::Delete,
+        "OPTIONS" => Method::Options,
+        "HEAD" => Method::Head,
+        "PATCH" => Method::Patch,
+        "TRACE" => Method::Trace,
+        _ => return None,
+    })
+}
+
+/// The operation's identity, for warnings.
+fn warning(index: usize, op: &Operation, problem: RouteProblem) -> RouteWarning {
+    RouteWarning {
+        operation: Some(index),
+        operation_id: Some(op.id.clone()),
+        method: Some(op.method),
+        path: op.path.clone(),
+        problem,
+    }
+}
