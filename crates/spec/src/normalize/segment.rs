@@ -243,6 +243,10 @@ fn canonical_escape(input: &[u8], i: usize) -> Option<u8> {
 /// no escape. Canonical text always decodes to valid UTF-8; anything else is decoded
 /// lossily (U+FFFD) rather than failing.
 pub(crate) fn decode_canonical(raw: &str) -> Cow<'_, str> {
+    // The common case first: no escape, nothing to decode or validate again.
+    if !raw.as_bytes().contains(&b'%') {
+        return Cow::Borrowed(raw);
+    }
     percent_decode_str(raw).decode_utf8_lossy()
 }
 

@@ -191,6 +191,7 @@ impl Builder {
         self.nodes.push(Node {
             key: key.clone(),
             rank: full.rank(),
+            params: full.param_names().len(),
             endpoints: Default::default(),
         });
         if !in_tree {

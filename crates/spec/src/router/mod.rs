@@ -31,7 +31,7 @@
 //!     unreachable!()
 //! };
 //! assert_eq!(catalog.operations[operation].id, "getPet");
-//! assert_eq!(params.get("petId"), Some("42"));
+//! assert_eq!(params.get("petId").as_deref(), Some("42"));
 //!
 //! assert_eq!(
 //!     router.route("DELETE", "/v1/pets/42"),
@@ -78,8 +78,6 @@ mod tests;
 use std::borrow::Cow;
 use std::fmt;
 
-use smallvec::SmallVec;
-
 use crate::model::{Method, Operation};
 use crate::normalize::{PathError, decode_canonical};
 
@@ -120,49 +118,49 @@ pub enum Route<'r, 'p> {
     NotFound,
 }
 
-/// The path parameters of a match: `(name, percent-decoded value)` in template order, held
-/// inline (no allocation for up to four parameters without escapes).
+/// The path parameters of a match, in template order: names from the router, values
+/// borrowed from the path and percent-decoded when read (so a lookup never allocates for up
+/// to four parameters, and decoding costs nothing for callers that only need the operation).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PathParams<'r, 'p> {
-    items: SmallVec<[(&'r str, Cow<'p, str>); 4]>,
+    names: &'r [Box<str>],
+    values: Values<'p>,
 }
 
 impl<'r, 'p> PathParams<'r, 'p> {
-    /// The value of the first parameter called `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_ref())
+    /// The percent-decoded value of the first parameter called `name`; it borrows the path
+    /// when the value has no escape.
+    pub fn get(&self, name: &str) -> Option<Cow<'p, str>> {
+        self.raw(name).map(decode_canonical)
     }
 
-    /// The parameters, in template order.
-    pub fn iter(&self) -> std::slice::Iter<'_, (&'r str, Cow<'p, str>)> {
-        self.items.iter()
+    /// The value of the first parameter called `name` as written in the normalized path
+    /// (canonical percent-encoding).
+    pub fn raw(&self, name: &str) -> Option<&'p str> {
+        self.names
+            .iter()
+            .zip(&self.values)
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| *v)
+    }
+
+    /// `(name, percent-decoded value)` pairs, in template order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'r str, Cow<'p, str>)> + '_ {
+        let names: &'r [Box<str>] = self.names;
+        names
+            .iter()
+            .zip(self.values.iter())
+            .map(|(n, v)| (n.as_ref(), decode_canonical(v)))
     }
 
     /// How many parameters there are.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.values.len()
     }
 
     /// True when the template has no parameter.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    /// The parameters as a slice, in template order.
-    pub fn as_slice(&self) -> &[(&'r str, Cow<'p, str>)] {
-        &self.items
-    }
-}
-
-impl<'a, 'r, 'p> IntoIterator for &'a PathParams<'r, 'p> {
-    type Item = &'a (&'r str, Cow<'p, str>);
-    type IntoIter = std::slice::Iter<'a, (&'r str, Cow<'p, str>)>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.items.iter()
+        self.values.is_empty()
     }
 }
 
@@ -227,6 +225,8 @@ struct Node {
     key: String,
     /// Specificity per segment, to compare a tree match with a fallback match.
     rank: Vec<(u8, usize)>,
+    /// How many parameters the shape has.
+    params: usize,
     /// The operation for each method, indexed like [`Method::ALL`].
     endpoints: [Option<Endpoint>; 8],
 }
@@ -269,24 +269,32 @@ impl Router {
     /// Routes a request. `method` is the method token as sent; `path` is the output of
     /// [`normalize_path`](crate::normalize_path).
     pub fn route<'r, 'p>(&'r self, method: &str, path: &'p str) -> Route<'r, 'p> {
-        let Some((node, values)) = self.find(path) else {
+        let Some(found) = self.find(path) else {
             return Route::NotFound;
         };
+        let node = found.node();
         let endpoint = wire_method(method).and_then(|m| node.endpoint(m));
         let Some(endpoint) = endpoint else {
             return Route::MethodNotAllowed {
                 allowed: node.allowed(),
             };
         };
-        let items = endpoint
-            .names
-            .iter()
-            .zip(values)
-            .map(|(name, value)| (name.as_ref(), decode_canonical(value)))
-            .collect();
+        let values = match found {
+            Found::Tree(_, params) => {
+                let mut values = Values::new();
+                for (_, value) in params.iter() {
+                    values.push(value);
+                }
+                values
+            }
+            Found::Fallback(_, values) => values,
+        };
         Route::Matched {
             operation: endpoint.operation,
-            params: PathParams { items },
+            params: PathParams {
+                names: &endpoint.names,
+                values,
+            },
         }
     }
 
@@ -307,23 +315,17 @@ impl Router {
 
     /// The path shape a lookup would land on (`/v1/pets/{p0}`), for diagnostics.
     pub fn shape(&self, path: &str) -> Option<&str> {
-        self.find(path).map(|(node, _)| node.key.as_str())
+        self.find(path).map(|found| found.node().key.as_str())
     }
 
     /// The most specific node matching `path`, with raw parameter values in order.
-    fn find<'p>(&self, path: &'p str) -> Option<(&Node, Values<'p>)> {
+    #[inline]
+    fn find<'r, 'p>(&'r self, path: &'p str) -> Option<Found<'r, 'p>> {
+        // matchit gives the i-th value under the i-th name of the route, so the positional
+        // names `p0`, `p1`... come in order and only the values matter.
         let tree = self.tree.at(path).ok().and_then(|m| {
             let node = self.nodes.get(*m.value)?;
-            let mut values = Values::new();
-            for (key, value) in m.params.iter() {
-                // Positional names `p0`, `p1`... are pushed left to right; check anyway.
-                let index: usize = key.get(1..)?.parse().ok()?;
-                if index != values.len() {
-                    return None;
-                }
-                values.push(value);
-            }
-            Some((node, values))
+            (m.params.len() == node.params).then_some(Found::Tree(node, m.params))
         });
         if self.fallbacks.is_empty() {
             return tree;
@@ -332,11 +334,25 @@ impl Router {
             return tree;
         };
         match tree {
-            Some((node, tree_values)) if node.rank.as_slice() >= rank => Some((node, tree_values)),
-            _ => {
-                let node = self.nodes.get(index)?;
-                Some((node, values))
-            }
+            Some(found) if found.node().rank.as_slice() >= rank => Some(found),
+            _ => Some(Found::Fallback(self.nodes.get(index)?, values)),
+        }
+    }
+}
+
+/// A node matched by the tree or by the fallback matcher, with its raw parameter values.
+enum Found<'r, 'p> {
+    /// From the radix tree.
+    Tree(&'r Node, matchit::Params<'r, 'p>),
+    /// From the per-segment matcher.
+    Fallback(&'r Node, Values<'p>),
+}
+
+impl<'r> Found<'r, '_> {
+    /// The node matched.
+    fn node(&self) -> &'r Node {
+        match *self {
+            Found::Tree(node, _) | Found::Fallback(node, _) => node,
         }
     }
 }

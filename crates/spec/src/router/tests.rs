@@ -84,7 +84,7 @@ fn show(catalog: &Catalog, route: Route<'_, '_>) -> String {
     match route {
         Route::Matched { operation, params } => {
             let mut out = catalog.operations[operation].id.clone();
-            for (name, value) in &params {
+            for (name, value) in params.iter() {
                 out.push_str(&format!(" {name}={value}"));
             }
             out
@@ -204,8 +204,9 @@ fn parameters_are_decoded_and_borrow_when_plain() {
         panic!("no match");
     };
     assert!(params.iter().all(|(_, v)| matches!(v, Cow::Borrowed(_))));
-    assert_eq!(params.get("file"), Some("x"));
+    assert_eq!(params.get("file").as_deref(), Some("x"));
     assert_eq!(params.get("nope"), None);
+    assert_eq!(params.raw("name"), Some("bob"));
     assert_eq!(params.len(), 2);
 }
 
@@ -605,7 +606,7 @@ proptest! {
                 if winner == chosen {
                     let got: Vec<(String, String)> = params
                         .iter()
-                        .map(|(n, v)| ((*n).to_owned(), v.clone().into_owned()))
+                        .map(|(n, v)| (n.to_owned(), v.into_owned()))
                         .collect();
                     prop_assert_eq!(got, expected);
                 }
