@@ -49,7 +49,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use error::PathError;
-pub(crate) use segment::{Decoded, SegmentKind, decode_canonical, is_canonical_segment};
+pub(crate) use segment::{Decoded, SegmentKind, decode_canonical};
 
 /// The longest input accepted, in bytes (8 KiB).
 pub const MAX_PATH_LEN: usize = 8 * 1024;
@@ -188,20 +188,7 @@ fn has_scheme_or_authority(path: &str) -> bool {
 /// the slow path would return it unchanged. Allocates nothing. False means "take the slow
 /// path", which also produces the precise error when there is one.
 fn is_canonical(path: &str) -> bool {
-    if path == "/" {
-        return true;
-    }
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
-    let mut count = 0;
-    for raw in rest.split('/') {
-        count += 1;
-        if raw.is_empty() || count > MAX_SEGMENTS || !is_canonical_segment(raw) {
-            return false;
-        }
-    }
-    true
+    segment::is_canonical_path(path, MAX_SEGMENTS)
 }
 
 /// The general path: applies every rule and builds the canonical string.

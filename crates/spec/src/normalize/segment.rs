@@ -29,28 +29,42 @@ const NOT_PCHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b':')
     .remove(b'@');
 
+/// For each byte, true when it stays literal in the canonical form: an RFC 3986 `pchar`
+/// (unreserved, sub-delims, `:`, `@`), `%` excepted.
+static PCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+            );
+        b += 1;
+    }
+    table
+};
+
 /// True for a byte that stays literal in the canonical form (RFC 3986 `pchar` minus `%`).
+#[inline]
 pub(crate) fn is_pchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'@'
-        )
+    PCHAR.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// The value of one hexadecimal digit, either case.
@@ -176,57 +190,79 @@ impl Decoded {
     }
 }
 
-/// True when `raw` (one segment, no `/`) is already canonical: only `pchar`s and upper-case
-/// escapes of bytes that must stay encoded, decoding to valid UTF-8 without control
-/// characters, slash or backslash, and not a dot segment. Allocates nothing.
-pub(crate) fn is_canonical_segment(raw: &str) -> bool {
-    let input = raw.as_bytes();
-    if matches!(
-        input,
-        b"." | b".." | [b'.', b';', ..] | [b'.', b'.', b';', ..]
-    ) {
-        return false;
+/// True when `path` (which starts with `/`) is already canonical: no empty segment (so no
+/// `//` and no trailing slash, the root `/` aside), at most `max_segments` segments, none a
+/// dot segment, only `pchar`s and upper-case escapes of bytes that must stay encoded,
+/// decoding to valid UTF-8 without control characters, slash or backslash. One pass, no
+/// allocation.
+pub(crate) fn is_canonical_path(path: &str, max_segments: usize) -> bool {
+    let input = path.as_bytes();
+    if input == b"/" {
+        return true;
     }
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        if is_pchar(b) {
+    let mut segments = 0;
+    let mut start = 1;
+    let mut i = 1;
+    loop {
+        let b = input.get(i).copied();
+        if b.is_some_and(is_pchar) {
             i += 1;
             continue;
         }
-        let Some(first) = canonical_escape(input, i) else {
-            return false;
-        };
-        if first < 0x80 {
-            if is_pchar(first) || matches!(first, 0x00..=0x1F | 0x7F | b'/' | b'\\') {
-                return false;
+        match b {
+            None | Some(b'/') => {
+                segments += 1;
+                let segment = input.get(start..i).unwrap_or_default();
+                if segments > max_segments || is_dot_like(segment) {
+                    return false;
+                }
+                if b.is_none() {
+                    return true;
+                }
+                i += 1;
+                start = i;
             }
-            i += 3;
-            continue;
-        }
-        // A non-ASCII character: its bytes are consecutive escapes forming one valid UTF-8
-        // sequence.
-        let width = match first {
-            0xC2..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF4 => 4,
-            _ => return false,
-        };
-        let mut buf = [0u8; 4];
-        for (k, slot) in buf.iter_mut().enumerate().take(width) {
-            match canonical_escape(input, i + 3 * k) {
-                Some(byte) => *slot = byte,
+            Some(b'%') => match canonical_escapes(input, i) {
+                Some(next) => i = next,
                 None => return false,
-            }
+            },
+            Some(_) => return false,
         }
-        if buf
-            .get(..width)
-            .is_none_or(|s| std::str::from_utf8(s).is_err())
-        {
-            return false;
-        }
-        i += 3 * width;
     }
-    true
+}
+
+/// True for an empty segment, `.`, `..`, and `.` or `..` followed by `;` parameters.
+#[inline]
+fn is_dot_like(segment: &[u8]) -> bool {
+    match segment {
+        [] | [b'.'] | [b'.', b'.'] | [b'.', b';', ..] | [b'.', b'.', b';', ..] => true,
+        _ => false,
+    }
+}
+
+/// Checks the escape at `i` (and the escapes that continue its UTF-8 sequence) is
+/// canonical; returns the index after them.
+fn canonical_escapes(input: &[u8], i: usize) -> Option<usize> {
+    let first = canonical_escape(input, i)?;
+    if first < 0x80 {
+        let must_stay_encoded =
+            !is_pchar(first) && !matches!(first, 0x00..=0x1F | 0x7F | b'/' | b'\\');
+        return must_stay_encoded.then_some(i + 3);
+    }
+    // A non-ASCII character: its bytes are consecutive escapes forming one valid UTF-8
+    // sequence.
+    let width = match first {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let mut buf = [0u8; 4];
+    for (k, slot) in buf.iter_mut().enumerate().take(width) {
+        *slot = canonical_escape(input, i + 3 * k)?;
+    }
+    std::str::from_utf8(buf.get(..width)?).ok()?;
+    Some(i + 3 * width)
 }
 
 /// The byte of a canonical escape (`%` and two upper-case hex digits) at `i`.
@@ -263,6 +299,10 @@ mod tests {
         assert!(!is_pchar(b'%'));
     }
 
+    fn is_canonical_segment(segment: &str) -> bool {
+        is_canonical_path(&format!("/{segment}"), 8)
+    }
+
     #[test]
     fn canonical_segment_check() {
         assert!(is_canonical_segment("pets"));
@@ -283,6 +323,12 @@ mod tests {
         assert!(!is_canonical_segment(".."));
         assert!(!is_canonical_segment("..;x"));
         assert!(!is_canonical_segment("%"));
+        assert!(!is_canonical_segment("a/"));
+        assert!(!is_canonical_segment("a//b"));
+        assert!(is_canonical_segment("a/b"));
+        assert!(is_canonical_path("/", 0));
+        assert!(is_canonical_path("/a/b", 2));
+        assert!(!is_canonical_path("/a/b/c", 2));
     }
 
     #[test]
