@@ -29,14 +29,13 @@ const NOT_PCHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b':')
     .remove(b'@');
 
-/// For each byte, true when it stays literal in the canonical form: an RFC 3986 `pchar`
-/// (unreserved, sub-delims, `:`, `@`), `%` excepted.
-static PCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
+/// Bit `c` is set when the ASCII byte `c` stays literal in the canonical form: an RFC 3986
+/// `pchar` (unreserved, sub-delims, `:`, `@`), `%` excepted. No non-ASCII byte does.
+const PCHAR_BITS: u128 = {
+    let mut bits = 0u128;
+    let mut c = 0u8;
+    while c < 128 {
+        let pchar = c.is_ascii_alphanumeric()
             || matches!(
                 c,
                 b'-' | b'.'
@@ -56,15 +55,18 @@ static PCHAR: [bool; 256] = {
                     | b':'
                     | b'@'
             );
-        b += 1;
+        if pchar {
+            bits |= 1 << c;
+        }
+        c += 1;
     }
-    table
+    bits
 };
 
 /// True for a byte that stays literal in the canonical form (RFC 3986 `pchar` minus `%`).
 #[inline]
 pub(crate) fn is_pchar(b: u8) -> bool {
-    PCHAR.get(usize::from(b)).copied().unwrap_or(false)
+    b < 128 && (PCHAR_BITS >> b) & 1 == 1
 }
 
 /// The value of one hexadecimal digit, either case.
@@ -234,10 +236,10 @@ pub(crate) fn is_canonical_path(path: &str, max_segments: usize) -> bool {
 /// True for an empty segment, `.`, `..`, and `.` or `..` followed by `;` parameters.
 #[inline]
 fn is_dot_like(segment: &[u8]) -> bool {
-    match segment {
-        [] | [b'.'] | [b'.', b'.'] | [b'.', b';', ..] | [b'.', b'.', b';', ..] => true,
-        _ => false,
-    }
+    matches!(
+        segment,
+        [] | [b'.'] | [b'.', b'.'] | [b'.', b';', ..] | [b'.', b'.', b';', ..]
+    )
 }
 
 /// Checks the escape at `i` (and the escapes that continue its UTF-8 sequence) is
