@@ -48,6 +48,8 @@ mod tests;
 use std::borrow::Cow;
 use std::fmt;
 
+use smallvec::SmallVec;
+
 pub use error::PathError;
 pub(crate) use segment::{Decoded, SegmentKind, decode_canonical};
 
@@ -195,7 +197,7 @@ fn is_canonical(path: &str) -> bool {
 fn normalize_slow(path: &str) -> Result<String, PathError> {
     let mut out = String::with_capacity(path.len() + 8);
     // Where each kept segment starts in `out` (its `/`), so `..` can truncate.
-    let mut starts: Vec<usize> = Vec::new();
+    let mut starts: SmallVec<[usize; 16]> = SmallVec::new();
     let mut decoded = Decoded::default();
     let mut count = 0;
     let mut offset = 0;
@@ -212,8 +214,15 @@ fn normalize_slow(path: &str) -> Result<String, PathError> {
                 limit: MAX_SEGMENTS,
             });
         }
-        decoded.decode(raw, base)?;
-        match decoded.kind(base)? {
+        // Canonical text is copied as is; anything else is decoded and re-encoded.
+        let plain = segment::is_canonical_text(raw.as_bytes());
+        let kind = if plain {
+            segment::canonical_kind(raw.as_bytes(), base)?
+        } else {
+            decoded.decode(raw, base)?;
+            decoded.kind(base)?
+        };
+        match kind {
             SegmentKind::Dot => {}
             SegmentKind::DotDot => match starts.pop() {
                 Some(start) => out.truncate(start),
@@ -222,7 +231,11 @@ fn normalize_slow(path: &str) -> Result<String, PathError> {
             SegmentKind::Normal => {
                 starts.push(out.len());
                 out.push('/');
-                decoded.encode_into(&mut out);
+                if plain {
+                    out.push_str(raw);
+                } else {
+                    decoded.encode_into(&mut out);
+                }
             }
         }
     }

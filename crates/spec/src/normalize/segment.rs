@@ -29,13 +29,14 @@ const NOT_PCHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b':')
     .remove(b'@');
 
-/// Bit `c` is set when the ASCII byte `c` stays literal in the canonical form: an RFC 3986
-/// `pchar` (unreserved, sub-delims, `:`, `@`), `%` excepted. No non-ASCII byte does.
-const PCHAR_BITS: u128 = {
-    let mut bits = 0u128;
+/// For each byte, true when it stays literal in the canonical form: an RFC 3986 `pchar`
+/// (unreserved, sub-delims, `:`, `@`), `%` excepted. No non-ASCII byte is one.
+static PCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut rest: &mut [bool] = &mut table;
     let mut c = 0u8;
-    while c < 128 {
-        let pchar = c.is_ascii_alphanumeric()
+    while let [slot, tail @ ..] = rest {
+        *slot = c.is_ascii_alphanumeric()
             || matches!(
                 c,
                 b'-' | b'.'
@@ -55,18 +56,17 @@ const PCHAR_BITS: u128 = {
                     | b':'
                     | b'@'
             );
-        if pchar {
-            bits |= 1 << c;
-        }
-        c += 1;
+        rest = tail;
+        c = c.wrapping_add(1);
     }
-    bits
+    table
 };
 
 /// True for a byte that stays literal in the canonical form (RFC 3986 `pchar` minus `%`).
 #[inline]
 pub(crate) fn is_pchar(b: u8) -> bool {
-    b < 128 && (PCHAR_BITS >> b) & 1 == 1
+    // A u8 always indexes a 256-entry table: the check compiles away.
+    PCHAR.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// The value of one hexadecimal digit, either case.
@@ -176,14 +176,7 @@ impl Decoded {
 
     /// Classifies the decoded segment, which starts at byte `base` of the input.
     pub(crate) fn kind(&self, base: usize) -> Result<SegmentKind, PathError> {
-        match self.bytes.as_slice() {
-            b"." => Ok(SegmentKind::Dot),
-            b".." => Ok(SegmentKind::DotDot),
-            [b'.', b';', ..] | [b'.', b'.', b';', ..] => {
-                Err(PathError::DotSegmentWithParameters { offset: base })
-            }
-            _ => Ok(SegmentKind::Normal),
-        }
+        canonical_kind(&self.bytes, base)
     }
 
     /// Appends the canonical encoding of the decoded bytes to `out`.
@@ -230,6 +223,38 @@ pub(crate) fn is_canonical_path(path: &str, max_segments: usize) -> bool {
             },
             Some(_) => return false,
         }
+    }
+}
+
+/// True when every byte of `raw` (one segment) is already canonical: `pchar`s and canonical
+/// escapes only. Dot segments are the caller's business.
+pub(crate) fn is_canonical_text(raw: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if is_pchar(b) {
+            i += 1;
+        } else if b == b'%' {
+            match canonical_escapes(raw, i) {
+                Some(next) => i = next,
+                None => return false,
+            }
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// What a segment whose text is canonical is, for dot-segment removal; `base` is where it
+/// starts in the input.
+pub(crate) fn canonical_kind(raw: &[u8], base: usize) -> Result<SegmentKind, PathError> {
+    match raw {
+        b"." => Ok(SegmentKind::Dot),
+        b".." => Ok(SegmentKind::DotDot),
+        [b'.', b';', ..] | [b'.', b'.', b';', ..] => {
+            Err(PathError::DotSegmentWithParameters { offset: base })
+        }
+        _ => Ok(SegmentKind::Normal),
     }
 }
 
