@@ -73,6 +73,8 @@ mod fallback;
 mod template;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 use std::borrow::Cow;
