@@ -30,6 +30,16 @@ pub enum TemplateError {
         /// Where the second `{` is.
         offset: usize,
     },
+    /// A `?` or `#` in the template: a query string or fragment written into the path (some
+    /// generated documents tell operations apart this way, `/#Action=List`). Requests are
+    /// routed by path alone, so such operations cannot be told apart and are left out.
+    #[error(
+        "query or fragment in the template at byte {offset}: operations told apart by their query are not routable by path"
+    )]
+    QueryOrFragment {
+        /// Where the `?` or `#` is.
+        offset: usize,
+    },
     /// A segment that is only `.` or `..`: no normalized path can contain it.
     #[error("dot segment at byte {offset}")]
     DotSegment {
@@ -133,6 +143,7 @@ impl Template {
                     parser.current.push(Piece::Param(name));
                 }
                 '}' => return Err(TemplateError::Brace { offset: at }),
+                '?' | '#' => return Err(TemplateError::QueryOrFragment { offset: at }),
                 _ => {
                     if parser.literal.is_empty() {
                         parser.literal_start = at;
@@ -329,13 +340,9 @@ mod tests {
                 "/a/{x}%2f",
                 E::Literal(PathError::EncodedSlash { offset: 6 }),
             ),
-            (
-                "/search?q={q}",
-                E::Literal(PathError::Delimiter {
-                    offset: 7,
-                    byte: b'?',
-                }),
-            ),
+            ("/search?q={q}", E::QueryOrFragment { offset: 7 }),
+            ("/#Action=List", E::QueryOrFragment { offset: 1 }),
+            ("/tags/{arn}#tagKeys", E::QueryOrFragment { offset: 11 }),
             (
                 "/a/..;x",
                 E::Literal(PathError::DotSegmentWithParameters { offset: 3 }),
