@@ -1,4 +1,4 @@
-//! The router: HTTP method + normalized path -> operation of a [`Catalog`] and its path
+//! The router: HTTP method + normalized path -> operation of a [`Catalog`](crate::Catalog) and its path
 //! parameters, or "undocumented".
 //!
 //! ```
@@ -67,6 +67,11 @@
 //!   describe (`PROPFIND`, `CONNECT`...), gives [`Route::MethodNotAllowed`] with the
 //!   allowed methods (`HEAD` included when it falls back to `GET`).
 //! * **Base paths.** See [`RouterOptions::base_paths`].
+//! * **Cost.** A lookup is one tree walk plus a few comparisons; this module allocates
+//!   nothing for up to four parameters (values are decoded only when read, and borrow the
+//!   path when they hold no escape). `matchit` itself allocates a small backtracking stack
+//!   when a lookup passes a node with both literal and parameter children (about one lookup
+//!   in six on the Cloudflare document). `benches/router.rs` measures it.
 
 mod build;
 mod fallback;
@@ -121,8 +126,8 @@ pub enum Route<'r, 'p> {
 }
 
 /// The path parameters of a match, in template order: names from the router, values
-/// borrowed from the path and percent-decoded when read (so a lookup never allocates for up
-/// to four parameters, and decoding costs nothing for callers that only need the operation).
+/// borrowed from the path (held inline up to four) and percent-decoded when read, so
+/// decoding costs nothing for callers that only need the operation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PathParams<'r, 'p> {
     names: &'r [Box<str>],
