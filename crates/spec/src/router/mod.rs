@@ -1,5 +1,5 @@
-//! The router: HTTP method + normalized path -> operation of a [`Catalog`](crate::Catalog) and its path
-//! parameters, or "undocumented".
+//! The router: HTTP method + normalized path -> operation of a
+//! [`Catalog`](crate::Catalog) and its path parameters, or "undocumented".
 //!
 //! ```
 //! use portcullis_spec::{Method, Route, Router, RouterOptions, normalize_path};
