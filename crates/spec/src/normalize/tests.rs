@@ -185,6 +185,24 @@ const CASES: &[(&str, Expected)] = &[
     ),
     // Case.
     ("/Pets/ID", Ok("/Pets/ID")),
+    // Classic filter-bypass payloads.
+    (
+        "/%u002e%u002e/etc",
+        Err(PathError::InvalidEscape { offset: 1 }),
+    ),
+    ("/%252e%252e/etc", Ok("/%252e%252e/etc")),
+    ("/..%c0%af/etc", Err(PathError::InvalidUtf8 { offset: 3 })),
+    ("/%2e%2e%2f/etc", Err(PathError::EncodedSlash { offset: 7 })),
+    ("/a/..%255c..%255c", Ok("/a/..%255c..%255c")),
+    ("/\u{FF0E}\u{FF0E}/etc", Ok("/%EF%BC%8E%EF%BC%8E/etc")),
+    ("//evil.example/x", Ok("/evil.example/x")),
+    ("/;/admin", Ok("/;/admin")),
+    ("/admin;.css", Ok("/admin;.css")),
+    ("/admin%20", Ok("/admin%20")),
+    (
+        "/admin/%09",
+        Err(PathError::ControlCharacter { offset: 7, byte: 9 }),
+    ),
 ];
 
 #[test]
