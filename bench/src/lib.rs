@@ -13,8 +13,12 @@ pub fn corpus_dir() -> PathBuf {
 /// The documents listed in the corpus manifest (first column of MANIFEST.tsv), as paths.
 pub fn manifest_documents(corpus: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
     let manifest = corpus.join("MANIFEST.tsv");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read the corpus manifest: {e}", manifest.display()))?;
+    let text = std::fs::read_to_string(&manifest).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot read the corpus manifest: {e}",
+            manifest.display()
+        )
+    })?;
     Ok(text
         .lines()
         .skip(1)

@@ -49,18 +49,25 @@ fn main() -> anyhow::Result<()> {
             slowest.push((took, name));
         }
     }
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     slowest.truncate(5);
 
     let secs = total.as_secs_f64().max(f64::MIN_POSITIVE);
     let docs = (loaded + failed) as f64;
     println!("corpus:      {}", corpus.display());
     println!("rounds:      {rounds}");
-    println!("documents:   {} loaded, {failed} failed (expected failures included)", loaded);
+    println!(
+        "documents:   {} loaded, {failed} failed (expected failures included)",
+        loaded
+    );
     println!("operations:  {operations}");
     println!("bytes read:  {:.1} MB", bytes as f64 / 1e6);
     println!("time:        {secs:.3} s (sum of per-document load times, one thread)");
-    println!("throughput:  {:.1} documents/s, {:.1} MB/s", docs / secs, bytes as f64 / 1e6 / secs);
+    println!(
+        "throughput:  {:.1} documents/s, {:.1} MB/s",
+        docs / secs,
+        bytes as f64 / 1e6 / secs
+    );
     match portcullis_bench::peak_rss_bytes() {
         Some(rss) => println!("peak RSS:    {:.1} MB", rss as f64 / 1e6),
         None => println!("peak RSS:    unknown (no /proc/self/status)"),

@@ -20,13 +20,16 @@
 //! * [`Router`]: method + normalized path -> operation and path parameters.
 
 pub mod error;
+pub mod load;
 pub mod model;
 pub mod normalize;
+pub mod parse;
 pub mod pointer;
 pub mod router;
 pub mod source;
 
 pub use error::Error;
+pub use load::{LoadOptions, load, load_str, load_with};
 pub use model::*;
 pub use normalize::{NormalizedPath, PathError, normalize_path};
 pub use router::{
