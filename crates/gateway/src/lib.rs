@@ -1,4 +1,8 @@
 //! # portcullis-gateway
 //!
 //! The gateway: a reverse proxy that enforces an OpenAPI document as a positive security model.
+//!
+//! * [`config`]: the YAML configuration file, as written.
+//! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
+pub mod config;
 pub mod ratelimit;

@@ -1,0 +1,385 @@
+//! Reading a configuration file: YAML with positions, `${VAR}` substitution in string values,
+//! then typed deserialization whose errors point at the line of the offending key.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use portcullis_spec::parse::{Format, Limits, parse};
+use portcullis_spec::source::Positions;
+use serde_json::Value;
+
+use super::Config;
+
+/// Largest configuration file accepted.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Why a configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the configuration: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not YAML.
+    #[error("{0}")]
+    Syntax(#[from] portcullis_spec::Error),
+    /// A key or value is wrong.
+    #[error("{file}:{line}:{column}: {pointer}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// JSON pointer of the key.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks the shape of a configuration file (specs are not loaded here).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let io = |source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Invalid {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                pointer: String::new(),
+                message: format!("the file is {size} bytes, over the limit of {MAX_CONFIG_BYTES}"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Config::from_str_in(&path.display().to_string(), &text, &base, &|name| {
+            std::env::var(name).ok()
+        })
+    }
+
+    /// Parses configuration text named `file`, resolving relative paths against `base_dir` and
+    /// `${VAR}` through `env`.
+    pub fn from_str_in(
+        file: &str,
+        text: &str,
+        base_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let name: Arc<str> = Arc::from(file);
+        let limits = Limits {
+            max_bytes: MAX_CONFIG_BYTES,
+            max_depth: 32,
+            max_nodes: 200_000,
+            max_alias_expansion: 10_000,
+        };
+        let (mut value, positions) = parse(&name, text, Format::Yaml, &limits)?;
+        let original = value.clone();
+        let at = |pointer: &str, message: String| {
+            let (line, column) = place(&positions, &original, pointer);
+            ConfigError::Invalid {
+                file: file.to_owned(),
+                line,
+                column,
+                pointer: pointer.to_owned(),
+                message,
+            }
+        };
+        substitute(&mut value, &mut String::new(), env).map_err(|(p, m)| at(&p, m))?;
+        let mut config: Config = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let mut pointer = pointer_of(e.path());
+            let message = e.inner().to_string();
+            if let Some(field) = unknown_field(&message)
+                && !pointer.ends_with(&format!("/{}", escape(field)))
+            {
+                pointer = format!("{pointer}/{}", escape(field));
+            }
+            at(&pointer, message)
+        })?;
+        config.base_dir = base_dir.to_owned();
+        config.file = file.to_owned();
+        config.check(&|p, m| at(p, m))?;
+        Ok(config)
+    }
+
+    /// Checks that serde cannot express (names unique, values in range...).
+    fn check(&self, at: &dyn Fn(&str, String) -> ConfigError) -> Result<(), ConfigError> {
+        if self.apis.is_empty() {
+            return Err(at("/apis", "at least one API is required".to_owned()));
+        }
+        for (i, api) in self.apis.iter().enumerate() {
+            if self.apis.iter().take(i).any(|a| a.name == api.name) {
+                return Err(at(
+                    &format!("/apis/{i}/name"),
+                    format!("duplicate API name {:?}", api.name),
+                ));
+            }
+            if !(api.upstream.starts_with("http://") || api.upstream.starts_with("https://")) {
+                return Err(at(
+                    &format!("/apis/{i}/upstream"),
+                    format!("{:?} is not an http:// or https:// URL", api.upstream),
+                ));
+            }
+            for (j, rl) in api.rate_limits.iter().enumerate() {
+                if rl.limit == 0 {
+                    return Err(at(
+                        &format!("/apis/{i}/rate_limits/{j}/limit"),
+                        "must be at least 1".to_owned(),
+                    ));
+                }
+                if let Err(e) = rl.key.parse::<crate::ratelimit::KeySource>() {
+                    return Err(at(&format!("/apis/{i}/rate_limits/{j}/key"), e.to_string()));
+                }
+            }
+        }
+        if let Some(admin) = &self.admin
+            && admin.token.len() < 16
+        {
+            return Err(at(
+                "/admin/token",
+                "the admin token must be at least 16 characters (set it from an environment variable)".to_owned(),
+            ));
+        }
+        let backend = &self.state.backend;
+        if backend != "memory"
+            && !backend.starts_with("redis://")
+            && !backend.starts_with("rediss://")
+        {
+            return Err(at(
+                "/state/backend",
+                format!("{backend:?} is neither `memory` nor a redis:// URL"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Line and column of `pointer` (or of its nearest ancestor).
+fn place(positions: &Positions, value: &Value, pointer: &str) -> (u32, u32) {
+    let mut p = pointer.to_owned();
+    loop {
+        if let Some((line, column, _)) = positions.find(value, &p) {
+            return (line, column);
+        }
+        match p.rfind('/') {
+            Some(i) => p.truncate(i),
+            None => return (1, 1),
+        }
+    }
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("/{index}")),
+            Segment::Map { key } => out.push_str(&format!("/{}", escape(key))),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// The field name in serde's "unknown field `x`, expected ..." message.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// Replaces `${VAR}` and `${VAR:-default}` in every string value; `$${` is a literal `${`.
+fn substitute(
+    value: &mut Value,
+    pointer: &mut String,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), (String, String)> {
+    match value {
+        Value::String(s) if s.contains('$') => {
+            *s = expand(s, env).map_err(|m| (pointer.clone(), m))?;
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                substitute(item, pointer, env)?;
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&escape(k));
+                substitute(v, pointer, env)?;
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Expands the variables of one string.
+pub(crate) fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let after = rest.get(i + 1..).unwrap_or_default();
+        if let Some(tail) = after.strip_prefix("${") {
+            out.push_str("${");
+            rest = tail;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
+            let inner = body.get(..end).unwrap_or_default();
+            let (name, default) = match inner.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (inner, None),
+            };
+            let valid =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid {
+                return Err(format!("${{{inner}}} is not a variable name"));
+            }
+            match (env(name), default) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => {
+                    return Err(format!(
+                        "environment variable {name} is not set (write ${{{name}:-default}} for a default)"
+                    ));
+                }
+            }
+            rest = body.get(end + 1..).unwrap_or_default();
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ByteSize;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "TOKEN" => Some("0123456789abcdef0123".to_owned()),
+            "PORT" => Some("8081".to_owned()),
+            _ => None,
+        }
+    }
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_str_in("gw.yaml", text, Path::new("/etc/pc"), &env)
+    }
+
+    const MINIMAL: &str =
+        "apis:\n  - name: bank\n    spec: bank.yaml\n    upstream: http://127.0.0.1:${PORT}\n";
+
+    #[test]
+    fn minimal_config_gets_defaults_and_env() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!(c.apis[0].upstream, "http://127.0.0.1:8081");
+        assert_eq!(c.server.listen.port(), 8080);
+        assert_eq!(c.server.limits.max_body, ByteSize(1 << 20));
+        assert_eq!(c.state.backend, "memory");
+        assert_eq!(c.base_dir, Path::new("/etc/pc"));
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_pointer() {
+        let text = "server:\n  listen: 127.0.0.1:1\n  lsiten: 1\napis: []\n";
+        let e = load(text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("gw.yaml:3:3: /server/lsiten: unknown field `lsiten`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let text = format!("{MINIMAL}    rate_limits:\n      - {{ key: ip, limit: 5, per: 5 }}\n");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(e.contains("gw.yaml:6:"), "{e}");
+        assert!(e.contains("/apis/0/rate_limits/0/per"), "{e}");
+        assert!(e.contains("not a duration"), "{e}");
+
+        let text = format!("{MINIMAL}    mode: enfroce\n");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("gw.yaml:5:") && e.contains("/apis/0/mode"),
+            "{e}"
+        );
+
+        let text = format!("{MINIMAL}    rate_limits: [{{ key: cookie:x, limit: 1, per: 1s }}]\n");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("/apis/0/rate_limits/0/key") && e.contains("unknown rate-limit key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_env_and_short_admin_token_are_errors() {
+        let e = load("admin: { token: \"${NOPE}\" }\napis: []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("gw.yaml:1:") && e.contains("NOPE is not set"),
+            "{e}"
+        );
+        let e = load(&format!("admin: {{ token: short }}\n{MINIMAL}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/admin/token") && e.contains("16 characters"),
+            "{e}"
+        );
+        let c = load(&format!("admin: {{ token: \"${{TOKEN}}\" }}\n{MINIMAL}")).unwrap();
+        assert_eq!(c.admin.unwrap().token, "0123456789abcdef0123");
+    }
+
+    #[test]
+    fn expansion_rules() {
+        assert_eq!(expand("a${PORT}b", &env).unwrap(), "a8081b");
+        assert_eq!(expand("${X:-dflt}", &env).unwrap(), "dflt");
+        assert_eq!(expand("$${PORT}", &env).unwrap(), "${PORT}");
+        assert_eq!(expand("cost: $5", &env).unwrap(), "cost: $5");
+        assert!(expand("${PORT", &env).is_err());
+        assert!(expand("${a b}", &env).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_and_empty_api_lists() {
+        assert!(
+            load("apis: [\n")
+                .unwrap_err()
+                .to_string()
+                .contains("gw.yaml")
+        );
+        let e = load("apis: []\n").unwrap_err().to_string();
+        assert!(e.contains("/apis") && e.contains("at least one API"), "{e}");
+    }
+}

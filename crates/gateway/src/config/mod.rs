@@ -1,0 +1,456 @@
+//! The gateway's configuration (YAML, `${ENV_VAR}` substitution, unknown keys are errors),
+//! as DESIGN.md and docs/config.md describe it.
+//!
+//! [`Config::load`] reads a file; every error names the file, the line and column, the JSON
+//! pointer of the key, and what is wrong. The types here are the file's shape; what runs is
+//! compiled from them by [`crate::compile`].
+
+mod load;
+pub mod units;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+pub use load::ConfigError;
+pub use units::{ByteSize, Dur};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The public listener.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The admin API; off when absent.
+    pub admin: Option<AdminConfig>,
+    /// Where per-client state (rate limits) lives.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Inventory storage (accepted for the inventory feature; not used by the gateway core).
+    pub storage: Option<StorageConfig>,
+    /// How callers are authenticated.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+    /// Roles and the scopes each grants.
+    #[serde(default)]
+    pub roles: IndexMap<String, Vec<String>>,
+    /// The protected APIs.
+    pub apis: Vec<ApiConfig>,
+    /// Anomaly detection (accepted for the detection feature; not used by the gateway core).
+    pub detect: Option<DetectConfig>,
+    /// Where decision logs go.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// The directory relative paths are resolved against (the config file's).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The file it was read from, for messages.
+    #[serde(skip)]
+    pub file: String,
+}
+
+/// `server:` the public listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// TLS (and mTLS with `client_ca`).
+    pub tls: Option<TlsConfig>,
+    /// Size and time limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Peers (addresses or CIDR ranges) whose `X-Forwarded-For` and `X-Request-Id` are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8080))
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            tls: None,
+            limits: LimitsConfig::default(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// `server.tls`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// PEM CA certificates; when set, clients must present a certificate they signed (mTLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// `server.limits`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request body.
+    #[serde(default = "default_max_body")]
+    pub max_body: ByteSize,
+    /// Largest request head (request line and headers).
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: ByteSize,
+    /// Longest a whole request may take, upstream included.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: Dur,
+    /// Longest a client may take to send the request head.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: Dur,
+    /// Longest the upstream may take to answer.
+    #[serde(default = "default_request_timeout")]
+    pub upstream_timeout: Dur,
+    /// Deepest JSON nesting accepted in a body.
+    #[serde(default = "default_max_json_depth")]
+    pub max_json_depth: usize,
+}
+
+fn default_max_body() -> ByteSize {
+    ByteSize(1024 * 1024)
+}
+fn default_max_header_bytes() -> ByteSize {
+    ByteSize(16 * 1024)
+}
+fn default_request_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(30))
+}
+fn default_header_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(10))
+}
+fn default_max_json_depth() -> usize {
+    32
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body: default_max_body(),
+            max_header_bytes: default_max_header_bytes(),
+            request_timeout: default_request_timeout(),
+            header_timeout: default_header_timeout(),
+            upstream_timeout: default_request_timeout(),
+            max_json_depth: default_max_json_depth(),
+        }
+    }
+}
+
+/// `admin:` the admin API (loopback, bearer token).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address to listen on (keep it on loopback).
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+    /// The bearer token every admin request but `/healthz` must carry.
+    pub token: String,
+}
+
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
+/// `state:` where limit state lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// `memory` or a `redis://` URL.
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// What a Redis failure means: `local`, `deny` or `allow`.
+    #[serde(default)]
+    pub on_failure: OnFailureConfig,
+    /// How many replicas share the limits (for `on_failure: local`).
+    #[serde(default = "one")]
+    pub replicas: u64,
+}
+
+fn default_backend() -> String {
+    "memory".to_owned()
+}
+fn one() -> u64 {
+    1
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            backend: default_backend(),
+            on_failure: OnFailureConfig::default(),
+            replicas: 1,
+        }
+    }
+}
+
+/// `state.on_failure`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailureConfig {
+    /// Per-replica limits scaled by the number of replicas.
+    #[default]
+    Local,
+    /// Refuse limited requests.
+    Deny,
+    /// Admit limited requests.
+    Allow,
+}
+
+/// `storage:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// SQLite file.
+    pub path: PathBuf,
+}
+
+/// `detect:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectConfig {
+    /// On or off.
+    #[serde(default)]
+    pub enabled: bool,
+    /// How long an automatic ban lasts.
+    pub ban: Option<Dur>,
+    /// Where alerts are posted.
+    pub webhook: Option<String>,
+}
+
+/// `log:` decision log destination.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `stdout`, `off`, or a file path (appended to).
+    #[serde(default = "default_decisions")]
+    pub decisions: String,
+}
+
+fn default_decisions() -> String {
+    "stdout".to_owned()
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            decisions: default_decisions(),
+        }
+    }
+}
+
+/// `identity:` how callers prove who they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Trusted JWT issuers.
+    #[serde(default)]
+    pub jwt: Vec<JwtConfig>,
+    /// API keys.
+    pub api_keys: Option<ApiKeysConfig>,
+}
+
+/// One trusted JWT issuer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// The exact `iss` value.
+    pub issuer: String,
+    /// Accepted `aud` values (one must match); empty: `aud` is not checked.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// JWKS: an `http(s)://` URL or a file path.
+    pub jwks: Option<String>,
+    /// Allowed algorithms (default `[RS256]`).
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed on `exp`, `nbf`, `iat`.
+    #[serde(default = "default_leeway")]
+    pub leeway: Dur,
+    /// HMAC secret for HS256/384/512 (only then are they allowed).
+    pub secret: Option<String>,
+    /// The claim holding the caller's roles (default `roles`).
+    #[serde(default = "default_roles_claim")]
+    pub roles_claim: String,
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".to_owned()]
+}
+fn default_leeway() -> Dur {
+    Dur(std::time::Duration::from_secs(30))
+}
+fn default_roles_claim() -> String {
+    "roles".to_owned()
+}
+
+/// `identity.api_keys`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeysConfig {
+    /// Header carrying the key when the spec does not say.
+    pub header: Option<String>,
+    /// YAML file of hashed keys.
+    pub file: PathBuf,
+}
+
+/// One protected API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Its name in logs and metrics.
+    pub name: String,
+    /// Its OpenAPI document (relative to the config file).
+    pub spec: PathBuf,
+    /// Where requests go: `http://host:port[/prefix]`.
+    pub upstream: String,
+    /// Mount point on the gateway (default: the spec's server base paths).
+    pub base_path: Option<String>,
+    /// Only requests for this `Host` reach this API.
+    pub host: Option<String>,
+    /// `enforce` or `monitor`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// What to do with requests the spec does not document.
+    #[serde(default)]
+    pub undocumented: Undocumented,
+    /// What to do with operations the spec marks deprecated.
+    #[serde(default)]
+    pub deprecated: Deprecated,
+    /// Request checks.
+    #[serde(default)]
+    pub request: RequestPolicy,
+    /// Response checks (accepted for the response-protection feature; not enforced by the core).
+    pub response: Option<serde_json::Value>,
+    /// Threat checks (accepted for the threat-protection feature; not enforced by the core).
+    pub threats: Option<serde_json::Value>,
+    /// Rate limits.
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimitConfig>,
+    /// At most this many requests in flight per client IP.
+    pub concurrency: Option<u32>,
+    /// BOLA guards: a parameter that must equal a token claim.
+    #[serde(default)]
+    pub owner_binding: Vec<OwnerBindingConfig>,
+    /// The role operations marked admin require (default `admin`).
+    #[serde(default = "default_admin_role")]
+    pub admin_role: String,
+    /// Operation ids that require the admin role in addition to `x-portcullis-admin`.
+    #[serde(default)]
+    pub admin_operations: Vec<String>,
+    /// Add `RateLimit-*` headers to allowed responses too.
+    #[serde(default)]
+    pub rate_limit_headers: bool,
+}
+
+fn default_admin_role() -> String {
+    "admin".to_owned()
+}
+
+/// `mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Denials are enforced.
+    #[default]
+    Enforce,
+    /// Denials are logged; the request goes on.
+    Monitor,
+}
+
+/// `undocumented`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Undocumented {
+    /// 404 / 405.
+    #[default]
+    Block,
+    /// Logged and proxied.
+    Log,
+}
+
+/// `deprecated`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deprecated {
+    /// Served.
+    Allow,
+    /// Served and logged.
+    #[default]
+    Log,
+    /// Refused with 410 Gone.
+    Block,
+}
+
+/// `block`, `log` or `off`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Refuse.
+    #[default]
+    Block,
+    /// Log and let through.
+    Log,
+    /// Do not check.
+    Off,
+}
+
+/// `request:`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestPolicy {
+    /// Parameters, content type and body against the spec.
+    #[serde(default)]
+    pub validate: Action,
+    /// Body properties the schema does not declare.
+    #[serde(default)]
+    pub unknown_fields: Action,
+}
+
+/// One `rate_limits` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// `ip`, `key_id`, `subject`, `header:NAME` or `claim:NAME`.
+    pub key: String,
+    /// Requests per `per`.
+    pub limit: u64,
+    /// The period.
+    pub per: Dur,
+    /// Requests an idle client may send at once (default `limit`; `1` is spike arrest).
+    pub burst: Option<u64>,
+    /// Operation ids it applies to (default: all).
+    pub operations: Option<Vec<String>>,
+}
+
+/// One `owner_binding` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerBindingConfig {
+    /// The operation id.
+    pub operation: String,
+    /// The parameter (path, query, header) or top-level body property.
+    pub param: String,
+    /// The token claim it must equal.
+    #[serde(default = "default_claim")]
+    pub claim: String,
+    /// Roles allowed past the check.
+    #[serde(default)]
+    pub exempt_roles: Vec<String>,
+}
+
+fn default_claim() -> String {
+    "sub".to_owned()
+}
