@@ -6,3 +6,4 @@
 //! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
 pub mod config;
 pub mod ratelimit;
+pub mod validate;
