@@ -5,5 +5,6 @@
 //! * [`config`]: the YAML configuration file, as written.
 //! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
 pub mod config;
+pub mod identity;
 pub mod ratelimit;
 pub mod validate;

@@ -1,0 +1,231 @@
+//! JSON Web Key Sets: parsed into verification keys (symmetric `oct` keys are never taken
+//! from a key set), loaded from a file, or fetched from a URL and kept fresh.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+
+/// Largest key set accepted.
+const MAX_JWKS_BYTES: usize = 512 * 1024;
+/// Longest a fetch may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One verification key.
+#[derive(Clone)]
+pub struct Key {
+    /// `kid`.
+    pub kid: Option<String>,
+    /// `alg` when the key set pins one.
+    pub alg: Option<String>,
+    /// `kty` family: `RSA`, `EC`, `OKP`.
+    pub kty: &'static str,
+    /// The key.
+    pub key: DecodingKey,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("kty", &self.kty)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a key set could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    /// Reading the file failed.
+    #[error("{path}: cannot read the key set: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The URL could not be fetched.
+    #[error("{url}: cannot fetch the key set: {message}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// Not a key set.
+    #[error("{origin}: not a JSON Web Key Set: {message}")]
+    Invalid {
+        /// File or URL.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Parses a key set document into keys, skipping symmetric and unusable keys.
+pub fn parse(origin: &str, bytes: &[u8]) -> Result<Vec<Key>, JwksError> {
+    let set: JwkSet = serde_json::from_slice(bytes).map_err(|e| JwksError::Invalid {
+        origin: origin.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(set.keys.iter().filter_map(key_of).collect())
+}
+
+fn key_of(jwk: &Jwk) -> Option<Key> {
+    let kty = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => "RSA",
+        AlgorithmParameters::EllipticCurve(_) => "EC",
+        AlgorithmParameters::OctetKeyPair(_) => "OKP",
+        // Never: a symmetric key in a public key set is how HMAC confusion starts.
+        _ => return None,
+    };
+    if jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|u| !matches!(u, jsonwebtoken::jwk::PublicKeyUse::Signature))
+    {
+        return None;
+    }
+    let key = DecodingKey::from_jwk(jwk).ok()?;
+    Some(Key {
+        kid: jwk.common.key_id.clone(),
+        alg: jwk
+            .common
+            .key_algorithm
+            .map(|a| format!("{a:?}").to_ascii_uppercase()),
+        kty,
+        key,
+    })
+}
+
+/// Where keys come from.
+pub enum KeySource {
+    /// Fixed keys (a file, read at load).
+    Static(Arc<Vec<Key>>),
+    /// A URL, refreshed.
+    Remote(RemoteJwks),
+}
+
+impl KeySource {
+    /// The current keys.
+    pub fn keys(&self) -> Arc<Vec<Key>> {
+        match self {
+            KeySource::Static(k) => k.clone(),
+            KeySource::Remote(r) => r.keys(),
+        }
+    }
+}
+
+struct RemoteState {
+    keys: Arc<Vec<Key>>,
+    last_attempt: Option<Instant>,
+}
+
+/// A key set behind a URL.
+pub struct RemoteJwks {
+    url: String,
+    min_refetch: Duration,
+    state: RwLock<RemoteState>,
+    client: Client<HttpConnector, Empty<Bytes>>,
+}
+
+impl RemoteJwks {
+    /// A key set at `url`, refetched at most once per `min_refetch`.
+    pub fn new(url: &str, min_refetch: Duration) -> RemoteJwks {
+        RemoteJwks {
+            url: url.to_owned(),
+            min_refetch,
+            state: RwLock::new(RemoteState {
+                keys: Arc::new(Vec::new()),
+                last_attempt: None,
+            }),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// The keys held now (stale ones stay while the endpoint fails).
+    pub fn keys(&self) -> Arc<Vec<Key>> {
+        self.state
+            .read()
+            .map_or_else(|p| p.into_inner().keys.clone(), |s| s.keys.clone())
+    }
+
+    /// Fetches the key set now, unless a fetch happened within `min_refetch` (then `Ok(false)`).
+    pub async fn refresh(&self) -> Result<bool, JwksError> {
+        {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            if state
+                .last_attempt
+                .is_some_and(|t| t.elapsed() < self.min_refetch)
+            {
+                return Ok(false);
+            }
+            state.last_attempt = Some(Instant::now());
+        }
+        let keys = self.fetch().await?;
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        state.keys = Arc::new(keys);
+        Ok(true)
+    }
+
+    async fn fetch(&self) -> Result<Vec<Key>, JwksError> {
+        let fail = |message: String| JwksError::Fetch {
+            url: self.url.clone(),
+            message,
+        };
+        let uri: hyper::Uri = self.url.parse().map_err(|e| fail(format!("{e}")))?;
+        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client.get(uri))
+            .await
+            .map_err(|_| fail("timed out".to_owned()))?
+            .map_err(|e| fail(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(fail(format!("status {}", response.status())));
+        }
+        let body = tokio::time::timeout(
+            FETCH_TIMEOUT,
+            Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
+        )
+        .await
+        .map_err(|_| fail("timed out".to_owned()))?
+        .map_err(|e| fail(e.to_string()))?
+        .to_bytes();
+        parse(&self.url, &body)
+    }
+}
+
+/// Loads keys from `source`: an `http://` URL (fetched now) or a file path.
+pub async fn load(source: &str, base_dir: &std::path::Path) -> Result<KeySource, JwksError> {
+    if source.starts_with("http://") {
+        let remote = RemoteJwks::new(source, Duration::from_secs(10));
+        if let Err(e) = remote.refresh().await {
+            // Degrade: start without keys; requests get `keys_unavailable` until it answers.
+            tracing::warn!(error = %e, "JWKS endpoint unavailable at load; will retry on demand");
+        }
+        return Ok(KeySource::Remote(remote));
+    }
+    if source.starts_with("https://") {
+        return Err(JwksError::Fetch {
+            url: source.to_owned(),
+            message: "https key sets are not supported by this build yet; serve the JWKS over \
+                      loopback http or point `jwks` at a file"
+                .to_owned(),
+        });
+    }
+    let path = base_dir.join(source);
+    let bytes = std::fs::read(&path).map_err(|e| JwksError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    Ok(KeySource::Static(Arc::new(parse(
+        &path.display().to_string(),
+        &bytes,
+    )?)))
+}
