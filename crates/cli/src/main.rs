@@ -34,7 +34,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Audit(_) => Err(NotAvailable("audit").into()),
+        Command::Audit(args) => cmd::audit::run(&args),
         Command::Scan(_) => Err(NotAvailable("scan").into()),
         Command::Serve(_) => Err(NotAvailable("serve").into()),
         Command::Check(_) => Err(NotAvailable("check").into()),

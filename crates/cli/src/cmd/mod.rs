@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the outcome that `main` maps to an exit code.
 
+pub mod audit;
 pub mod completions;
 
 use std::process::ExitCode;
