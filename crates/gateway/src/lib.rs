@@ -5,6 +5,12 @@
 //! * [`config`]: the YAML configuration file, as written.
 //! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
 pub mod config;
+pub mod decision;
 pub mod identity;
+pub mod metrics;
+pub mod pipeline;
+pub mod problem;
+pub mod proxy;
 pub mod ratelimit;
+pub mod runtime;
 pub mod validate;

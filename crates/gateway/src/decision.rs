@@ -1,0 +1,184 @@
+//! The decision log: one JSON object per request (DESIGN.md), written off the hot path
+//! through a bounded channel (a slow writer drops lines and counts them), plus the most
+//! recent decisions in memory for the admin API.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+/// How many decisions the admin API keeps.
+pub const RECENT: usize = 1000;
+/// Lines queued before new ones are dropped.
+const QUEUE: usize = 16_384;
+
+/// The client part of a decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    /// Its address.
+    pub ip: IpAddr,
+    /// API key id, when one was used.
+    pub key_id: Option<String>,
+    /// Token subject.
+    pub sub: Option<String>,
+}
+
+/// One request's decision. Never holds a credential.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    /// RFC 3339 time.
+    pub ts: String,
+    /// The request id.
+    pub request_id: String,
+    /// The API (`null` when no API matched the host).
+    pub api: Option<String>,
+    /// The operation (`null` when undocumented).
+    pub operation: Option<String>,
+    /// Method.
+    pub method: String,
+    /// Normalized path (the query is never logged: it may hold secrets).
+    pub path: String,
+    /// The caller.
+    pub client: Client,
+    /// `allow`, `block` or `monitor` (a denial that was only logged).
+    pub decision: &'static str,
+    /// The rule that decided, if any.
+    pub rule: Option<&'static str>,
+    /// Why.
+    pub reason: Option<String>,
+    /// Status sent to the client.
+    pub status: u16,
+    /// Status from the upstream, when it was called.
+    pub upstream_status: Option<u16>,
+    /// Time spent, microseconds.
+    pub latency_us: u64,
+}
+
+/// Where decisions go.
+pub struct DecisionLog {
+    sender: Option<mpsc::Sender<String>>,
+    dropped: AtomicU64,
+    recent: Mutex<VecDeque<Decision>>,
+}
+
+impl DecisionLog {
+    /// A log to `destination`: `stdout`, `off`, or a file path (appended). Spawns the writer
+    /// task; must be called inside a Tokio runtime.
+    pub fn start(destination: &str) -> std::io::Result<DecisionLog> {
+        let sender = match destination {
+            "off" => None,
+            "stdout" => Some(spawn_writer(Box::new(std::io::stdout()))),
+            path => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
+                Some(spawn_writer(Box::new(file)))
+            }
+        };
+        Ok(DecisionLog {
+            sender,
+            dropped: AtomicU64::new(0),
+            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+        })
+    }
+
+    /// Records one decision (never blocks).
+    pub fn record(&self, decision: Decision) {
+        if let Some(sender) = &self.sender
+            && let Ok(line) = serde_json::to_string(&decision)
+            && sender.try_send(line).is_err()
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() >= RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(decision);
+    }
+
+    /// Lines dropped because the writer was behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The most recent decisions, newest last.
+    pub fn recent(&self, limit: usize) -> Vec<Decision> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let skip = recent.len().saturating_sub(limit);
+        recent.iter().skip(skip).cloned().collect()
+    }
+}
+
+fn spawn_writer(mut out: Box<dyn Write + Send>) -> mpsc::Sender<String> {
+    let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
+    tokio::task::spawn_blocking(move || {
+        while let Some(line) = rx.blocking_recv() {
+            let mut batch = vec![line];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+                if batch.len() >= 256 {
+                    break;
+                }
+            }
+            for l in &batch {
+                if writeln!(out, "{l}").is_err() {
+                    return;
+                }
+            }
+            if out.flush().is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+/// Now as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(20_779), (2026, 11, 22));
+        assert!(now_rfc3339().ends_with('Z'));
+    }
+}

@@ -1,0 +1,168 @@
+//! Prometheus metrics, served on the admin listener at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of a finished request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// API name (`-` when none matched).
+    pub api: String,
+    /// Operation id (`-` when undocumented).
+    pub operation: String,
+    /// `allow`, `block`, `monitor`.
+    pub decision: String,
+    /// Status sent.
+    pub status: u16,
+}
+
+/// Labels of latency.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiLabels {
+    /// API name.
+    pub api: String,
+}
+
+/// Labels of a rule hit.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLabels {
+    /// API name.
+    pub api: String,
+    /// Rule id.
+    pub rule: String,
+}
+
+/// Labels of an authentication failure.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthLabels {
+    /// Reason code (`expired`, `bad_signature`...).
+    pub reason: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(
+        [
+            0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+            1.0, 2.5, 5.0, 10.0,
+        ]
+        .into_iter(),
+    )
+}
+
+/// Every metric the gateway exports.
+pub struct Metrics {
+    /// The registry (encoded on scrape).
+    pub registry: Registry,
+    /// `portcullis_requests_total`.
+    pub requests: Family<RequestLabels, Counter>,
+    /// `portcullis_request_duration_seconds`.
+    pub latency: Family<ApiLabels, Histogram, fn() -> Histogram>,
+    /// `portcullis_upstream_errors_total`.
+    pub upstream_errors: Family<ApiLabels, Counter>,
+    /// `portcullis_rule_hits_total`.
+    pub rule_hits: Family<RuleLabels, Counter>,
+    /// `portcullis_auth_failures_total`.
+    pub auth_failures: Family<AuthLabels, Counter>,
+    /// `portcullis_reloads_total`.
+    pub reloads: Counter,
+    /// `portcullis_reload_failures_total`.
+    pub reload_failures: Counter,
+    /// `portcullis_decision_log_dropped`.
+    pub log_dropped: Gauge,
+    /// `portcullis_ratelimit_degraded_decisions`.
+    pub ratelimit_degraded: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("portcullis");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<ApiLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let upstream_errors = Family::<ApiLabels, Counter>::default();
+        let rule_hits = Family::<RuleLabels, Counter>::default();
+        let auth_failures = Family::<AuthLabels, Counter>::default();
+        let reloads = Counter::default();
+        let reload_failures = Counter::default();
+        let log_dropped = Gauge::default();
+        let ratelimit_degraded = Gauge::default();
+        registry.register(
+            "requests",
+            "Requests by API, operation, decision and status",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from request to response head",
+            latency.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Upstream connection errors and timeouts",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "rule_hits",
+            "Denials (enforced or monitored) by rule",
+            rule_hits.clone(),
+        );
+        registry.register(
+            "auth_failures",
+            "Refused credentials by reason",
+            auth_failures.clone(),
+        );
+        registry.register(
+            "reloads",
+            "Successful configuration reloads",
+            reloads.clone(),
+        );
+        registry.register(
+            "reload_failures",
+            "Rejected configuration reloads",
+            reload_failures.clone(),
+        );
+        registry.register(
+            "decision_log_dropped",
+            "Decision log lines dropped (writer behind)",
+            log_dropped.clone(),
+        );
+        registry.register(
+            "ratelimit_degraded_decisions",
+            "Rate-limit decisions taken by the failure behaviour (Redis unavailable)",
+            ratelimit_degraded.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            upstream_errors,
+            rule_hits,
+            auth_failures,
+            reloads,
+            reload_failures,
+            log_dropped,
+            ratelimit_degraded,
+        }
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

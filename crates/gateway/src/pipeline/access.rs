@@ -1,0 +1,466 @@
+//! The stages after routing: deprecation, authentication, rate limits, authorization
+//! (scopes, admin role, owner binding), validation, then forwarding.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use portcullis_spec::PathParams;
+use serde_json::Value;
+
+use super::{
+    Ctx, Outcome, deprecated_denial, forward, full, limit_key, on, policy_mode, read_body,
+    stream_body,
+};
+use crate::identity::{AuthFailure, Principal};
+use crate::metrics::AuthLabels;
+use crate::problem::Denial;
+use crate::proxy::Body;
+use crate::runtime::{Api, OpPlan, OwnerRule, Scheme};
+use crate::validate::Violation;
+
+type Headers = Vec<(HeaderName, String)>;
+
+/// Runs the stages for a routed (or undocumented but logged) request.
+pub(crate) async fn run(
+    ctx: &Ctx<'_>,
+    api: &Api,
+    plan: Option<&OpPlan>,
+    params: Option<PathParams<'_, '_>>,
+    req: Request<Incoming>,
+    forward_path: &str,
+    outcome: &mut Outcome,
+) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let max = ctx.gw.config.server.limits.max_body.as_usize();
+    let rid = ctx.request_id;
+    let Some(plan) = plan else {
+        // Undocumented and only logged: limits that apply to every request, then forward.
+        let extra = match limits(
+            ctx,
+            api,
+            &api.undocumented_limits,
+            None,
+            &parts.headers,
+            outcome,
+        )
+        .await
+        {
+            Ok(h) => h,
+            Err(r) => return r,
+        };
+        return forward(
+            ctx,
+            api,
+            parts,
+            stream_body(body, max),
+            forward_path,
+            outcome,
+            extra,
+        )
+        .await;
+    };
+    if let Some(d) = deprecated_denial(api, plan)
+        && let Some(r) = outcome.deny(api.mode, d, rid)
+    {
+        return r;
+    }
+    let auth = authenticate(ctx, plan, &parts.headers).await;
+    let principal = auth.as_ref().ok().cloned().flatten();
+    if let Some(p) = &principal {
+        outcome.sub.clone_from(&p.subject);
+        outcome.key_id = p.claim("key_id");
+    }
+    let extra = match limits(
+        ctx,
+        api,
+        &plan.limits,
+        principal.as_deref(),
+        &parts.headers,
+        outcome,
+    )
+    .await
+    {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    if let Err(d) = auth
+        && let Some(r) = outcome.deny(api.mode, d, rid)
+    {
+        return r;
+    }
+    if plan.admin
+        && let Some(d) = admin_denial(api, principal.as_deref())
+        && let Some(r) = outcome.deny(api.mode, d, rid)
+    {
+        return r;
+    }
+    let _permit = match &api.concurrency {
+        Some(c) => match c.acquire(&ctx.ip.to_string()) {
+            Some(p) => Some(p),
+            None => {
+                let d = Denial::new(
+                    429,
+                    "ratelimit.concurrency",
+                    "too many requests in flight for this client",
+                )
+                .detail("too many concurrent requests")
+                .header(header::RETRY_AFTER, "1");
+                if let Some(r) = outcome.deny(api.mode, d, rid) {
+                    return r;
+                }
+                None
+            }
+        },
+        None => None,
+    };
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let params = params.unwrap_or_default();
+    if on(api.request.validate)
+        && let Some(v) = plan.check.check_params(&params, &query, &parts.headers)
+        && let Some(r) = deny_violation(api, v, outcome, rid)
+    {
+        return r;
+    }
+    let body_params = plan
+        .owner
+        .iter()
+        .any(|o| params.get(&o.param).is_none() && !query.iter().any(|(k, _)| *k == o.param));
+    let validate_body =
+        plan.check.body.is_some() && (on(api.request.validate) || on(api.request.unknown_fields));
+    let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
+        || parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if plan.check.body.is_none() && has_body && on(api.request.validate) {
+        let d = Denial::new(
+            415,
+            "request.content-type",
+            format!("operation {} takes no request body", plan.id),
+        );
+        if let Some(r) = outcome.deny(policy_mode(api, crate::validate::Policy::Validate), d, rid) {
+            return r;
+        }
+    }
+    let (body, bytes) = if validate_body || (body_params && has_body) {
+        match read_body(body, max).await {
+            Ok(b) => (full(b.clone()), Some(b)),
+            Err(d) => {
+                outcome.decision = "block";
+                outcome.rule = Some(d.rule);
+                outcome.reason = Some(d.reason.clone());
+                return crate::problem::response(&d, rid);
+            }
+        }
+    } else {
+        (stream_body(body, max), None)
+    };
+    if validate_body && let (Some(check), Some(bytes)) = (&plan.check.body, &bytes) {
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let violations = check
+            .check(
+                content_type,
+                bytes,
+                ctx.gw.config.server.limits.max_json_depth,
+                on(api.request.validate),
+                on(api.request.unknown_fields),
+            )
+            .await;
+        for v in violations {
+            if let Some(r) = deny_violation(api, v, outcome, rid) {
+                return r;
+            }
+        }
+    }
+    for rule in &plan.owner {
+        if let Some(d) = owner_denial(rule, principal.as_deref(), &params, &query, bytes.as_ref())
+            && let Some(r) = outcome.deny(api.mode, d, rid)
+        {
+            return r;
+        }
+    }
+    forward(ctx, api, parts, body, forward_path, outcome, extra).await
+}
+
+fn deny_violation(
+    api: &Api,
+    v: Violation,
+    outcome: &mut Outcome,
+    rid: &str,
+) -> Option<Response<Body>> {
+    let mode = policy_mode(api, v.policy);
+    outcome.deny(mode, Denial::new(v.status, v.rule, v.reason), rid)
+}
+
+/// Checks the applicable limits in one store round trip.
+async fn limits(
+    ctx: &Ctx<'_>,
+    api: &Api,
+    indices: &[usize],
+    principal: Option<&Principal>,
+    headers: &HeaderMap,
+    outcome: &mut Outcome,
+) -> Result<Headers, Response<Body>> {
+    let keyed: Vec<(&crate::ratelimit::Limit, String)> = indices
+        .iter()
+        .filter_map(|i| api.limits.get(*i))
+        .filter_map(|l| limit_key(&l.key, ctx.ip, principal, headers).map(|k| (l, k)))
+        .collect();
+    if keyed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let checks: Vec<(&crate::ratelimit::Limit, &str)> =
+        keyed.iter().map(|(l, k)| (*l, k.as_str())).collect();
+    let decision = ctx.gw.limiter.check(&checks).await;
+    ctx.shared
+        .metrics
+        .ratelimit_degraded
+        .set(i64::try_from(ctx.gw.limiter.degraded_decisions()).unwrap_or(i64::MAX));
+    let headers: Headers = vec![
+        (
+            HeaderName::from_static("ratelimit-limit"),
+            decision.limit.to_string(),
+        ),
+        (
+            HeaderName::from_static("ratelimit-remaining"),
+            decision.remaining.to_string(),
+        ),
+        (
+            HeaderName::from_static("ratelimit-reset"),
+            decision.reset_secs.to_string(),
+        ),
+    ];
+    if !decision.allowed {
+        let mut d = Denial::new(
+            429,
+            "ratelimit",
+            format!(
+                "rate limit {} exceeded",
+                decision.denied_by.as_deref().unwrap_or("?")
+            ),
+        )
+        .detail("too many requests");
+        d.headers.clone_from(&headers);
+        d.headers.push((
+            header::RETRY_AFTER,
+            decision.retry_after_secs.unwrap_or(1).to_string(),
+        ));
+        if let Some(r) = outcome.deny(api.mode, d, ctx.request_id) {
+            return Err(r);
+        }
+    }
+    Ok(if api.rate_limit_headers {
+        headers
+    } else {
+        Vec::new()
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn unauthorized(failure: &AuthFailure) -> Denial {
+    let challenge = match failure {
+        AuthFailure::Missing => "Bearer realm=\"portcullis\"".to_owned(),
+        _ => "Bearer realm=\"portcullis\", error=\"invalid_token\"".to_owned(),
+    };
+    let detail = match failure {
+        AuthFailure::Missing => "credentials are required",
+        _ => "the credentials are not valid",
+    };
+    Denial::new(
+        401,
+        "auth.invalid",
+        format!("authentication failed: {failure}"),
+    )
+    .detail(detail)
+    .header(header::WWW_AUTHENTICATE, challenge)
+}
+
+/// Evaluates the operation's security requirements (OR of ANDs).
+async fn authenticate(
+    ctx: &Ctx<'_>,
+    plan: &OpPlan,
+    headers: &HeaderMap,
+) -> Result<Option<Arc<Principal>>, Denial> {
+    if plan.security.is_empty() {
+        return Ok(None);
+    }
+    let mut verified: Option<Result<Arc<Principal>, AuthFailure>> = None;
+    let mut best: Option<Denial> = None;
+    for requirement in &plan.security {
+        let mut principal = None;
+        let mut failed: Option<Denial> = None;
+        for (name, scheme, scopes) in &requirement.schemes {
+            match scheme {
+                Scheme::Bearer => {
+                    if verified.is_none() {
+                        let r = match bearer(headers) {
+                            None => Err(AuthFailure::Missing),
+                            Some(token) if ctx.gw.verifier.is_empty() => {
+                                let _ = token;
+                                Err(AuthFailure::UnknownIssuer)
+                            }
+                            Some(token) => ctx.gw.verifier.verify(token).await,
+                        };
+                        if let Err(f) = &r {
+                            ctx.shared
+                                .metrics
+                                .auth_failures
+                                .get_or_create(&AuthLabels {
+                                    reason: f.code().to_owned(),
+                                })
+                                .inc();
+                            tracing::info!(
+                                request_id = ctx.request_id,
+                                reason = f.code(),
+                                "authentication failed: {f}"
+                            );
+                        }
+                        verified = Some(r);
+                    }
+                    match &verified {
+                        Some(Ok(p)) => {
+                            let missing: Vec<&str> = scopes
+                                .iter()
+                                .filter(|s| !p.scopes.contains(*s))
+                                .map(String::as_str)
+                                .collect();
+                            if missing.is_empty() {
+                                principal = Some(p.clone());
+                            } else {
+                                failed = Some(
+                                    Denial::new(403, "authz.scope", format!("scheme {name}: missing scopes {}", missing.join(" ")))
+                                        .detail("insufficient scope")
+                                        .header(
+                                            header::WWW_AUTHENTICATE,
+                                            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"", scopes.join(" ")),
+                                        ),
+                                );
+                                break;
+                            }
+                        }
+                        Some(Err(f)) => {
+                            failed = Some(unauthorized(f));
+                            break;
+                        }
+                        None => {}
+                    }
+                }
+                Scheme::ApiKey { name: key_name, .. } => {
+                    failed = Some(
+                        Denial::new(401, "auth.invalid", format!("scheme {name}: API key {key_name} cannot be verified (no API keys configured)"))
+                            .detail("credentials are required"),
+                    );
+                    break;
+                }
+                Scheme::Unsupported(kind) => {
+                    failed = Some(
+                        Denial::new(
+                            401,
+                            "auth.unsupported",
+                            format!("scheme {name} ({kind}) cannot be verified by the gateway"),
+                        )
+                        .detail("credentials are required"),
+                    );
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => return Ok(principal),
+            Some(d) => {
+                // Prefer the most telling failure: a valid caller short of rights (403) over
+                // a missing or bad credential (401).
+                if best.as_ref().is_none_or(|b| d.status > b.status) {
+                    best = Some(d);
+                }
+            }
+        }
+    }
+    Err(best.unwrap_or_else(|| unauthorized(&AuthFailure::Missing)))
+}
+
+fn admin_denial(api: &Api, principal: Option<&Principal>) -> Option<Denial> {
+    match principal {
+        None => Some(unauthorized(&AuthFailure::Missing)),
+        Some(p) if p.roles.contains(&api.admin_role) => None,
+        Some(_) => Some(
+            Denial::new(
+                403,
+                "authz.admin",
+                format!("the operation requires the {} role", api.admin_role),
+            )
+            .detail("insufficient rights"),
+        ),
+    }
+}
+
+fn owner_denial(
+    rule: &OwnerRule,
+    principal: Option<&Principal>,
+    params: &PathParams<'_, '_>,
+    query: &[(String, String)],
+    body: Option<&Bytes>,
+) -> Option<Denial> {
+    let value: Option<String> = params
+        .get(&rule.param)
+        .map(|v| v.into_owned())
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, _)| *k == rule.param)
+                .map(|(_, v)| v.clone())
+        })
+        .or_else(|| {
+            let body: Value = serde_json::from_slice(body?).ok()?;
+            match body.get(&rule.param)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                other => Some(other.to_string()),
+            }
+        });
+    let value = value?;
+    let Some(principal) = principal else {
+        return Some(unauthorized(&AuthFailure::Missing));
+    };
+    if rule
+        .exempt_roles
+        .iter()
+        .any(|r| principal.roles.contains(r))
+    {
+        return None;
+    }
+    match principal.claim(&rule.claim) {
+        Some(owner) if owner == value => None,
+        _ => Some(
+            Denial::new(
+                403,
+                "authz.owner",
+                format!(
+                    "{} {value:?} is not the caller's ({} claim)",
+                    rule.param, rule.claim
+                ),
+            )
+            .detail("the resource does not belong to the caller"),
+        ),
+    }
+}

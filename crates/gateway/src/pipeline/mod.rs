@@ -1,0 +1,534 @@
+//! The request pipeline (DESIGN.md): limits on size and time -> normalize path -> route ->
+//! authenticate -> rate limits -> authorize -> validate -> proxy -> respond, with one
+//! decision log line and metrics per request.
+//!
+//! Each stage returns a [`Denial`] or lets the request go on. In `monitor` mode the first
+//! denial is logged (decision `monitor`) and the request goes on.
+
+mod access;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use crate::config::{Action, Deprecated, Mode, Undocumented};
+use crate::decision::{self, Decision, DecisionLog};
+use crate::identity::Principal;
+use crate::identity::jwt::Clock;
+use crate::metrics::{ApiLabels, Metrics, RequestLabels, RuleLabels};
+use crate::problem::{self, Denial};
+use crate::proxy::{Body, BoxError, Forwarded, Proxy};
+use crate::runtime::{Api, Gateway, OpPlan};
+use crate::validate::Policy;
+use portcullis_spec::{Route, normalize_path};
+
+/// State shared by every connection, kept across reloads.
+pub struct Shared {
+    /// The running configuration (swapped atomically on reload).
+    pub gateway: ArcSwap<Gateway>,
+    /// The upstream client.
+    pub proxy: Proxy,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Decision log.
+    pub log: DecisionLog,
+    /// The config file reloads read (none for an in-memory config).
+    pub config_path: Option<PathBuf>,
+    /// Clock for token times.
+    pub clock: Clock,
+    /// Serializes reloads.
+    pub reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// What one request did, for the log and metrics.
+pub(crate) struct Outcome {
+    pub api: Option<String>,
+    pub operation: Option<String>,
+    pub decision: &'static str,
+    pub rule: Option<&'static str>,
+    pub reason: Option<String>,
+    pub upstream_status: Option<u16>,
+    pub sub: Option<String>,
+    pub key_id: Option<String>,
+}
+
+impl Outcome {
+    /// Applies a denial: `Some(response)` when it is enforced.
+    pub(crate) fn deny(
+        &mut self,
+        mode: Mode,
+        denial: Denial,
+        request_id: &str,
+    ) -> Option<Response<Body>> {
+        match mode {
+            Mode::Enforce => {
+                self.decision = "block";
+                self.rule = Some(denial.rule);
+                self.reason = Some(denial.reason.clone());
+                Some(problem::response(&denial, request_id))
+            }
+            Mode::Monitor => {
+                if self.rule.is_none() {
+                    self.decision = "monitor";
+                    self.rule = Some(denial.rule);
+                    self.reason = Some(denial.reason);
+                }
+                None
+            }
+        }
+    }
+}
+
+fn request_id(req: &Request<Incoming>, trusted_peer: bool) -> String {
+    if trusted_peer
+        && let Some(id) = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+        && !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return id.to_owned();
+    }
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The client address: the peer, or (peer trusted) the rightmost untrusted X-Forwarded-For hop.
+fn client_ip(req: &Request<Incoming>, peer: IpAddr, trusted_peer: bool, gw: &Gateway) -> IpAddr {
+    if !trusted_peer {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|h| h.trim().parse().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|ip| !gw.trusted.iter().any(|c| c.contains(**ip)))
+        .copied()
+        .unwrap_or(peer)
+}
+
+fn host_of(req: &Request<Incoming>) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
+    let host = match raw.rsplit_once(':') {
+        Some((h, port))
+            if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(']')
+                || raw.starts_with('[') =>
+        {
+            h.trim_start_matches('[').trim_end_matches(']')
+        }
+        _ => raw,
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Handles one request end to end.
+pub async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    tls: bool,
+) -> Response<Body> {
+    let start = Instant::now();
+    let gw = shared.gateway.load_full();
+    let trusted_peer = gw.trusted.iter().any(|c| c.contains(peer.ip()));
+    let request_id = request_id(&req, trusted_peer);
+    let ip = client_ip(&req, peer.ip(), trusted_peer, &gw);
+    let method = req.method().to_string();
+    let mut path = req.uri().path().to_owned();
+    let mut outcome = Outcome {
+        api: None,
+        operation: None,
+        decision: "allow",
+        rule: None,
+        reason: None,
+        upstream_status: None,
+        sub: None,
+        key_id: None,
+    };
+    let ctx = Ctx {
+        shared: &shared,
+        gw: &gw,
+        request_id: &request_id,
+        ip,
+        trusted_peer,
+        tls,
+    };
+    let timeout = gw.config.server.limits.request_timeout.0;
+    let response =
+        match tokio::time::timeout(timeout, process(&ctx, req, &mut outcome, &mut path)).await {
+            Ok(r) => r,
+            Err(_) => {
+                let denial = Denial::new(
+                    504,
+                    "request.timeout",
+                    "the request took longer than request_timeout",
+                )
+                .detail("the request took too long");
+                outcome.decision = "block";
+                outcome.rule = Some(denial.rule);
+                outcome.reason = Some(denial.reason.clone());
+                problem::response(&denial, &request_id)
+            }
+        };
+    let latency = start.elapsed();
+    let status = response.status().as_u16();
+    let api_label = outcome.api.clone().unwrap_or_else(|| "-".to_owned());
+    let metrics = &shared.metrics;
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            api: api_label.clone(),
+            operation: outcome.operation.clone().unwrap_or_else(|| "-".to_owned()),
+            decision: outcome.decision.to_owned(),
+            status,
+        })
+        .inc();
+    metrics
+        .latency
+        .get_or_create(&ApiLabels {
+            api: api_label.clone(),
+        })
+        .observe(latency.as_secs_f64());
+    if let Some(rule) = outcome.rule {
+        metrics
+            .rule_hits
+            .get_or_create(&RuleLabels {
+                api: api_label,
+                rule: rule.to_owned(),
+            })
+            .inc();
+    }
+    shared.log.record(Decision {
+        ts: decision::now_rfc3339(),
+        request_id,
+        api: outcome.api,
+        operation: outcome.operation,
+        method,
+        path,
+        client: decision::Client {
+            ip,
+            key_id: outcome.key_id,
+            sub: outcome.sub,
+        },
+        decision: outcome.decision,
+        rule: outcome.rule,
+        reason: outcome.reason,
+        status,
+        upstream_status: outcome.upstream_status,
+        latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+    });
+    response
+}
+
+/// Per-request context.
+pub(crate) struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub gw: &'a Gateway,
+    pub request_id: &'a str,
+    pub ip: IpAddr,
+    pub trusted_peer: bool,
+    pub tls: bool,
+}
+
+/// Picks the API and the route for a request: the first API (in configuration order, among
+/// those serving this host) that documents the path; else the first such API, undocumented.
+fn select<'g, 'p>(
+    gw: &'g Gateway,
+    host: Option<&str>,
+    method: &str,
+    path: &'p str,
+) -> Option<(&'g Api, Route<'g, 'p>)> {
+    let mut first = None;
+    for api in gw
+        .apis
+        .iter()
+        .filter(|a| a.host.is_none() || a.host.as_deref() == host)
+    {
+        first.get_or_insert(api);
+        match api.router.route(method, path) {
+            Route::NotFound => {}
+            found => return Some((api, found)),
+        }
+    }
+    first.map(|api| (api, Route::NotFound))
+}
+
+async fn process(
+    ctx: &Ctx<'_>,
+    req: Request<Incoming>,
+    outcome: &mut Outcome,
+    logged_path: &mut String,
+) -> Response<Body> {
+    let limits = &ctx.gw.config.server.limits;
+    let max_body = limits.max_body.as_usize();
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_length.is_some_and(|n| n > limits.max_body.0) {
+        let d = Denial::new(
+            413,
+            "request.too-large",
+            format!("the body is over the limit of {max_body} bytes"),
+        );
+        outcome.decision = "block";
+        outcome.rule = Some(d.rule);
+        outcome.reason = Some(d.reason.clone());
+        return problem::response(&d, ctx.request_id);
+    }
+    let raw_path = req.uri().path().to_owned();
+    let normalized = match normalize_path(&raw_path) {
+        Ok(p) => p.as_str().to_owned(),
+        Err(e) => {
+            let d = Denial::new(
+                400,
+                "request.path",
+                format!("the path cannot be accepted: {e}"),
+            );
+            outcome.decision = "block";
+            outcome.rule = Some(d.rule);
+            outcome.reason = Some(d.reason.clone());
+            return problem::response(&d, ctx.request_id);
+        }
+    };
+    logged_path.clone_from(&normalized);
+    let host = host_of(&req);
+    let method = req.method().as_str().to_owned();
+    let Some((api, route)) = select(ctx.gw, host.as_deref(), &method, &normalized) else {
+        let d = Denial::new(
+            404,
+            "route.no-api",
+            format!("no API is served for host {host:?}"),
+        );
+        outcome.decision = "block";
+        outcome.rule = Some(d.rule);
+        outcome.reason = Some(d.reason.clone());
+        return problem::response(&d, ctx.request_id);
+    };
+    outcome.api = Some(api.name.clone());
+    let query = req.uri().query().map(str::to_owned);
+    let forward_path = {
+        let base = match &api.strip {
+            Some(prefix) => normalized
+                .strip_prefix(prefix.trim_end_matches('/'))
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+                .map(|rest| if rest.is_empty() { "/" } else { rest })
+                .unwrap_or(&normalized),
+            None => &normalized,
+        };
+        match &query {
+            Some(q) => format!("{base}?{q}"),
+            None => base.to_owned(),
+        }
+    };
+    let mut path_params = None;
+    let plan: Option<&OpPlan> = match route {
+        Route::Matched { operation, params } => {
+            path_params = Some(params);
+            api.ops.get(operation)
+        }
+        Route::MethodNotAllowed { allowed } => {
+            let list: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            let d = Denial::new(
+                405,
+                "route.method",
+                format!("{method} is not documented for this path"),
+            )
+            .header(header::ALLOW, list.join(", "));
+            if api.undocumented == Undocumented::Block {
+                if let Some(r) = outcome.deny(api.mode, d, ctx.request_id) {
+                    return r;
+                }
+            } else {
+                outcome.decision = "monitor";
+                outcome.rule = Some(d.rule);
+                outcome.reason = Some(d.reason);
+            }
+            None
+        }
+        Route::NotFound => {
+            let d = Denial::new(
+                404,
+                "route.undocumented",
+                format!("{method} {normalized} is not documented"),
+            );
+            if api.undocumented == Undocumented::Block {
+                if let Some(r) = outcome.deny(api.mode, d, ctx.request_id) {
+                    return r;
+                }
+            } else {
+                outcome.decision = "monitor";
+                outcome.rule = Some(d.rule);
+                outcome.reason = Some(d.reason);
+            }
+            None
+        }
+    };
+    if let Some(plan) = plan {
+        outcome.operation = Some(plan.id.clone());
+    }
+    access::run(ctx, api, plan, path_params, req, &forward_path, outcome).await
+}
+
+/// Reads a whole body up to `max` bytes.
+pub(crate) async fn read_body(body: Incoming, max: usize) -> Result<Bytes, Denial> {
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Denial::new(
+            413,
+            "request.too-large",
+            format!("the body is over the limit of {max} bytes"),
+        )),
+        Err(e) => Err(Denial::new(
+            400,
+            "request.body",
+            format!("the body could not be read: {e}"),
+        )),
+    }
+}
+
+/// A streamed body, capped at `max` bytes.
+pub(crate) fn stream_body(body: Incoming, max: usize) -> Body {
+    Limited::new(body, max).map_err(|e| e as BoxError).boxed()
+}
+
+/// A body from bytes.
+pub(crate) fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// Forwards and finishes the response.
+pub(crate) async fn forward(
+    ctx: &Ctx<'_>,
+    api: &Api,
+    parts: http::request::Parts,
+    body: Body,
+    forward_path: &str,
+    outcome: &mut Outcome,
+    extra: Vec<(header::HeaderName, String)>,
+) -> Response<Body> {
+    let forwarded = Forwarded {
+        client_ip: ctx.ip,
+        trusted_peer: ctx.trusted_peer,
+        proto: if ctx.tls { "https" } else { "http" },
+        request_id: ctx.request_id,
+    };
+    let timeout = ctx.gw.config.server.limits.upstream_timeout.0;
+    match ctx
+        .shared
+        .proxy
+        .forward(
+            parts,
+            body,
+            &api.upstream,
+            forward_path,
+            &forwarded,
+            timeout,
+        )
+        .await
+    {
+        Ok(mut response) => {
+            outcome.upstream_status = Some(response.status().as_u16());
+            let headers = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(ctx.request_id) {
+                headers.insert("x-request-id", v);
+            }
+            for (name, value) in extra {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            }
+            response
+        }
+        Err(e) => {
+            ctx.shared
+                .metrics
+                .upstream_errors
+                .get_or_create(&ApiLabels {
+                    api: api.name.clone(),
+                })
+                .inc();
+            tracing::warn!(api = %api.name, error = %e, request_id = ctx.request_id, "upstream failed");
+            let (status, rule) = match e {
+                crate::proxy::ProxyError::Timeout => (504, "upstream.timeout"),
+                _ => (502, "upstream.unavailable"),
+            };
+            let d = Denial::new(status, rule, e.to_string())
+                .detail("the upstream service is unavailable");
+            if outcome.rule.is_none() {
+                outcome.rule = Some(d.rule);
+                outcome.reason = Some(d.reason.clone());
+            }
+            problem::response(&d, ctx.request_id)
+        }
+    }
+}
+
+/// True when the policy asks for a check.
+pub(crate) fn on(action: Action) -> bool {
+    action != Action::Off
+}
+
+/// Blocks (in enforce mode) only what its policy says to block.
+pub(crate) fn policy_mode(api: &Api, policy: Policy) -> Mode {
+    let action = match policy {
+        Policy::Validate => api.request.validate,
+        Policy::UnknownFields => api.request.unknown_fields,
+    };
+    if action == Action::Block {
+        api.mode
+    } else {
+        Mode::Monitor
+    }
+}
+
+/// The deprecated-operation policy.
+pub(crate) fn deprecated_denial(api: &Api, plan: &OpPlan) -> Option<Denial> {
+    (plan.deprecated && api.deprecated == Deprecated::Block).then(|| {
+        Denial::new(
+            410,
+            "route.deprecated",
+            format!("operation {} is deprecated and no longer served", plan.id),
+        )
+    })
+}
+
+/// Rate-limit key for one limit.
+pub(crate) fn limit_key(
+    source: &crate::ratelimit::KeySource,
+    ip: IpAddr,
+    principal: Option<&Principal>,
+    headers: &http::HeaderMap,
+) -> Option<String> {
+    use crate::ratelimit::KeySource;
+    match source {
+        KeySource::Ip => Some(ip.to_string()),
+        KeySource::Subject => principal.and_then(|p| p.subject.clone()),
+        KeySource::KeyId => principal.and_then(|p| p.claim("key_id")),
+        KeySource::Header(h) => headers
+            .get(h.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        KeySource::Claim(c) => principal.and_then(|p| p.claim(c)),
+    }
+}

@@ -1,0 +1,193 @@
+//! Forwarding to the upstream: a pooled HTTP/1.1 client, hop-by-hop headers removed both
+//! ways (RFC 9110 §7.6.1), `X-Forwarded-*` and `X-Request-Id` set, the normalized path sent
+//! (what was checked is what is forwarded).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Uri};
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::runtime::Upstream;
+
+/// Errors inside bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type both ways.
+pub type Body = BoxBody<Bytes, BoxError>;
+
+/// Why the upstream did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// Connection refused, reset...
+    #[error("upstream unreachable: {0}")]
+    Connect(String),
+    /// No response head in time.
+    #[error("upstream timed out")]
+    Timeout,
+    /// The request could not be built.
+    #[error("bad upstream request: {0}")]
+    Build(String),
+}
+
+/// The upstream client, shared by every request and kept across reloads.
+#[derive(Clone)]
+pub struct Proxy {
+    client: Client<HttpConnector, Body>,
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Proxy::new()
+    }
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes hop-by-hop headers, including those `Connection` names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+/// What the proxy adds about the client.
+pub struct Forwarded<'a> {
+    /// The client's address as decided (peer, or from a trusted proxy).
+    pub client_ip: IpAddr,
+    /// Whether the peer is a trusted proxy (its `X-Forwarded-*` are kept and extended).
+    pub trusted_peer: bool,
+    /// `http` or `https` as received.
+    pub proto: &'static str,
+    /// The request id.
+    pub request_id: &'a str,
+}
+
+impl Proxy {
+    /// A pooled client.
+    pub fn new() -> Proxy {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(connector);
+        Proxy { client }
+    }
+
+    /// Sends `parts`+`body` to `upstream` at `path_and_query`, rewriting headers; returns the
+    /// upstream's response with hop-by-hop headers removed.
+    pub async fn forward(
+        &self,
+        mut parts: http::request::Parts,
+        body: Body,
+        upstream: &Upstream,
+        path_and_query: &str,
+        forwarded: &Forwarded<'_>,
+        timeout: Duration,
+    ) -> Result<Response<Body>, ProxyError> {
+        let uri = Uri::builder()
+            .scheme(upstream.scheme.clone())
+            .authority(upstream.authority.clone())
+            .path_and_query(format!("{}{path_and_query}", upstream.prefix))
+            .build()
+            .map_err(|e| ProxyError::Build(e.to_string()))?;
+        let original_host = parts.headers.get(header::HOST).cloned().or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+        let headers = &mut parts.headers;
+        strip_hop_by_hop(headers);
+        let xff = match (forwarded.trusted_peer, headers.get("x-forwarded-for")) {
+            (true, Some(prior)) => format!(
+                "{}, {}",
+                prior.to_str().unwrap_or_default(),
+                forwarded.client_ip
+            ),
+            _ => forwarded.client_ip.to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&xff) {
+            headers.insert("x-forwarded-for", v);
+        }
+        if !(forwarded.trusted_peer && headers.contains_key("x-forwarded-proto")) {
+            headers.insert(
+                "x-forwarded-proto",
+                HeaderValue::from_static(forwarded.proto),
+            );
+        }
+        if let Some(host) = original_host
+            && !(forwarded.trusted_peer && headers.contains_key("x-forwarded-host"))
+        {
+            headers.insert("x-forwarded-host", host);
+        }
+        if let Ok(v) = HeaderValue::from_str(forwarded.request_id) {
+            headers.insert("x-request-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(upstream.authority.as_str()) {
+            headers.insert(header::HOST, v);
+        }
+        parts.uri = uri;
+        parts.version = http::Version::HTTP_11;
+        let request = Request::from_parts(parts, body);
+        let response = tokio::time::timeout(timeout, self.client.request(request))
+            .await
+            .map_err(|_| ProxyError::Timeout)?
+            .map_err(|e| ProxyError::Connect(e.to_string()))?;
+        let (mut parts, body) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
+        Ok(Response::from_parts(parts, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_go() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("close, x-secret-hop"),
+        );
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-kept"));
+    }
+}

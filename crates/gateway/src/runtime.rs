@@ -1,0 +1,566 @@
+//! What runs: a [`Gateway`] compiled from a [`Config`] and its specs (routers, compiled
+//! validators, security plans, limits), immutable and swapped whole on reload.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_spec::{Catalog, ParameterIn, Router, RouterOptions, SecuritySchemeKind};
+use serde_json::Value;
+
+use crate::config::{
+    ApiConfig, Config, Deprecated, Mode, OnFailureConfig, RequestPolicy, Undocumented,
+};
+use crate::identity::jwks;
+use crate::identity::jwt::{self, Clock, Issuer, Verifier};
+use crate::ratelimit::{self, ConcurrencyLimiter, Limit, Limiter, OnFailure, Store};
+use crate::validate::{RequestCheck, SchemaError};
+
+/// Why a configuration cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A spec failed to load.
+    #[error("api {api}: {source}")]
+    Spec {
+        /// The API.
+        api: String,
+        /// The loader's error (file, line, pointer, problem).
+        source: portcullis_spec::Error,
+    },
+    /// A schema failed to compile.
+    #[error("api {api}: {source}")]
+    Schema {
+        /// The API.
+        api: String,
+        /// The compiler's error.
+        source: SchemaError,
+    },
+    /// Something in the configuration does not fit the specs or the machine.
+    #[error("{file}: {pointer}: {message}")]
+    Config {
+        /// The config file.
+        file: String,
+        /// The key.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A key set failed to load.
+    #[error("{0}")]
+    Jwks(#[from] jwks::JwksError),
+}
+
+/// How one security scheme is satisfied at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Authorization: Bearer <JWT>` (http bearer, oauth2, openIdConnect).
+    Bearer,
+    /// An API key in a header, query parameter or cookie.
+    ApiKey {
+        /// Its name.
+        name: String,
+        /// Where.
+        location: ParameterIn,
+    },
+    /// A scheme the gateway cannot verify (basic, digest, mutualTLS without TLS...): never
+    /// satisfied, so an operation requiring only it is refused (fail closed).
+    Unsupported(String),
+}
+
+/// One alternative of an operation's security: every scheme must be satisfied.
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// (scheme name, how, required scopes).
+    pub schemes: Vec<(String, Scheme, Vec<String>)>,
+}
+
+/// A BOLA guard: `param` must equal the caller's `claim`.
+#[derive(Debug, Clone)]
+pub struct OwnerRule {
+    /// Parameter (path, query) or top-level body property.
+    pub param: String,
+    /// Claim name.
+    pub claim: String,
+    /// Roles allowed past.
+    pub exempt_roles: Vec<String>,
+}
+
+/// One operation, compiled.
+#[derive(Debug)]
+pub struct OpPlan {
+    /// Operation id.
+    pub id: String,
+    /// Validation.
+    pub check: RequestCheck,
+    /// OR of ANDs; empty: public.
+    pub security: Vec<Requirement>,
+    /// BOLA guards.
+    pub owner: Vec<OwnerRule>,
+    /// Requires the admin role.
+    pub admin: bool,
+    /// Marked deprecated.
+    pub deprecated: bool,
+    /// The limits that apply to it (indices into [`Api::limits`]).
+    pub limits: Vec<usize>,
+}
+
+/// Where an API's requests go.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// `http` or `https`.
+    pub scheme: http::uri::Scheme,
+    /// `host:port`.
+    pub authority: http::uri::Authority,
+    /// Path prefix prepended to forwarded paths (no trailing slash).
+    pub prefix: String,
+}
+
+/// One API, compiled.
+pub struct Api {
+    /// Name.
+    pub name: String,
+    /// The catalog.
+    pub catalog: Arc<Catalog>,
+    /// Its router.
+    pub router: Router,
+    /// Operation plans, by catalog index.
+    pub ops: Vec<OpPlan>,
+    /// Upstream.
+    pub upstream: Upstream,
+    /// Required `Host`, lower-case, without port.
+    pub host: Option<String>,
+    /// Mount prefix stripped before forwarding.
+    pub strip: Option<String>,
+    /// Mode.
+    pub mode: Mode,
+    /// Undocumented requests.
+    pub undocumented: Undocumented,
+    /// Deprecated operations.
+    pub deprecated: Deprecated,
+    /// Request checks policy.
+    pub request: RequestPolicy,
+    /// Rate limits.
+    pub limits: Vec<Limit>,
+    /// Limits that apply to undocumented requests.
+    pub undocumented_limits: Vec<usize>,
+    /// Per-IP concurrency.
+    pub concurrency: Option<ConcurrencyLimiter>,
+    /// The admin role.
+    pub admin_role: String,
+    /// `RateLimit-*` on allowed responses.
+    pub rate_limit_headers: bool,
+}
+
+/// A trusted proxy range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    /// Parses `10.0.0.0/8`, `::1`, `127.0.0.1`.
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let (addr, bits) = match text.split_once('/') {
+            Some((a, b)) => (a.parse::<IpAddr>().ok()?, b.parse::<u8>().ok()?),
+            None => {
+                let a = text.parse::<IpAddr>().ok()?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (bits <= max).then_some(Cidr { addr, bits })
+    }
+
+    /// True when `ip` is in the range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.bits)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.bits))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The whole running configuration.
+pub struct Gateway {
+    /// The configuration it was built from.
+    pub config: Arc<Config>,
+    /// The APIs, in configuration order.
+    pub apis: Vec<Api>,
+    /// JWT verification.
+    pub verifier: Arc<Verifier>,
+    /// Trusted proxies.
+    pub trusted: Vec<Cidr>,
+    /// Shared limit state (kept across reloads while the backend is unchanged).
+    pub limiter: Arc<Limiter>,
+    /// Warnings worth printing (`check`) and logging (`serve`).
+    pub warnings: Vec<String>,
+}
+
+fn config_error(config: &Config, pointer: String, message: String) -> BuildError {
+    BuildError::Config {
+        file: config.file.clone(),
+        pointer,
+        message,
+    }
+}
+
+/// Builds the limiter a `state` section asks for.
+pub fn limiter_for(config: &Config) -> Result<Limiter, BuildError> {
+    let state = &config.state;
+    if state.backend == "memory" {
+        return Ok(Limiter::new(Store::Memory(
+            ratelimit::memory::MemoryStore::new(1_000_000),
+        )));
+    }
+    let shared =
+        ratelimit::redis::RedisStore::new(&state.backend, "portcullis", Duration::from_millis(200))
+            .map_err(|e| config_error(config, "/state/backend".to_owned(), e.to_string()))?;
+    let on_failure = match state.on_failure {
+        OnFailureConfig::Local => OnFailure::Local {
+            replicas: state.replicas.max(1),
+        },
+        OnFailureConfig::Deny => OnFailure::Deny,
+        OnFailureConfig::Allow => OnFailure::Allow,
+    };
+    Ok(Limiter::new(Store::Redis {
+        shared,
+        local: ratelimit::memory::MemoryStore::new(1_000_000),
+        on_failure,
+    }))
+}
+
+impl Gateway {
+    /// Compiles `config`: loads every spec, compiles validators and plans, loads key sets.
+    /// `limiter` is reused when given (a reload with the same state backend).
+    pub async fn build(
+        config: Config,
+        limiter: Option<Arc<Limiter>>,
+        clock: Clock,
+    ) -> Result<Gateway, BuildError> {
+        let mut warnings = Vec::new();
+        if config.storage.is_some() || config.detect.is_some() {
+            warnings.push(
+                "`storage` and `detect` are accepted but not used by this version".to_owned(),
+            );
+        }
+        let mut issuers = Vec::new();
+        for (i, j) in config.identity.jwt.iter().enumerate() {
+            let mut algorithms = Vec::new();
+            for (k, name) in j.algorithms.iter().enumerate() {
+                let alg = jwt::algorithm(name).map_err(|e| {
+                    config_error(
+                        &config,
+                        format!("/identity/jwt/{i}/algorithms/{k}"),
+                        e.to_string(),
+                    )
+                })?;
+                let hmac = name.starts_with("HS");
+                if hmac && j.secret.is_none() {
+                    return Err(config_error(
+                        &config,
+                        format!("/identity/jwt/{i}/algorithms/{k}"),
+                        format!("{name} needs `secret` for this issuer"),
+                    ));
+                }
+                algorithms.push(alg);
+            }
+            let keys = match &j.jwks {
+                Some(source) => jwks::load(source, &config.base_dir).await?,
+                None => jwks::KeySource::Static(Arc::new(Vec::new())),
+            };
+            issuers.push(Issuer {
+                issuer: j.issuer.clone(),
+                audiences: j.audiences.clone(),
+                algorithms,
+                leeway: j.leeway.0.as_secs(),
+                keys,
+                secret: j
+                    .secret
+                    .as_ref()
+                    .map(|s| jsonwebtoken::DecodingKey::from_secret(s.as_bytes())),
+                roles_claim: j.roles_claim.clone(),
+            });
+        }
+        let verifier = Arc::new(Verifier::new(issuers, config.roles.clone(), clock));
+        let mut trusted = Vec::new();
+        for (i, t) in config.server.trusted_proxies.iter().enumerate() {
+            trusted.push(Cidr::parse(t).ok_or_else(|| {
+                config_error(
+                    &config,
+                    format!("/server/trusted_proxies/{i}"),
+                    format!("{t:?} is not an IP address or CIDR range"),
+                )
+            })?);
+        }
+        let limiter = match limiter {
+            Some(l) => l,
+            None => Arc::new(limiter_for(&config)?),
+        };
+        let mut apis = Vec::new();
+        for (i, api) in config.apis.iter().enumerate() {
+            apis.push(build_api(&config, i, api, &mut warnings)?);
+        }
+        Ok(Gateway {
+            config: Arc::new(config),
+            apis,
+            verifier,
+            trusted,
+            limiter,
+            warnings,
+        })
+    }
+}
+
+fn upstream_of(config: &Config, i: usize, text: &str) -> Result<Upstream, BuildError> {
+    let bad = |m: String| config_error(config, format!("/apis/{i}/upstream"), m);
+    let uri: http::Uri = text.parse().map_err(|e| bad(format!("{text:?}: {e}")))?;
+    let scheme = uri
+        .scheme()
+        .cloned()
+        .ok_or_else(|| bad("no scheme".to_owned()))?;
+    if scheme != http::uri::Scheme::HTTP {
+        return Err(bad(
+            "only http:// upstreams are supported by this version".to_owned()
+        ));
+    }
+    let authority = uri
+        .authority()
+        .cloned()
+        .ok_or_else(|| bad("no host".to_owned()))?;
+    Ok(Upstream {
+        scheme,
+        authority,
+        prefix: uri.path().trim_end_matches('/').to_owned(),
+    })
+}
+
+fn scheme_of(kind: &SecuritySchemeKind) -> Scheme {
+    match kind {
+        SecuritySchemeKind::Http { scheme, .. } if scheme == "bearer" => Scheme::Bearer,
+        SecuritySchemeKind::OAuth2 { .. } | SecuritySchemeKind::OpenIdConnect { .. } => {
+            Scheme::Bearer
+        }
+        SecuritySchemeKind::ApiKey { name, location_in } => Scheme::ApiKey {
+            name: if *location_in == ParameterIn::Header {
+                name.to_ascii_lowercase()
+            } else {
+                name.clone()
+            },
+            location: *location_in,
+        },
+        SecuritySchemeKind::Http { scheme, .. } => Scheme::Unsupported(format!("http {scheme}")),
+        SecuritySchemeKind::MutualTls => Scheme::Unsupported("mutualTLS".to_owned()),
+        SecuritySchemeKind::Unknown { declared } => Scheme::Unsupported(declared.clone()),
+    }
+}
+
+fn owner_from_extension(value: &Value) -> Option<OwnerRule> {
+    let param = value.get("param")?.as_str()?.to_owned();
+    let claim = value
+        .get("claim")
+        .and_then(Value::as_str)
+        .unwrap_or("sub")
+        .to_owned();
+    let exempt_roles = value
+        .get("exempt_roles")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(OwnerRule {
+        param,
+        claim,
+        exempt_roles,
+    })
+}
+
+fn build_api(
+    config: &Config,
+    i: usize,
+    api: &ApiConfig,
+    warnings: &mut Vec<String>,
+) -> Result<Api, BuildError> {
+    let spec_path = config.base_dir.join(&api.spec);
+    let catalog = load_spec(&spec_path).map_err(|source| BuildError::Spec {
+        api: api.name.clone(),
+        source,
+    })?;
+    let options = RouterOptions {
+        base_paths: api.base_path.as_ref().map(|b| vec![b.clone()]),
+    };
+    let (router, route_warnings) = Router::new(&catalog, &options);
+    for w in route_warnings {
+        warnings.push(format!("api {}: {w}", api.name));
+    }
+    let mut limits = Vec::new();
+    for (j, rl) in api.rate_limits.iter().enumerate() {
+        let key = rl.key.parse().map_err(|e: ratelimit::BadKeySource| {
+            config_error(
+                config,
+                format!("/apis/{i}/rate_limits/{j}/key"),
+                e.to_string(),
+            )
+        })?;
+        if let Some(ops) = &rl.operations {
+            for (k, op) in ops.iter().enumerate() {
+                if catalog.operation(op).is_none() {
+                    return Err(config_error(
+                        config,
+                        format!("/apis/{i}/rate_limits/{j}/operations/{k}"),
+                        format!("no operation {op:?} in {}", spec_path.display()),
+                    ));
+                }
+            }
+        }
+        let mut limit = Limit::new(
+            format!("{}/{j}", api.name),
+            key,
+            rl.limit,
+            rl.per.0.as_secs().max(1),
+            rl.burst.unwrap_or(0),
+        );
+        limit.operations = rl.operations.clone();
+        limits.push(limit);
+    }
+    for (j, ob) in api.owner_binding.iter().enumerate() {
+        if catalog.operation(&ob.operation).is_none() {
+            return Err(config_error(
+                config,
+                format!("/apis/{i}/owner_binding/{j}/operation"),
+                format!("no operation {:?} in {}", ob.operation, spec_path.display()),
+            ));
+        }
+    }
+    let mut ops = Vec::new();
+    for op in &catalog.operations {
+        let check = RequestCheck::new(&catalog, op).map_err(|source| BuildError::Schema {
+            api: api.name.clone(),
+            source,
+        })?;
+        let security = op
+            .security
+            .iter()
+            .map(|req| Requirement {
+                schemes: req
+                    .schemes
+                    .iter()
+                    .map(|(name, scopes)| {
+                        let scheme = catalog.security_schemes.get(name).map_or_else(
+                            || Scheme::Unsupported(format!("undeclared {name}")),
+                            |s| scheme_of(&s.kind),
+                        );
+                        (name.clone(), scheme, scopes.clone())
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut owner: Vec<OwnerRule> = api
+            .owner_binding
+            .iter()
+            .filter(|o| {
+                o.operation == op.id || op.operation_id.as_deref() == Some(o.operation.as_str())
+            })
+            .map(|o| OwnerRule {
+                param: o.param.clone(),
+                claim: o.claim.clone(),
+                exempt_roles: o.exempt_roles.clone(),
+            })
+            .collect();
+        if let Some(ext) = op
+            .extensions
+            .get("x-portcullis-owner")
+            .and_then(owner_from_extension)
+        {
+            owner.push(ext);
+        }
+        let admin = op.extensions.get("x-portcullis-admin") == Some(&Value::Bool(true))
+            || api.admin_operations.iter().any(|a| *a == op.id);
+        let applicable = limits
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.applies_to(Some(&op.id)))
+            .map(|(k, _)| k)
+            .collect();
+        ops.push(OpPlan {
+            id: op.id.clone(),
+            check,
+            security,
+            owner,
+            admin,
+            deprecated: op.deprecated,
+            limits: applicable,
+        });
+    }
+    let undocumented_limits = limits
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.applies_to(None))
+        .map(|(k, _)| k)
+        .collect();
+    Ok(Api {
+        name: api.name.clone(),
+        catalog: Arc::new(catalog),
+        router,
+        ops,
+        upstream: upstream_of(config, i, &api.upstream)?,
+        host: api.host.as_ref().map(|h| h.to_ascii_lowercase()),
+        strip: api.base_path.clone().filter(|b| b != "/" && !b.is_empty()),
+        mode: api.mode,
+        undocumented: api.undocumented,
+        deprecated: api.deprecated,
+        request: api.request,
+        limits,
+        undocumented_limits,
+        concurrency: api.concurrency.map(|n| ConcurrencyLimiter::new(n, 100_000)),
+        admin_role: api.admin_role.clone(),
+        rate_limit_headers: api.rate_limit_headers,
+    })
+}
+
+fn load_spec(path: &Path) -> Result<Catalog, portcullis_spec::Error> {
+    portcullis_spec::load(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs() {
+        let c = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(c.contains("10.1.2.3".parse().unwrap()));
+        assert!(!c.contains("11.1.2.3".parse().unwrap()));
+        assert!(c.contains("::ffff:10.0.0.1".parse().unwrap()));
+        let one = Cidr::parse("127.0.0.1").unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        let all = Cidr::parse("0.0.0.0/0").unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            Cidr::parse("::1/128")
+                .unwrap()
+                .contains("::1".parse().unwrap())
+        );
+        assert_eq!(Cidr::parse("10.0.0.0/33"), None);
+        assert_eq!(Cidr::parse("nope"), None);
+    }
+}
