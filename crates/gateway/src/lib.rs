@@ -14,3 +14,6 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod runtime;
 pub mod validate;
+pub mod admin;
+pub mod server;
+pub mod tls;

@@ -1,0 +1,244 @@
+//! Listeners: the public one (HTTP/1.1 and HTTP/2, optional TLS) and the admin one; start,
+//! reload and graceful shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::decision::DecisionLog;
+use crate::identity::jwt::Clock;
+use crate::metrics::Metrics;
+use crate::pipeline::{Shared, handle};
+use crate::proxy::Proxy;
+use crate::runtime::{BuildError, Gateway};
+
+/// The gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration does not build.
+    #[error("{0}")]
+    Build(#[from] BuildError),
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// TLS setup failed.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
+    /// The decision log file cannot be opened.
+    #[error("decision log {path}: {source}")]
+    Log {
+        /// The destination.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A running gateway.
+pub struct Running {
+    /// The public address.
+    pub addr: SocketAddr,
+    /// The admin address, when configured.
+    pub admin_addr: Option<SocketAddr>,
+    /// Shared state (reload through [`reload`]).
+    pub shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to 30 s), and returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Builds `config` and starts serving it. `config_path` is what reloads read.
+pub async fn start(config: Config, config_path: Option<PathBuf>, clock: Clock) -> Result<Running, StartError> {
+    let gateway = Gateway::build(config, None, clock.clone()).await?;
+    for w in &gateway.warnings {
+        tracing::warn!("{w}");
+    }
+    let config = gateway.config.clone();
+    let log = DecisionLog::start(&config.log.decisions).map_err(|source| StartError::Log {
+        path: config.log.decisions.clone(),
+        source,
+    })?;
+    let tls = match &config.server.tls {
+        Some(t) => Some(crate::tls::acceptor(t, &config.base_dir)?),
+        None => None,
+    };
+    let shared = Arc::new(Shared {
+        gateway: ArcSwap::from_pointee(gateway),
+        proxy: Proxy::new(),
+        metrics: Metrics::new(),
+        log,
+        config_path,
+        clock,
+        reload_lock: tokio::sync::Mutex::new(()),
+    });
+    let listen = config.server.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: listen, source })?;
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(accept_loop(listener, shared.clone(), tls, rx.clone()))];
+    let mut admin_addr = None;
+    if let Some(admin) = &config.admin {
+        let listener = TcpListener::bind(admin.listen).await.map_err(|source| StartError::Bind {
+            addr: admin.listen,
+            source,
+        })?;
+        admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind {
+            addr: admin.listen,
+            source,
+        })?);
+        tasks.push(tokio::spawn(crate::admin::serve(listener, shared.clone(), rx)));
+    }
+    tracing::info!(%addr, admin = ?admin_addr, "gateway listening");
+    Ok(Running {
+        addr,
+        admin_addr,
+        shared,
+        shutdown,
+        tasks,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let limits = shared.gateway.load().config.server.limits.clone();
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_timeout.0)
+                    .max_buf_size(limits.max_header_bytes.as_usize().max(8192));
+                builder
+                    .http2()
+                    .timer(TokioTimer::new())
+                    .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX));
+                let shared = shared.clone();
+                match &tls {
+                    None => {
+                        let service = service_fn(move |req| {
+                            let shared = shared.clone();
+                            async move { Ok::<_, Infallible>(handle(shared, req, peer, false).await) }
+                        });
+                        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                        let conn = graceful.watch(conn);
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        let handshake_timeout = limits.header_timeout.0;
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => return,
+                            };
+                            let service = service_fn(move |req| {
+                                let shared = shared.clone();
+                                async move { Ok::<_, Infallible>(handle(shared, req, peer, true).await) }
+                            });
+                            let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                            if let Err(e) = watcher.watch(conn).await {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after 30 s; closing them");
+    }
+}
+
+/// Re-reads the config file, rebuilds, and swaps atomically; on any error the running
+/// configuration stays and the error is returned.
+pub async fn reload(shared: &Shared) -> Result<(), String> {
+    let _guard = shared.reload_lock.lock().await;
+    let Some(path) = &shared.config_path else {
+        return Err("this gateway was started without a config file".to_owned());
+    };
+    let result = async {
+        let config = Config::load(path).map_err(|e| e.to_string())?;
+        let current = shared.gateway.load();
+        let keep_limiter = current.config.state.backend == config.state.backend
+            && current.config.state.on_failure == config.state.on_failure
+            && current.config.state.replicas == config.state.replicas;
+        let limiter = keep_limiter.then(|| current.limiter.clone());
+        let gateway = Gateway::build(config, limiter, shared.clock.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(gateway)
+    }
+    .await;
+    match result {
+        Ok(gateway) => {
+            for w in &gateway.warnings {
+                tracing::warn!("{w}");
+            }
+            shared.gateway.store(Arc::new(gateway));
+            shared.metrics.reloads.inc();
+            tracing::info!(path = %path.display(), "configuration reloaded");
+            Ok(())
+        }
+        Err(e) => {
+            shared.metrics.reload_failures.inc();
+            tracing::error!(error = %e, "reload rejected; the previous configuration stays");
+            Err(e)
+        }
+    }
+}
