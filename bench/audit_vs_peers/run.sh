@@ -25,7 +25,7 @@ CAP_MEMORY=8G
 
 spectral="$PEERS_DIR/node/node_modules/.bin/spectral"
 checkov="$PEERS_DIR/venv/bin/checkov"
-ruleset="$PEERS_DIR/spectral-owasp.yaml"
+ruleset="$PEERS_DIR/node/.spectral.yaml"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -42,7 +42,6 @@ install() {
                 @stoplight/spectral-cli @stoplight/spectral-owasp-ruleset >&2)
     fi
     printf 'extends:\n  - "@stoplight/spectral-owasp-ruleset"\n' >"$PEERS_DIR/node/.spectral.yaml"
-    cp "$PEERS_DIR/node/.spectral.yaml" "$ruleset"
     if [[ ! -x "$checkov" ]]; then
         log "installing checkov (PyPI, in a venv)"
         python3 -m venv "$PEERS_DIR/venv"
@@ -94,29 +93,28 @@ run() {
     [[ -x "$spectral" && -x "$checkov" ]] || install
     log "building portcullis (release)"
     (cd "$root" && cargo build --release -p portcullis >&2)
-    local portcullis="$root/target/release/portcullis"
+    # A copy, so that rebuilding the workspace during the run cannot change what is measured.
+    local portcullis="$PEERS_DIR/portcullis"
+    cp "$root/target/release/portcullis" "$portcullis"
 
-    # The corpus documents (MANIFEST.tsv) and the five largest of them.
+    # The corpus documents (MANIFEST.tsv, given to every tool as files, in place, so that
+    # multi-file documents keep their relative $refs) and the five largest of them.
     mapfile -t docs < <(tail -n +2 "$corpus/MANIFEST.tsv" | cut -f1 | sed "s|^|$corpus/|")
     mapfile -t largest < <(tail -n +2 "$corpus/MANIFEST.tsv" | sort -t$'\t' -k7,7nr | head -5 | cut -f1 | sed "s|^|$corpus/|")
-    local corpus_copy="$PEERS_DIR/corpus"
-    # Checkov walks a directory; give it exactly the manifest documents (symlinks, no copies).
-    rm -rf "$corpus_copy" && mkdir -p "$corpus_copy"
-    for d in "${docs[@]}"; do ln -s "$d" "$corpus_copy/"; done
 
     {
         echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
         echo "# commit: $(git -C "$root" rev-parse --short HEAD)"
         echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
-        echo "# corpus: ${#docs[@]} documents, $(du -shL "$corpus_copy" | cut -f1)"
+        echo "# corpus: ${#docs[@]} documents, $(du -chL "${docs[@]}" | tail -1 | cut -f1)"
         echo "# spectral $("$spectral" --version), checkov $("$checkov" --version), $("$portcullis" --version)"
         printf 'tool\tinput\twall_s\tpeak_kib\texit\tnote\n'
     } >"$RESULTS"
 
     log "whole corpus"
-    measure portcullis corpus no "$portcullis" audit --format json --fail-on critical "$corpus_copy"
+    measure portcullis corpus no "$portcullis" audit --format json --fail-on critical "${docs[@]}"
     measure spectral corpus yes "$spectral" lint --ruleset "$ruleset" --format json --quiet --fail-severity error "${docs[@]}"
-    measure checkov corpus yes "$checkov" --framework openapi --directory "$corpus_copy" --output json --quiet --compact --skip-download
+    measure checkov corpus yes "$checkov" --framework openapi --file "${docs[@]}" --output json --quiet --compact --skip-download
     for doc in "${largest[@]}"; do
         log "$(basename "$doc")"
         measure portcullis "$doc" no "$portcullis" audit --format json --fail-on critical "$doc"
