@@ -24,16 +24,26 @@ fn main() -> anyhow::Result<()> {
     let mut failed = 0usize;
     let mut operations = 0usize;
     let mut slowest: Vec<(Duration, String)> = Vec::new();
+    // The document with the most operations: the router benchmark's subject.
+    let mut largest: (usize, String) = (0, String::new());
     for _ in 0..rounds {
         for doc in &documents {
             let start = Instant::now();
             let result = portcullis_spec::load(doc);
             let took = start.elapsed();
             total += took;
+            let name = doc
+                .strip_prefix(&corpus)
+                .unwrap_or(doc)
+                .display()
+                .to_string();
             match result {
                 Ok(catalog) => {
                     loaded += 1;
                     operations += catalog.operations.len();
+                    if catalog.operations.len() > largest.0 {
+                        largest = (catalog.operations.len(), name.clone());
+                    }
                     bytes += catalog.sources.files.iter().map(|f| f.bytes).sum::<u64>();
                 }
                 Err(_) => {
@@ -41,11 +51,6 @@ fn main() -> anyhow::Result<()> {
                     bytes += std::fs::metadata(doc).map(|m| m.len()).unwrap_or(0);
                 }
             }
-            let name = doc
-                .strip_prefix(&corpus)
-                .unwrap_or(doc)
-                .display()
-                .to_string();
             slowest.push((took, name));
         }
     }
@@ -61,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         loaded
     );
     println!("operations:  {operations}");
+    println!("most ops:    {} ({} operations)", largest.1, largest.0);
     println!("bytes read:  {:.1} MB", bytes as f64 / 1e6);
     println!("time:        {secs:.3} s (sum of per-document load times, one thread)");
     println!(

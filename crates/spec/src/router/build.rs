@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::fallback::Fallbacks;
 use super::template::{Template, TemplateError};
+use super::tree::Tree;
 use super::{
     Endpoint, Node, RouteProblem, RouteWarning, Router, RouterOptions, method_index, warning,
 };
@@ -39,27 +39,18 @@ impl Router {
         let Builder {
             tree,
             nodes,
-            fallbacks,
             warnings,
             ..
         } = builder;
-        (
-            Router {
-                tree,
-                nodes,
-                fallbacks,
-            },
-            warnings,
-        )
+        (Router { tree, nodes }, warnings)
     }
 }
 
 /// Build state.
 #[derive(Default)]
 struct Builder {
-    tree: matchit::Router<usize>,
+    tree: Tree,
     nodes: Vec<Node>,
-    fallbacks: Fallbacks,
     warnings: Vec<RouteWarning>,
     /// Node index by shape key.
     by_key: HashMap<String, usize>,
@@ -179,23 +170,18 @@ impl Builder {
         }
     }
 
-    /// The node for a full template (base path + template), created on first use: into the
-    /// radix tree when it fits, into the fallback matcher otherwise.
+    /// The node for a full template (base path + template), created on first use.
     fn node(&mut self, full: Template) -> usize {
         let key = full.key();
         if let Some(&existing) = self.by_key.get(&key) {
             return existing;
         }
-        let index = self.nodes.len();
-        let in_tree = full.fits_matchit() && self.tree.insert(key.clone(), index).is_ok();
-        self.nodes.push(Node {
-            key: key.clone(),
-            rank: full.rank(),
-            params: full.param_names().len(),
-            endpoints: Default::default(),
-        });
-        if !in_tree {
-            self.fallbacks.push(full, index);
+        let index = self.tree.insert(&full, self.nodes.len());
+        if index == self.nodes.len() {
+            self.nodes.push(Node {
+                key: key.clone(),
+                endpoints: Default::default(),
+            });
         }
         self.by_key.insert(key, index);
         index

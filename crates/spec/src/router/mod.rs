@@ -46,36 +46,37 @@
 //!   are canonicalized with the same rules when the router is built (trailing and duplicate
 //!   slashes, percent-encoding, case kept), so a template matches exactly the normalized
 //!   paths it describes. A path that is not normalized may simply not match.
-//! * **Radix tree.** Every template goes into one `matchit` tree, prefixed by each of its
-//!   base paths. Parameters are inserted under positional names (`/pets/{p0}`) and mapped
-//!   back to each operation's own names, so equivalent templates (`/pets/{id}` for GET and
-//!   `/pets/{petId}` for DELETE) share one node and templates that differ only in names never
-//!   conflict. A lookup never scans the operations.
+//! * **Segment tree.** Every template goes into one radix tree whose edges are whole
+//!   segments (`tree.rs`), prefixed by each of its base paths. Equivalent templates
+//!   (`/pets/{id}` for GET and `/pets/{petId}` for DELETE) share one node, and each operation
+//!   keeps its own parameter names. A lookup never scans the operations.
 //! * **Concrete beats templated.** At each segment, from left to right, literal text wins
-//!   over a parameter with literal text around it (`{name}.json`), which wins over a bare
-//!   parameter (OpenAPI: `/pets/mine` beats `/pets/{id}`). The tree backtracks: a literal
-//!   branch that fails deeper does not hide a parameter branch that matches.
-//! * **Parameters** match exactly one non-empty segment, or part of one, never a `/`. Their
-//!   values come back percent-decoded; they borrow the path when they hold no escape.
-//! * **Fallback.** Templates the tree cannot hold (two parameters in one segment such as
-//!   `/{owner}:{repo}`, or prefixed and suffixed parameters at one place) are matched by a
-//!   small per-segment matcher (see `fallback.rs`), consulted only when such templates
-//!   exist, and compared with the tree's match by the same specificity.
+//!   over a parameter with literal text around it (`{name}.json`; more literal text wins),
+//!   which wins over a bare parameter (OpenAPI: `/pets/mine` beats `/pets/{id}`). The walk
+//!   backtracks: a literal branch that fails deeper does not hide a parameter branch that
+//!   matches.
+//! * **Parameters** match exactly one non-empty segment, or part of one, never a `/`;
+//!   several may share a segment (`/{owner}:{repo}`, `v{major}.{minor}`). Their values come
+//!   back percent-decoded; they borrow the path when they hold no escape.
 //! * **Methods.** Method tokens are case-sensitive (RFC 9110): `GET` matches, `get` does
 //!   not. `HEAD` falls back to the `GET` operation when the document declares no `HEAD`
 //!   for that path. A path that exists without the method, including methods OpenAPI cannot
 //!   describe (`PROPFIND`, `CONNECT`...), gives [`Route::MethodNotAllowed`] with the
 //!   allowed methods (`HEAD` included when it falls back to `GET`).
 //! * **Base paths.** See [`RouterOptions::base_paths`].
-//! * **Cost.** A lookup is one tree walk plus a few comparisons; this module allocates
-//!   nothing for up to four parameters (values are decoded only when read, and borrow the
-//!   path when they hold no escape). `matchit` itself allocates a small backtracking stack
-//!   when a lookup passes a node with both literal and parameter children (about one lookup
-//!   in six on the Cloudflare document). `benches/router.rs` measures it.
+//! * **Cost.** A lookup is one tree walk, a binary search per segment, and allocates
+//!   nothing for up to eight parameters (values are decoded only when read, and borrow the
+//!   path when they hold no escape); only [`Route::MethodNotAllowed`] allocates, for its
+//!   list. `benches/router.rs` measures it (`BENCHMARKS.md`, "## Router").
+//!
+//! `matchit`, the usual radix router, was used first: it allocates a backtracking stack on
+//! lookups that pass a node with both literal and parameter children (one in six on the
+//! Cloudflare document), cannot hold several parameters in one segment, and its own
+//! lookups alone came to about as much time as this whole router now takes.
 
 mod build;
-mod fallback;
 mod template;
+mod tree;
 
 #[cfg(test)]
 mod props;
@@ -90,7 +91,7 @@ use crate::normalize::{PathError, decode_canonical};
 
 pub use template::TemplateError;
 
-use fallback::{Fallbacks, Values};
+use tree::{Tree, Values};
 
 /// How a [`Router`] is built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,7 +127,7 @@ pub enum Route<'r, 'p> {
 }
 
 /// The path parameters of a match, in template order: names from the router, values
-/// borrowed from the path (held inline up to four) and percent-decoded when read, so
+/// borrowed from the path (held inline up to eight) and percent-decoded when read, so
 /// decoding costs nothing for callers that only need the operation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PathParams<'r, 'p> {
@@ -230,10 +231,6 @@ struct Endpoint {
 struct Node {
     /// The shape with positional names (`/v1/pets/{p0}`).
     key: String,
-    /// Specificity per segment, to compare a tree match with a fallback match.
-    rank: Vec<(u8, usize)>,
-    /// How many parameters the shape has.
-    params: usize,
     /// The operation for each method, indexed like [`Method::ALL`].
     endpoints: [Option<Endpoint>; 8],
 }
@@ -267,34 +264,23 @@ impl Node {
 /// requests (`Send + Sync`, lookups take `&self`).
 #[derive(Debug)]
 pub struct Router {
-    tree: matchit::Router<usize>,
+    tree: Tree,
     nodes: Vec<Node>,
-    fallbacks: Fallbacks,
 }
 
 impl Router {
     /// Routes a request. `method` is the method token as sent; `path` is the output of
     /// [`normalize_path`](crate::normalize_path).
     pub fn route<'r, 'p>(&'r self, method: &str, path: &'p str) -> Route<'r, 'p> {
-        let Some(found) = self.find(path) else {
+        let mut values = Values::new();
+        let Some(node) = self.find(path, &mut values) else {
             return Route::NotFound;
         };
-        let node = found.node();
         let endpoint = wire_method(method).and_then(|m| node.endpoint(m));
         let Some(endpoint) = endpoint else {
             return Route::MethodNotAllowed {
                 allowed: node.allowed(),
             };
-        };
-        let values = match found {
-            Found::Tree(_, params) => {
-                let mut values = Values::new();
-                for (_, value) in params.iter() {
-                    values.push(value);
-                }
-                values
-            }
-            Found::Fallback(_, values) => values,
         };
         Route::Matched {
             operation: endpoint.operation,
@@ -315,52 +301,16 @@ impl Router {
         self.nodes.is_empty()
     }
 
-    /// How many templates are matched by the per-segment fallback instead of the tree.
-    pub fn fallback_len(&self) -> usize {
-        self.fallbacks.len()
-    }
-
     /// The path shape a lookup would land on (`/v1/pets/{p0}`), for diagnostics.
     pub fn shape(&self, path: &str) -> Option<&str> {
-        self.find(path).map(|found| found.node().key.as_str())
+        self.find(path, &mut Values::new())
+            .map(|node| node.key.as_str())
     }
 
     /// The most specific node matching `path`, with raw parameter values in order.
     #[inline]
-    fn find<'r, 'p>(&'r self, path: &'p str) -> Option<Found<'r, 'p>> {
-        // matchit gives the i-th value under the i-th name of the route, so the positional
-        // names `p0`, `p1`... come in order and only the values matter.
-        let tree = self.tree.at(path).ok().and_then(|m| {
-            let node = self.nodes.get(*m.value)?;
-            (m.params.len() == node.params).then_some(Found::Tree(node, m.params))
-        });
-        if self.fallbacks.is_empty() {
-            return tree;
-        }
-        let Some((index, rank, values)) = self.fallbacks.find(path) else {
-            return tree;
-        };
-        match tree {
-            Some(found) if found.node().rank.as_slice() >= rank => Some(found),
-            _ => Some(Found::Fallback(self.nodes.get(index)?, values)),
-        }
-    }
-}
-
-/// A node matched by the tree or by the fallback matcher, with its raw parameter values.
-enum Found<'r, 'p> {
-    /// From the radix tree.
-    Tree(&'r Node, matchit::Params<'r, 'p>),
-    /// From the per-segment matcher.
-    Fallback(&'r Node, Values<'p>),
-}
-
-impl<'r> Found<'r, '_> {
-    /// The node matched.
-    fn node(&self) -> &'r Node {
-        match *self {
-            Found::Tree(node, _) | Found::Fallback(node, _) => node,
-        }
+    fn find<'p>(&self, path: &'p str, values: &mut Values<'p>) -> Option<&Node> {
+        self.tree.find(path, values).and_then(|i| self.nodes.get(i))
     }
 }
 

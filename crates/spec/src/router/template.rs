@@ -196,8 +196,8 @@ impl Template {
     }
 
     /// The shape of the template with positional parameter names (`/pets/{p0}`): equal for
-    /// equivalent templates, and a valid `matchit` route (canonical literal text never holds
-    /// `{` or `}`, which are percent-encoded).
+    /// equivalent templates, and unambiguous (canonical literal text never holds `{` or `}`,
+    /// which are percent-encoded).
     pub(crate) fn key(&self) -> String {
         let mut out = String::new();
         let mut index = 0;
@@ -217,16 +217,6 @@ impl Template {
             out.push('/');
         }
         out
-    }
-
-    /// True when every segment has at most one parameter, the only shape `matchit` accepts.
-    pub(crate) fn fits_matchit(&self) -> bool {
-        self.segments.iter().all(|s| s.param_count() <= 1)
-    }
-
-    /// Specificity of each segment, compared left to right.
-    pub(crate) fn rank(&self) -> Vec<(u8, usize)> {
-        self.segments.iter().map(Segment::rank).collect()
     }
 }
 
@@ -312,13 +302,10 @@ mod tests {
             t.param_names(),
             ["owner", "repo", "id", "ext"].map(Box::<str>::from)
         );
-        assert!(!t.fits_matchit());
-        assert_eq!(t.rank(), vec![(2, 0), (0, 0), (0, 0), (1, 3)]);
-        assert!(
-            Template::parse("/files/{name}.json")
-                .unwrap()
-                .fits_matchit()
-        );
+        let ranks: Vec<_> = t.segments.iter().map(Segment::rank).collect();
+        assert_eq!(ranks, vec![(2, 0), (0, 0), (0, 0), (1, 3)]);
+        let counts: Vec<_> = t.segments.iter().map(Segment::param_count).collect();
+        assert_eq!(counts, vec![0, 1, 1, 2]);
     }
 
     #[test]
