@@ -100,6 +100,10 @@ rule! {
         let root = cx.catalog.sources.root();
         for s in &cx.catalog.servers {
             let raw = root.filter(|f| f.name == s.location.file).and_then(|f| f.get(&s.location.pointer));
+            if raw.is_none() {
+                // The implied server `/` of a document without `servers`.
+                continue;
+            }
             let declared = raw.and_then(|r| r.get("x-internal")).is_some_and(serde_json::Value::is_boolean);
             if !declared && cx.catalog.version != portcullis_spec::SpecVersion::Swagger2 {
                 sink.report(&s.location.file, s.location.pointer.clone(), format!("server {} does not declare `x-internal`", s.url));
@@ -121,7 +125,12 @@ rule! {
     }
     fn check(cx, sink) {
         const WORDS: &[&str] = &["prod", "live", "staging", "stage", "sandbox", "test", "dev", "qa", "uat", "preview", "demo", "local", "mock", "beta"];
+        let root = cx.catalog.sources.root();
         for s in &cx.catalog.servers {
+            if root.filter(|f| f.name == s.location.file).and_then(|f| f.get(&s.location.pointer)).is_none() {
+                // The implied server `/` of a document without `servers`.
+                continue;
+            }
             let text = format!("{} {}", s.description.as_deref().unwrap_or(""), s.url).to_ascii_lowercase();
             if !WORDS.iter().any(|w| text.contains(w)) {
                 sink.report(&s.location.file, s.location.pointer.clone(), format!("server {} does not say which environment it is", s.url));

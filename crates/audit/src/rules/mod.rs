@@ -102,19 +102,18 @@ pub(crate) fn is_public(op: &Operation) -> bool {
     op.security.is_empty() || op.security.iter().any(|r| r.is_anonymous())
 }
 
-/// Where an operation's security is written: the operation's `security`, the top-level one, or
-/// the operation itself when there is none. Returns the file and the pointer.
+/// Where to report a problem with an operation's security: its own `security` when declared
+/// there, otherwise the operation itself (an inherited requirement is reported once per
+/// operation it affects). Returns the file and the pointer.
 pub(crate) fn security_place<'a>(
-    cx: &'a Context<'_>,
+    _cx: &'a Context<'_>,
     op: &'a Operation,
 ) -> (&'a std::sync::Arc<str>, String) {
     match op.security_origin {
         SecurityOrigin::Operation => (&op.location.file, op_ptr(op, "security")),
-        SecurityOrigin::Global => match &cx.catalog.global_security_location {
-            Some(l) => (&l.file, l.pointer.clone()),
-            None => (&op.location.file, op.location.pointer.clone()),
-        },
-        SecurityOrigin::None => (&op.location.file, op.location.pointer.clone()),
+        SecurityOrigin::Global | SecurityOrigin::None => {
+            (&op.location.file, op.location.pointer.clone())
+        }
     }
 }
 

@@ -1,0 +1,111 @@
+//! Audits every document of the shared corpus (`PORTCULLIS_CORPUS`, default
+//! `../shared/corpus` next to the workspace): no panic, every document either audited or
+//! refused by the loader with a precise error, and every finding located on an existing node
+//! with a line. Skipped, with a note, when the corpus is absent.
+
+// A test crate: its helpers fail the test (panic) on a broken fixture, as tests do.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+
+use portcullis_audit::{Settings, audit_paths};
+
+fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("PORTCULLIS_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/corpus"
+            ))
+        });
+    if dir.join("MANIFEST.tsv").is_file() {
+        Some(dir)
+    } else {
+        println!("skipped: corpus not found at {}", dir.display());
+        None
+    }
+}
+
+#[test]
+fn audits_the_whole_corpus() {
+    let Some(dir) = corpus() else { return };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let docs: Vec<PathBuf> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .filter(|f| !f.is_empty())
+        .map(|f| dir.join(f))
+        .collect();
+    assert!(docs.len() > 300, "{} documents", docs.len());
+
+    let outcome = audit_paths(&docs, &Settings::default());
+    // The loader refuses a handful of documents that are themselves invalid (dangling
+    // references, an unsupported version); crates/spec/tests/corpus-expectations.tsv lists them.
+    assert_eq!(outcome.audited + outcome.failures.len(), docs.len());
+    assert!(outcome.failures.len() <= 7, "{:#?}", outcome.failures);
+    for f in &outcome.failures {
+        let text = f.to_string();
+        assert!(
+            text.contains("corpus/") && text.contains(':'),
+            "imprecise error: {text}"
+        );
+    }
+
+    let report = &outcome.report;
+    assert!(report.findings.len() > 1000);
+    let mut unlocated = Vec::new();
+    let mut missing_nodes = 0usize;
+    let mut sources: std::collections::HashMap<String, serde_json::Value> = Default::default();
+    for f in &report.findings {
+        let (Some(file), Some(pointer), Some(line)) =
+            (&f.location.file, &f.location.pointer, f.location.line)
+        else {
+            unlocated.push(format!("{} {:?}", f.rule, f.location));
+            continue;
+        };
+        assert!(line > 0);
+        if pointer.is_empty() {
+            continue;
+        }
+        // The pointer names a node that exists in the file (checked on a sample of files).
+        if sources.len() < 40 || sources.contains_key(file) {
+            let value = sources.entry(file.clone()).or_insert_with(|| {
+                let text = std::fs::read_to_string(file).unwrap_or_default();
+                let name: std::sync::Arc<str> = std::sync::Arc::from(file.as_str());
+                portcullis_spec::parse::parse(
+                    &name,
+                    &text,
+                    portcullis_spec::parse::Format::Auto,
+                    &Default::default(),
+                )
+                .map(|(v, _)| v)
+                .unwrap_or(serde_json::Value::Null)
+            });
+            if !value.is_null() && value.pointer(pointer).is_none() {
+                missing_nodes += 1;
+                if missing_nodes < 10 {
+                    println!("no node at {file} {pointer} ({})", f.rule);
+                }
+            }
+        }
+    }
+    assert!(
+        unlocated.is_empty(),
+        "findings without a location: {unlocated:#?}"
+    );
+    assert_eq!(missing_nodes, 0, "findings whose pointer names no node");
+    println!(
+        "audited {} documents, {} refused by the loader, {} findings, lowest score {:?}",
+        outcome.audited,
+        outcome.failures.len(),
+        report.findings.len(),
+        report.score
+    );
+}
