@@ -38,7 +38,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/config", get(config))
         .route("/api/decisions", get(decisions))
         .route("/api/reload", post(reload))
-        .route_layer(middleware::from_fn_with_state(shared.clone(), require_token));
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            require_token,
+        ));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(protected)
@@ -60,7 +63,11 @@ fn problem(status: StatusCode, detail: &str) -> Response {
         .into_response()
 }
 
-async fn require_token(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let expected = shared
         .gateway
         .load()
@@ -125,6 +132,18 @@ async fn decisions(State(shared): State<Arc<Shared>>, Query(q): Query<Limit>) ->
 async fn reload(State(shared): State<Arc<Shared>>) -> Response {
     match crate::server::reload(&shared).await {
         Ok(()) => axum::Json(json!({ "reloaded": true })).into_response(),
-        Err(e) => problem(StatusCode::UNPROCESSABLE_ENTITY, &format!("reload rejected: {e}")),
+        Err(e) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("reload rejected: {e}"),
+        ),
     }
+}
+
+/// A fresh random admin token (256 bits, hex).
+pub fn generate_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }

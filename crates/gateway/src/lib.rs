@@ -4,6 +4,7 @@
 //!
 //! * [`config`]: the YAML configuration file, as written.
 //! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
+pub mod admin;
 pub mod config;
 pub mod decision;
 pub mod identity;
@@ -13,7 +14,6 @@ pub mod problem;
 pub mod proxy;
 pub mod ratelimit;
 pub mod runtime;
-pub mod validate;
-pub mod admin;
 pub mod server;
 pub mod tls;
+pub mod validate;

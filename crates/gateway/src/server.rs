@@ -74,7 +74,11 @@ impl Running {
 }
 
 /// Builds `config` and starts serving it. `config_path` is what reloads read.
-pub async fn start(config: Config, config_path: Option<PathBuf>, clock: Clock) -> Result<Running, StartError> {
+pub async fn start(
+    config: Config,
+    config_path: Option<PathBuf>,
+    clock: Clock,
+) -> Result<Running, StartError> {
     let gateway = Gateway::build(config, None, clock.clone()).await?;
     for w in &gateway.warnings {
         tracing::warn!("{w}");
@@ -100,21 +104,39 @@ pub async fn start(config: Config, config_path: Option<PathBuf>, clock: Clock) -
     let listen = config.server.listen;
     let listener = TcpListener::bind(listen)
         .await
-        .map_err(|source| StartError::Bind { addr: listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: listen, source })?;
-    let (shutdown, rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(accept_loop(listener, shared.clone(), tls, rx.clone()))];
-    let mut admin_addr = None;
-    if let Some(admin) = &config.admin {
-        let listener = TcpListener::bind(admin.listen).await.map_err(|source| StartError::Bind {
-            addr: admin.listen,
+        .map_err(|source| StartError::Bind {
+            addr: listen,
             source,
         })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(accept_loop(
+        listener,
+        shared.clone(),
+        tls,
+        rx.clone(),
+    ))];
+    let mut admin_addr = None;
+    if let Some(admin) = &config.admin {
+        let listener =
+            TcpListener::bind(admin.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: admin.listen,
+                    source,
+                })?;
         admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind {
             addr: admin.listen,
             source,
         })?);
-        tasks.push(tokio::spawn(crate::admin::serve(listener, shared.clone(), rx)));
+        tasks.push(tokio::spawn(crate::admin::serve(
+            listener,
+            shared.clone(),
+            rx,
+        )));
     }
     tracing::info!(%addr, admin = ?admin_addr, "gateway listening");
     Ok(Running {
@@ -200,7 +222,10 @@ async fn accept_loop(
         }
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after 30 s; closing them");
     }
 }

@@ -111,7 +111,7 @@ pub enum KeySource {
     /// Fixed keys (a file, read at load).
     Static(Arc<Vec<Key>>),
     /// A URL, refreshed.
-    Remote(RemoteJwks),
+    Remote(Box<RemoteJwks>),
 }
 
 impl KeySource {
@@ -209,7 +209,7 @@ pub async fn load(source: &str, base_dir: &std::path::Path) -> Result<KeySource,
             // Degrade: start without keys; requests get `keys_unavailable` until it answers.
             tracing::warn!(error = %e, "JWKS endpoint unavailable at load; will retry on demand");
         }
-        return Ok(KeySource::Remote(remote));
+        return Ok(KeySource::Remote(Box::new(remote)));
     }
     if source.starts_with("https://") {
         return Err(JwksError::Fetch {

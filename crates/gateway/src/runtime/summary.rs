@@ -1,0 +1,84 @@
+//! The effective routes and policies of a compiled gateway, as JSON.
+
+use serde_json::Value;
+
+use super::Gateway;
+
+impl Gateway {
+    /// The effective routes and policies, as printed by `check` and served at `/api/config`
+    /// (no secrets: tokens and HMAC secrets are never included).
+    pub fn summary(&self) -> Value {
+        let c = &self.config;
+        let apis: Vec<Value> = self
+            .apis
+            .iter()
+            .map(|api| {
+                let ops: Vec<Value> = api
+                    .catalog
+                    .operations
+                    .iter()
+                    .zip(&api.ops)
+                    .map(|(op, plan)| {
+                        let security: Vec<Value> = plan
+                            .security
+                            .iter()
+                            .map(|r| {
+                                Value::Object(
+                                    r.schemes
+                                        .iter()
+                                        .map(|(n, _, s)| (n.clone(), serde_json::json!(s)))
+                                        .collect(),
+                                )
+                            })
+                            .collect();
+                        let limits: Vec<&str> = plan
+                            .limits
+                            .iter()
+                            .filter_map(|i| api.limits.get(*i))
+                            .map(|l| l.name.as_str())
+                            .collect();
+                        serde_json::json!({
+                            "operation": plan.id,
+                            "method": op.method.as_str(),
+                            "path": op.path,
+                            "public": plan.security.is_empty(),
+                            "security": security,
+                            "admin": plan.admin,
+                            "owner": plan.owner.iter().map(|o| format!("{} = claim {}", o.param, o.claim)).collect::<Vec<_>>(),
+                            "deprecated": plan.deprecated,
+                            "limits": limits,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "name": api.name,
+                    "upstream": format!("{}://{}{}", api.upstream.scheme, api.upstream.authority, api.upstream.prefix),
+                    "host": api.host,
+                    "base_path": api.strip,
+                    "mode": api.mode,
+                    "undocumented": format!("{:?}", api.undocumented).to_ascii_lowercase(),
+                    "deprecated": format!("{:?}", api.deprecated).to_ascii_lowercase(),
+                    "request": {
+                        "validate": format!("{:?}", api.request.validate).to_ascii_lowercase(),
+                        "unknown_fields": format!("{:?}", api.request.unknown_fields).to_ascii_lowercase(),
+                    },
+                    "rate_limits": api.limits.iter().map(|l| serde_json::json!({
+                        "name": l.name, "key": format!("{:?}", l.key), "limit": l.limit, "per_secs": l.period_secs,
+                        "operations": l.operations,
+                    })).collect::<Vec<_>>(),
+                    "operations": ops,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "listen": c.server.listen.to_string(),
+            "tls": c.server.tls.is_some(),
+            "mtls": c.server.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+            "admin": c.admin.as_ref().map(|a| a.listen.to_string()),
+            "state": c.state.backend.split('@').next_back().unwrap_or_default(),
+            "jwt_issuers": c.identity.jwt.iter().map(|j| j.issuer.clone()).collect::<Vec<_>>(),
+            "apis": apis,
+            "warnings": self.warnings,
+        })
+    }
+}
