@@ -36,11 +36,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Audit(args) => cmd::audit::run(&args),
         Command::Scan(_) => Err(NotAvailable("scan").into()),
-        Command::Serve(_) => Err(NotAvailable("serve").into()),
-        Command::Check(_) => Err(NotAvailable("check").into()),
+        Command::Serve(args) => cmd::serve::serve(&args),
+        Command::Check(args) => cmd::serve::check(&args),
         Command::Discover(_) => Err(NotAvailable("discover").into()),
         Command::Inventory(_) => Err(NotAvailable("inventory").into()),
-        Command::Demo(_) => Err(NotAvailable("demo").into()),
+        Command::Demo(args) => cmd::demo::run(&args),
         Command::Completions(args) => cmd::completions::run(&args),
     }
 }

@@ -54,6 +54,7 @@ struct Claims<'a> {
     aud: &'a str,
     sub: &'a str,
     scope: String,
+    roles: Vec<&'static str>,
     iat: u64,
     nbf: u64,
     exp: u64,
@@ -135,6 +136,13 @@ impl Idp {
             aud: AUDIENCE,
             sub: subject,
             scope: scopes.join(" "),
+            // The role the gateway's function-level guard checks: `admin` for holders of the
+            // admin scope, `user` for everyone else.
+            roles: if scopes.contains(&"admin") {
+                vec!["admin"]
+            } else {
+                vec!["user"]
+            },
             iat,
             nbf: iat,
             exp: iat + ttl_secs,

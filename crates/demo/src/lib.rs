@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod attack;
 pub mod bank;
 pub mod idp;
 pub mod sql;

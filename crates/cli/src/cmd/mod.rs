@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod completions;
+pub mod demo;
+pub mod serve;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,154 @@
+//! `portcullis serve` and `portcullis check`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use portcullis_gateway::config::Config;
+use portcullis_gateway::identity::jwt::system_clock;
+use portcullis_gateway::runtime::Gateway;
+use portcullis_gateway::server;
+
+use super::Outcome;
+use crate::args::ConfigArgs;
+
+/// Logs (not decisions) go to stderr; `RUST_LOG` filters them (default `default_level`).
+pub fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs the gateway until SIGINT/SIGTERM; SIGHUP reloads.
+pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
+    init_logging("info");
+    let config = Config::load(&args.config)?;
+    runtime()?.block_on(async {
+        let running = server::start(config, Some(args.config.clone()), system_clock()).await?;
+        eprintln!(
+            "portcullis: serving on http{}://{}{}",
+            if running.shared.gateway.load().config.server.tls.is_some() {
+                "s"
+            } else {
+                ""
+            },
+            running.addr,
+            running
+                .admin_addr
+                .map(|a| format!(" (admin on http://{a})"))
+                .unwrap_or_default()
+        );
+        wait_for_signals(&running).await;
+        running.shutdown().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Outcome::Clean)
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(running: &server::Running) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut hup), Ok(mut term)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                // Errors are logged by reload; the old configuration keeps running.
+                let _ = server::reload(&running.shared).await;
+            }
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    tracing::info!("shutting down: draining connections");
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(_running: &server::Running) {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Validates a config and its specs, prints the effective routes and policies.
+pub fn check(args: &ConfigArgs) -> anyhow::Result<Outcome> {
+    let config = Config::load(&args.config)?;
+    let summary = runtime()?.block_on(async {
+        let gw = Gateway::build(config, None, system_clock()).await?;
+        Ok::<_, anyhow::Error>(gw.summary())
+    })?;
+    print_summary(&args.config, &summary);
+    Ok(Outcome::Clean)
+}
+
+fn print_summary(path: &Path, s: &serde_json::Value) {
+    let str_of = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    println!("{}: OK", path.display());
+    println!(
+        "listen {}  tls {}  admin {}",
+        str_of(&s["listen"]),
+        s["tls"],
+        str_of(&s["admin"])
+    );
+    for api in s["apis"].as_array().into_iter().flatten() {
+        println!();
+        println!(
+            "api {} -> {}  mode {}  undocumented {}  validate {}  unknown_fields {}",
+            str_of(&api["name"]),
+            str_of(&api["upstream"]),
+            str_of(&api["mode"]),
+            str_of(&api["undocumented"]),
+            str_of(
+                api.pointer("/request/validate")
+                    .unwrap_or(&serde_json::Value::Null)
+            ),
+            str_of(
+                api.pointer("/request/unknown_fields")
+                    .unwrap_or(&serde_json::Value::Null)
+            ),
+        );
+        for op in api["operations"].as_array().into_iter().flatten() {
+            let mut notes = Vec::new();
+            if op["public"] == true {
+                notes.push("public".to_owned());
+            } else {
+                notes.push(format!("auth {}", op["security"]));
+            }
+            if op["admin"] == true {
+                notes.push("admin".to_owned());
+            }
+            for o in op["owner"].as_array().into_iter().flatten() {
+                notes.push(format!("owner {}", str_of(o)));
+            }
+            if op["deprecated"] == true {
+                notes.push("deprecated".to_owned());
+            }
+            for l in op["limits"].as_array().into_iter().flatten() {
+                notes.push(format!("limit {}", str_of(l)));
+            }
+            println!(
+                "  {:7} {:40} {:24} {}",
+                str_of(&op["method"]),
+                str_of(&op["path"]),
+                str_of(&op["operation"]),
+                notes.join(", ")
+            );
+        }
+    }
+    for w in s["warnings"].as_array().into_iter().flatten() {
+        println!("warning: {}", str_of(w));
+    }
+}
