@@ -443,6 +443,37 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
     })
 }
 
+/// The report as the JSON array `--format json` prints: one object per attack (keys `attack`,
+/// `owasp`, `direct_status`, `gateway_status`, `rule`, plus `kind: "attack"`, `worked_directly`
+/// and `blocked`), then one per benign request (`kind: "benign"`, its description under
+/// `attack`, `owasp`, `direct_status` and `rule` null, and `passed`).
+pub fn json_rows(report: &Report) -> Value {
+    let attacks = report.attacks.iter().map(|r| {
+        json!({
+            "kind": "attack",
+            "attack": r.attack,
+            "owasp": r.owasp,
+            "direct_status": r.direct_status,
+            "gateway_status": r.gateway_status,
+            "rule": r.rule,
+            "worked_directly": r.worked_directly,
+            "blocked": r.blocked,
+        })
+    });
+    let benign = report.benign.iter().map(|b| {
+        json!({
+            "kind": "benign",
+            "attack": b.request,
+            "owasp": null,
+            "direct_status": null,
+            "gateway_status": b.gateway_status,
+            "rule": null,
+            "passed": b.passed,
+        })
+    });
+    Value::Array(attacks.chain(benign).collect())
+}
+
 /// The report as a table.
 pub fn table(report: &Report) -> String {
     let mut out = String::new();

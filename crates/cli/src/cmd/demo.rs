@@ -72,7 +72,10 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         let report =
             portcullis_demo::attack::run(&direct, &protected, bank.issuer.issuer()).await?;
         match args.format {
-            DemoFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            DemoFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&portcullis_demo::attack::json_rows(&report))?
+            ),
             DemoFormat::Text => print!("{}", portcullis_demo::attack::table(&report)),
         }
         if report.all_good() {
