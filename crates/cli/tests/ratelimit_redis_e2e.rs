@@ -1,0 +1,535 @@
+//! Rate limits shared across replicas through a real Redis (issue #7).
+//!
+//! Each test starts its own `redis-server` on a free loopback port (no persistence), a small
+//! upstream on 127.0.0.1, and two `portcullis serve` processes sharing
+//! `state.backend: redis://127.0.0.1:<port>/`. Many concurrent clients send requests for one
+//! client key through both replicas: the admitted count must be within 2% of the configured
+//! limit. Redis is then killed mid-test (the configured `on_failure` behaviour must hold, no
+//! replica may crash), and restarted on the same port (shared limiting must resume on its own).
+//! Every child process is killed by a drop guard, also when an assertion fails.
+//!
+//! The upstream and the client are plain blocking sockets: the requests are simple HTTP/1.1 and
+//! the test needs no HTTP library beyond what it checks.
+// Test helpers: a failed expectation is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ADMIN_TOKEN: &str = "ratelimit-e2e-admin-token-0123456789";
+/// Client threads sending at once.
+const CLIENTS: usize = 16;
+
+const SPEC: &str = r#"openapi: 3.0.3
+info: { title: limited, version: "1" }
+paths:
+  /items:
+    get:
+      operationId: listItems
+      responses:
+        "200": { description: ok }
+"#;
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// A `redis-server` child on a fixed loopback port, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    /// Starts redis-server on `port`; `None` when it is not installed.
+    fn start(port: u16) -> Option<Redis> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let redis = Redis { child, port };
+        redis.wait_ready();
+        Some(redis)
+    }
+
+    fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut buf = [0u8; 16];
+                if s.write_all(b"PING\r\n").is_ok()
+                    && s.read(&mut buf)
+                        .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not answer on port {}", self.port);
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Redis on a free port, or prints why the test is skipped.
+fn redis_or_skip() -> Option<Redis> {
+    let installed = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        eprintln!(
+            "skipped: redis-server not installed (.ci/run installs it from Debian's packages)"
+        );
+        return None;
+    }
+    Redis::start(free_port())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `portcullis serve`, killed on drop.
+struct Gateway {
+    child: Child,
+    addr: SocketAddr,
+    admin: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Gateway {
+    /// Starts the binary and waits for its "serving on" line (the config binds port 0).
+    fn start(config: &Path) -> Gateway {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start portcullis serve");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut addrs = None;
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            log.lock().unwrap().push_str(&format!("{line}\n"));
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+                let admin = rest.split("admin on http://").nth(1).unwrap();
+                addrs = Some((addr, admin.trim_end_matches(')').parse().unwrap()));
+                break;
+            }
+        }
+        let Some((addr, admin)) = addrs else {
+            let _ = child.kill();
+            panic!("portcullis serve did not start:\n{}", log.lock().unwrap());
+        };
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        Gateway {
+            child,
+            addr,
+            admin,
+            stderr: log,
+        }
+    }
+
+    fn assert_alive(&mut self) {
+        assert!(
+            matches!(self.child.try_wait(), Ok(None)),
+            "gateway exited; stderr:\n{}",
+            self.stderr.lock().unwrap()
+        );
+    }
+
+    /// `GET /items` as client `key`.
+    fn get(&self, key: &str) -> Resp {
+        send(
+            self.addr,
+            &format!(
+                "GET /items HTTP/1.1\r\nhost: t\r\nx-client: {key}\r\nconnection: close\r\n\r\n"
+            ),
+        )
+    }
+
+    /// The value of one metric from the admin `/metrics`.
+    fn metric(&self, name: &str) -> f64 {
+        let resp = send(
+            self.admin,
+            &format!(
+                "GET /metrics HTTP/1.1\r\nhost: a\r\nauthorization: Bearer {ADMIN_TOKEN}\r\nconnection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        resp.body
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name} in:\n{}", resp.body))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An upstream answering every request with a small JSON body, on its own threads.
+fn upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || serve_connection(stream));
+        }
+    });
+    addr
+}
+
+/// Answers the keep-alive requests of one connection (bodies are read by content-length).
+fn serve_connection(stream: TcpStream) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((n, v)) = line.split_once(':')
+                && n.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
+        if reader.get_mut().write_all(reply).is_err() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+/// A response: status, lower-cased headers, body.
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one `connection: close` request and reads the whole response.
+fn send(addr: SocketAddr, raw: &str) -> Resp {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).expect("write request");
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap();
+    Resp {
+        status: status.parse().unwrap(),
+        headers: lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect(),
+        body: body.to_owned(),
+    }
+}
+
+/// Status counts of a burst of requests.
+#[derive(Debug, Default)]
+struct Tally {
+    ok: u64,
+    limited: u64,
+    unavailable: u64,
+    other: u64,
+}
+
+/// Sends `total` requests for client `key` from [`CLIENTS`] threads, alternating gateways.
+/// Every 429 must carry `Retry-After` and the `RateLimit-*` headers.
+fn burst(gateways: &[&Gateway], key: &str, total: u64) -> Tally {
+    let next = AtomicU64::new(0);
+    let tally = Mutex::new(Tally::default());
+    std::thread::scope(|s| {
+        for _ in 0..CLIENTS {
+            s.spawn(|| {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        break;
+                    }
+                    let gw = gateways[usize::try_from(n).unwrap() % gateways.len()];
+                    let resp = gw.get(key);
+                    if resp.status == 429 {
+                        for h in ["retry-after", "ratelimit-limit", "ratelimit-remaining"] {
+                            assert!(resp.header(h).is_some(), "429 without {h}: {resp:?}");
+                        }
+                    }
+                    let mut t = tally.lock().unwrap();
+                    match resp.status {
+                        200 => t.ok += 1,
+                        429 => t.limited += 1,
+                        503 => t.unavailable += 1,
+                        _ => t.other += 1,
+                    }
+                }
+            });
+        }
+    });
+    tally.into_inner().unwrap()
+}
+
+/// What a GCRA limit of `limit` per `period` with `burst` admits over `elapsed`.
+fn expected_admitted(limit: u64, period: Duration, burst: u64, elapsed: Duration) -> f64 {
+    burst as f64 + elapsed.as_secs_f64() * limit as f64 / period.as_secs_f64()
+}
+
+fn assert_within_2_percent(admitted: u64, expected: f64, what: &str) {
+    let error = (admitted as f64 - expected).abs() / expected;
+    eprintln!("{what}: admitted {admitted}, expected {expected:.1}");
+    assert!(
+        error <= 0.02,
+        "{what}: admitted {admitted}, expected {expected:.1} (error {:.2}%)",
+        error * 100.0
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/// A config directory with the spec and a gateway config using `backend` and `on_failure`,
+/// limiting `header:x-client` to `limit` per `per` (burst = limit).
+fn write_config(
+    dir: &Path,
+    name: &str,
+    backend: &str,
+    on_failure: &str,
+    upstream: SocketAddr,
+    limit: u64,
+    per: &str,
+) -> PathBuf {
+    std::fs::write(dir.join("spec.yaml"), SPEC).unwrap();
+    let config = format!(
+        r#"
+server:
+  listen: 127.0.0.1:0
+admin:
+  listen: 127.0.0.1:0
+  token: {ADMIN_TOKEN}
+log:
+  decisions: "off"
+state:
+  backend: {backend}
+  on_failure: {on_failure}
+  replicas: 2
+apis:
+  - name: limited
+    spec: spec.yaml
+    upstream: http://{upstream}
+    rate_limit_headers: true
+    rate_limits:
+      - {{ key: "header:x-client", limit: {limit}, per: {per}, burst: {limit} }}
+"#
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Waits (bounded) until `gateway` decides for a fresh key from the shared state again: with
+/// burst 200 a shared decision leaves 199 remaining, the per-replica fallback 99.
+fn wait_shared(gateway: &Gateway, round: &str) {
+    for attempt in 0..100 {
+        let resp = gateway.get(&format!("probe-{round}-{attempt}"));
+        if resp.status == 200 && resp.header("ratelimit-remaining") == Some("199") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the gateway did not return to shared limiting after Redis came back");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+/// Two replicas share one limit; Redis down -> per-replica limits (`local`); Redis back ->
+/// shared again, without restarting anything.
+#[test]
+fn two_replicas_enforce_one_limit_and_recover_after_redis_outage() {
+    let Some(redis) = redis_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let up = upstream();
+    let config = write_config(dir.path(), "gw.yaml", &redis.url(), "local", up, 200, "1h");
+    let mut a = Gateway::start(&config);
+    let mut b = Gateway::start(&config);
+    let period = Duration::from_secs(3600);
+
+    // Shared: ~1000 requests for one key through both replicas.
+    let started = Instant::now();
+    let t = burst(&[&a, &b], "alice", 1000);
+    let expected = expected_admitted(200, period, 200, started.elapsed());
+    assert_eq!((t.other, t.unavailable), (0, 0), "{t:?}");
+    assert_eq!(t.ok + t.limited, 1000);
+    assert_within_2_percent(t.ok, expected, "shared limit across two replicas");
+
+    // Redis dies: each replica limits alone to limit / replicas (burst 100 each).
+    let port = redis.port;
+    drop(redis);
+    let started = Instant::now();
+    let ta = burst(&[&a], "bob", 300);
+    let tb = burst(&[&b], "bob", 300);
+    let per_replica = expected_admitted(100, period * 2, 100, started.elapsed());
+    assert_within_2_percent(ta.ok, per_replica, "replica a without Redis (local)");
+    assert_within_2_percent(tb.ok, per_replica, "replica b without Redis (local)");
+    assert_eq!(
+        ta.ok + ta.limited + tb.ok + tb.limited,
+        600,
+        "{ta:?} {tb:?}"
+    );
+    a.assert_alive();
+    b.assert_alive();
+    let degraded = "portcullis_ratelimit_degraded_decisions";
+    assert!(
+        a.metric(degraded) >= 300.0,
+        "every decision without Redis counts"
+    );
+    assert!(b.metric(degraded) >= 300.0);
+
+    // Redis returns on the same port: both replicas reconnect on their own.
+    let redis = Redis::start(port).unwrap();
+    wait_shared(&a, "a");
+    wait_shared(&b, "b");
+    let started = Instant::now();
+    let t = burst(&[&a, &b], "carol", 1000);
+    let expected = expected_admitted(200, period, 200, started.elapsed());
+    assert_within_2_percent(t.ok, expected, "shared limit after Redis came back");
+    a.assert_alive();
+    b.assert_alive();
+    drop(redis);
+}
+
+/// Redis down: `deny` refuses limited requests (429), `allow` admits them, and both replicas
+/// keep answering.
+#[test]
+fn redis_outage_follows_deny_and_allow() {
+    let Some(redis) = redis_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let up = upstream();
+    let url = redis.url();
+    let deny = Gateway::start(&write_config(
+        dir.path(),
+        "d.yaml",
+        &url,
+        "deny",
+        up,
+        50,
+        "1h",
+    ));
+    let allow = Gateway::start(&write_config(
+        dir.path(),
+        "a.yaml",
+        &url,
+        "allow",
+        up,
+        50,
+        "1h",
+    ));
+    // While Redis runs both limit (one shared key: 50 in all).
+    let t = burst(&[&deny, &allow], "dave", 100);
+    assert_eq!((t.ok, t.limited), (50, 50), "{t:?}");
+
+    drop(redis);
+    let denied = burst(&[&deny], "erin", 100);
+    assert_eq!(
+        (denied.ok, denied.limited + denied.unavailable),
+        (0, 100),
+        "{denied:?}"
+    );
+    let allowed = burst(&[&allow], "erin", 100);
+    assert_eq!((allowed.ok, allowed.other), (100, 0), "{allowed:?}");
+    for mut gw in [deny, allow] {
+        gw.assert_alive();
+        assert!(gw.metric("portcullis_ratelimit_degraded_decisions") >= 100.0);
+    }
+}
+
+/// A long-window quota lives in Redis: a restarted replica still sees the count.
+#[test]
+fn quota_in_redis_survives_a_gateway_restart() {
+    let Some(redis) = redis_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let up = upstream();
+    let config = write_config(dir.path(), "q.yaml", &redis.url(), "deny", up, 100, "1d");
+    let gw = Gateway::start(&config);
+    let first = burst(&[&gw], "frank", 60);
+    assert_eq!((first.ok, first.limited), (60, 0), "{first:?}");
+    drop(gw);
+
+    let gw = Gateway::start(&config);
+    let second = burst(&[&gw], "frank", 60);
+    assert_eq!((second.ok, second.limited), (40, 20), "{second:?}");
+    let other = gw.get("grace");
+    assert_eq!(other.status, 200);
+    assert_eq!(other.header("ratelimit-remaining"), Some("99"));
+    drop(redis);
+}
