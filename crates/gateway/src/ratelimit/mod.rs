@@ -9,6 +9,12 @@
 //!   ([`OnFailure`]), and turns outcomes into a [`Decision`] with the `RateLimit-*` and
 //!   `Retry-After` values.
 //! * [`ConcurrencyLimiter`]: at most N requests in flight per client key.
+//!
+//! Quotas over long windows are limits with a long period (`limit: 10000, per: 30d`): the
+//! burst (default: the whole limit) is the quota, and it refills evenly over the period rather
+//! than all at once at a calendar boundary. In Redis they survive gateway restarts (the TAT
+//! lives there, with an expiry); in memory they reset when the process restarts (a reload
+//! keeps them), so long quotas call for the Redis backend.
 
 pub mod gcra;
 pub mod memory;
