@@ -52,7 +52,8 @@ install() {
 
 lists() {
     local src="$PEERS_DIR/node/node_modules/@stoplight/spectral-owasp-ruleset"
-    echo "## spectral-owasp-ruleset $(node -p "require('$src/package.json').version")"
+    # The package's `exports` hide package.json from require(): read the file.
+    echo "## spectral-owasp-ruleset $(node -p "JSON.parse(require('fs').readFileSync('$src/package.json', 'utf8')).version")"
     # Rule names are the keys of the ruleset's `rules` object.
     (cd "$PEERS_DIR/node" && node -e '
         const m = require("@stoplight/spectral-owasp-ruleset");
