@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Gateway throughput (issues #5, #6, #7): wrk against the same upstream, in one run,
+#   (a) direct            the upstream alone
+#   (b) nginx             nginx as a plain reverse proxy (keep-alive upstream pool, no access log)
+#   (c) route             Portcullis routing only (the spec documents the route; validation off)
+#   (d) validate          Portcullis validating a JSON request body against the schema
+#   (e) jwt_cache         RS256 bearer token, the same token again (verified-token cache hits)
+#   (f) jwt_nocache       RS256 bearer tokens cycled from more tokens than the cache holds, so
+#                         every request pays a full signature check (the config has no switch to
+#                         turn the cache off; `jwt_bench verify` measures the verifier alone)
+#   (g) limit_memory      (c) plus a rate limit on the client IP, memory backend (never denies)
+#   (h) limit_redis       the same limit with the Redis backend (a redis-server started here)
+# then the p99 added latency at half of saturation load: wrk with a per-request delay (a Lua
+# `delay()` hook) so that each run sends about half the rate (c) reached, against the upstream
+# directly, through nginx and through Portcullis (c); "added" is the difference of p99s.
+# Every run has the same threads, connections and duration; each is capped by `timeout`.
+# Portcullis decision logs are off (nginx's access log is off too).
+#
+# Usage: bench/gateway/run.sh   (env: DURATION=15s CONNECTIONS=64 THREADS=2 TOKENS=30000
+#                                SCENARIOS="direct nginx route ..." BASE_PORT=18080)
+# Needs root or sudo-less apt-get only when wrk, nginx or redis-server are missing.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+TOKENS=${TOKENS:-30000}
+SCENARIOS=${SCENARIOS:-"direct nginx route validate jwt_cache jwt_nocache limit_memory limit_redis"}
+BASE_PORT=${BASE_PORT:-18080}
+UP_PORT=$BASE_PORT
+NGINX_PORT=$((BASE_PORT + 1))
+GW_PORT=$((BASE_PORT + 2))
+ADMIN_PORT=$((BASE_PORT + 3))
+REDIS_PORT=$((BASE_PORT + 4))
+secs=${DURATION%s}
+cap=$((secs + 30))
+
+# --- tools --------------------------------------------------------------------------------------
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || missing+=(nginx-light)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+cargo build --release -q -p portcullis -p portcullis-bench --bin upstream --bin jwt_bench
+bin="$root/target/release"
+
+work=$(mktemp -d /tmp/portcullis-gateway-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_port() { # port
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2
+  return 1
+}
+for p in $UP_PORT $NGINX_PORT $GW_PORT $ADMIN_PORT $REDIS_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "port $p is busy: set BASE_PORT" >&2
+    exit 1
+  fi
+done
+
+# --- fixtures -----------------------------------------------------------------------------------
+cat >"$work/bench.yaml" <<'SPEC'
+openapi: 3.0.3
+info: { title: bench, version: "1" }
+paths:
+  /items:
+    get:
+      operationId: listItems
+      responses:
+        "200": { description: ok }
+    post:
+      operationId: createItem
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [name, price]
+              properties:
+                name: { type: string, minLength: 1, maxLength: 64 }
+                price: { type: number, minimum: 0 }
+                quantity: { type: integer, minimum: 1, maximum: 1000 }
+                tags: { type: array, maxItems: 8, items: { type: string, maxLength: 16 } }
+      responses:
+        "200": { description: ok }
+  /secure/items:
+    get:
+      operationId: listSecureItems
+      security: [{ bearer: [] }]
+      responses:
+        "200": { description: ok }
+components:
+  securitySchemes:
+    bearer: { type: http, scheme: bearer, bearerFormat: JWT }
+SPEC
+
+echo "signing $TOKENS RS256 tokens..." >&2
+"$bin/jwt_bench" gen "$work" "$TOKENS" >&2
+first_token=$(head -n1 "$work/tokens.txt")
+
+gateway_config() { # name validate backend limits
+  local name=$1 validate=$2 backend=$3 limits=$4
+  {
+    cat <<CONF
+server:
+  listen: 127.0.0.1:$GW_PORT
+admin:
+  listen: 127.0.0.1:$ADMIN_PORT
+  token: bench-admin-token-0123456789abcdef
+log:
+  decisions: "off"
+identity:
+  jwt:
+    - issuer: https://bench.issuer/
+      audiences: [bank]
+      jwks: jwks.json
+      algorithms: [RS256]
+state:
+  backend: $backend
+  on_failure: deny
+apis:
+  - name: bench
+    spec: bench.yaml
+    upstream: http://127.0.0.1:$UP_PORT
+    request: { validate: $validate, unknown_fields: $validate }
+CONF
+    if [ "$limits" = yes ]; then
+      echo "    rate_limits:"
+      echo "      - { key: ip, limit: 100000000, per: 1s }"
+    fi
+  } >"$work/$name.yaml"
+}
+gateway_config route off memory no
+gateway_config validate block memory no
+gateway_config jwt off memory no
+gateway_config limit_memory off memory yes
+gateway_config limit_redis off "redis://127.0.0.1:$REDIS_PORT/" yes
+
+# wrk scripts: each prints one machine-readable RESULT line.
+cat >"$work/done.lua" <<'LUA'
+function done(summary, latency, requests)
+  local secs = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format("RESULT rps=%.0f p50=%.0f p99=%.0f p999=%.0f requests=%d non2xx=%d errors=%d\n",
+    summary.requests / secs, latency:percentile(50), latency:percentile(99),
+    latency:percentile(99.9), summary.requests, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+LUA
+{ cat "$work/done.lua"; cat <<'LUA'
+request = function() return wrk.format("GET", "/items") end
+LUA
+} >"$work/get.lua"
+{ cat "$work/done.lua"; cat <<'LUA'
+local body = '{"name":"widget","price":9.5,"quantity":3,"tags":["blue","sale"]}'
+request = function()
+  return wrk.format("POST", "/items", { ["Content-Type"] = "application/json" }, body)
+end
+LUA
+} >"$work/post.lua"
+{ cat "$work/done.lua"; cat <<LUA
+local header = { ["Authorization"] = "Bearer $first_token" }
+request = function() return wrk.format("GET", "/secure/items", header) end
+LUA
+} >"$work/jwt_cache.lua"
+{ cat "$work/done.lua"; cat <<LUA
+local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+local tokens = {}
+for line in io.lines("$work/tokens.txt") do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  -- Threads start far apart in the list, so no token is seen twice while still cached.
+  i = i + 1
+  local k = (id * math.floor(#tokens / $THREADS) + i) % #tokens + 1
+  return wrk.format("GET", "/secure/items", { ["Authorization"] = "Bearer " .. tokens[k] })
+end
+LUA
+} >"$work/jwt_nocache.lua"
+
+# --- processes ----------------------------------------------------------------------------------
+"$bin/upstream" "127.0.0.1:$UP_PORT" >/dev/null &
+pids+=($!)
+wait_port "$UP_PORT"
+
+gw_pid=""
+start_gateway() { # config
+  RUST_LOG=warn "$bin/portcullis" serve --config "$work/$1.yaml" >"$work/$1.log" 2>&1 &
+  gw_pid=$!
+  pids+=("$gw_pid")
+  wait_port "$GW_PORT"
+}
+stop_gateway() {
+  kill "$gw_pid" 2>/dev/null || true
+  wait "$gw_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null || return 0
+    sleep 0.05
+  done
+}
+peak_rss_mib() { # pid...
+  local kib=0
+  for pid in "$@"; do
+    kib=$((kib + $(awk '/VmHWM/ {print $2}' "/proc/$pid/status")))
+  done
+  awk -v k="$kib" 'BEGIN { printf "%.1f", k / 1024 }'
+}
+
+# run_wrk label port script [delay-ms]: warm-up, then the measured run; prints "label RESULT..."
+run_wrk() {
+  local label=$1 port=$2 script=$3 delay=${4:-}
+  local s="$work/$script"
+  if [ -n "$delay" ]; then
+    s="$work/$script.delay.lua"
+    { cat "$work/$script"; echo "delay = function() return $delay end"; } >"$s"
+  fi
+  timeout 30 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$s" "http://127.0.0.1:$port" >/dev/null
+  local out
+  out=$(timeout "$cap" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$s" "http://127.0.0.1:$port")
+  echo "$out" >"$work/$label.wrk"
+  local line
+  line=$(grep '^RESULT' <<<"$out" || echo "RESULT failed")
+  echo "$label $line"
+}
+
+results="$work/results.txt"
+: >"$results"
+nginx_pids=()
+redis_pid=""
+for scenario in $SCENARIOS; do
+  case $scenario in
+    direct)
+      echo "$(run_wrk direct "$UP_PORT" get.lua) rss_mib=-" >>"$results" ;;
+    nginx)
+      mkdir -p "$work/nginx"
+      cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes $THREADS;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  upstream backend { server 127.0.0.1:$UP_PORT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+      nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+      pids+=($!)
+      master=$!
+      wait_port "$NGINX_PORT"
+      line=$(run_wrk nginx "$NGINX_PORT" get.lua)
+      mapfile -t workers < <(pgrep -P "$master")
+      echo "$line rss_mib=$(peak_rss_mib "$master" "${workers[@]}")" >>"$results"
+      nginx_pids=("$master") ;;
+    route | validate | jwt_cache | jwt_nocache | limit_memory | limit_redis)
+      config=$scenario script=get.lua
+      case $scenario in
+        validate) script=post.lua ;;
+        jwt_cache) config=jwt script=jwt_cache.lua ;;
+        jwt_nocache) config=jwt script=jwt_nocache.lua ;;
+        limit_redis)
+          redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+          redis_pid=$!
+          pids+=("$redis_pid")
+          wait_port "$REDIS_PORT" ;;
+      esac
+      start_gateway "$config"
+      line=$(run_wrk "$scenario" "$GW_PORT" "$script")
+      echo "$line rss_mib=$(peak_rss_mib "$gw_pid")" >>"$results"
+      stop_gateway ;;
+    *) echo "unknown scenario $scenario" >&2; exit 1 ;;
+  esac
+  tail -n1 "$results" >&2
+done
+
+# --- p99 added latency at half of saturation load -----------------------------------------------
+route_rps=$(awk '$1 == "route" { sub("rps=", "", $3); print $3 }' "$results")
+if [ -n "$route_rps" ]; then
+  half=$((route_rps / 2))
+  # Each connection waits `delay` ms after each response: about CONNECTIONS * 1000 / delay req/s.
+  delay=$(( (CONNECTIONS * 1000 + half / 2) / half ))
+  echo "half load: target ~$half req/s (delay ${delay} ms per connection)" >&2
+  echo "$(run_wrk half_direct "$UP_PORT" get.lua "$delay") rss_mib=-" >>"$results"
+  if [ ${#nginx_pids[@]} -gt 0 ]; then
+    echo "$(run_wrk half_nginx "$NGINX_PORT" get.lua "$delay") rss_mib=-" >>"$results"
+  fi
+  start_gateway route
+  echo "$(run_wrk half_route "$GW_PORT" get.lua "$delay") rss_mib=$(peak_rss_mib "$gw_pid")" >>"$results"
+  stop_gateway
+fi
+
+# --- report -------------------------------------------------------------------------------------
+echo
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo '+local changes')"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up 2 s each); $(nproc) cores: wrk, upstream, proxy and Redis share them"
+awk '
+  function val(k,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
+  { label[NR] = $1; rps[$1] = val("rps"); p50[$1] = val("p50"); p99[$1] = val("p99"); p999[$1] = val("p999");
+    non[$1] = val("non2xx"); err[$1] = val("errors"); rss[$1] = val("rss_mib") }
+  END {
+    printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | vs nginx | vs (c) route | non-2xx/errors |\n"
+    printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    for (i = 1; i <= NR; i++) {
+      l = label[i]
+      vn = (rps["nginx"] > 0) ? sprintf("%.2fx", rps[l] / rps["nginx"]) : "-"
+      vr = (rps["route"] > 0) ? sprintf("%.2fx", rps[l] / rps["route"]) : "-"
+      printf "| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s | %s/%s |\n", l, rps[l], p50[l] / 1000, p99[l] / 1000, p999[l] / 1000, rss[l], vn, vr, non[l], err[l]
+    }
+    if (p99["half_direct"] != "" && p99["half_route"] != "")
+      printf "\np99 added at half load: Portcullis (c) %.3f ms", (p99["half_route"] - p99["half_direct"]) / 1000
+    if (p99["half_nginx"] != "")
+      printf ", nginx %.3f ms", (p99["half_nginx"] - p99["half_direct"]) / 1000
+    printf "\n"
+  }' "$results"
+echo "(raw wrk output and configs: $work)"
