@@ -198,7 +198,8 @@ LUA
 
 # --- processes ----------------------------------------------------------------------------------
 "$bin/upstream" "127.0.0.1:$UP_PORT" >/dev/null &
-pids+=($!)
+up_pid=$!
+pids+=("$up_pid")
 wait_port "$UP_PORT"
 
 gw_pid=""
@@ -224,7 +225,20 @@ peak_rss_mib() { # pid...
   awk -v k="$kib" 'BEGIN { printf "%.1f", k / 1024 }'
 }
 
-# run_wrk label port script [delay-ms]: warm-up, then the measured run; prints "label RESULT..."
+# CPU time (user + system, clock ticks) of the processes in $measure (all their threads).
+measure=()
+cpu_ticks() {
+  local t=0 pid
+  for pid in "${measure[@]}"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$t"
+}
+ticks_per_sec=$(getconf CLK_TCK)
+
+# run_wrk label port script [delay-ms]: warm-up, then the measured run; prints "label RESULT...
+# cpu_us=N" where N is the proxy's CPU time per request (processes in $measure), a figure a
+# busy shared machine disturbs less than req/s.
 run_wrk() {
   local label=$1 port=$2 script=$3 delay=${4:-}
   local s="$work/$script"
@@ -233,12 +247,17 @@ run_wrk() {
     { cat "$work/$script"; echo "delay = function() return $delay end"; } >"$s"
   fi
   timeout 30 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$s" "http://127.0.0.1:$port" >/dev/null
-  local out
+  local out before after line requests cpu=-
+  before=$(cpu_ticks)
   out=$(timeout "$cap" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$s" "http://127.0.0.1:$port")
+  after=$(cpu_ticks)
   echo "$out" >"$work/$label.wrk"
-  local line
   line=$(grep '^RESULT' <<<"$out" || echo "RESULT failed")
-  echo "$label $line"
+  requests=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
+  if [ ${#measure[@]} -gt 0 ] && [ -n "$requests" ] && [ "$requests" -gt 0 ]; then
+    cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_sec" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  fi
+  echo "$label $line cpu_us=$cpu"
 }
 
 results="$work/results.txt"
@@ -248,6 +267,7 @@ redis_pid=""
 for scenario in $SCENARIOS; do
   case $scenario in
     direct)
+      measure=("$up_pid")
       echo "$(run_wrk direct "$UP_PORT" get.lua) rss_mib=-" >>"$results" ;;
     nginx)
       mkdir -p "$work/nginx"
@@ -278,10 +298,11 @@ NGINX
       pids+=($!)
       master=$!
       wait_port "$NGINX_PORT"
-      line=$(run_wrk nginx "$NGINX_PORT" get.lua)
       mapfile -t workers < <(pgrep -P "$master")
+      measure=("$master" "${workers[@]}")
+      line=$(run_wrk nginx "$NGINX_PORT" get.lua)
       echo "$line rss_mib=$(peak_rss_mib "$master" "${workers[@]}")" >>"$results"
-      nginx_pids=("$master") ;;
+      nginx_pids=("${measure[@]}") ;;
     route | validate | jwt_cache | jwt_nocache | limit_memory | limit_redis)
       config=$scenario script=get.lua
       case $scenario in
@@ -295,6 +316,7 @@ NGINX
           wait_port "$REDIS_PORT" ;;
       esac
       start_gateway "$config"
+      measure=("$gw_pid")
       line=$(run_wrk "$scenario" "$GW_PORT" "$script")
       echo "$line rss_mib=$(peak_rss_mib "$gw_pid")" >>"$results"
       stop_gateway ;;
@@ -310,11 +332,14 @@ if [ -n "$route_rps" ]; then
   # Each connection waits `delay` ms after each response: about CONNECTIONS * 1000 / delay req/s.
   delay=$(( (CONNECTIONS * 1000 + half / 2) / half ))
   echo "half load: target ~$half req/s (delay ${delay} ms per connection)" >&2
+  measure=("$up_pid")
   echo "$(run_wrk half_direct "$UP_PORT" get.lua "$delay") rss_mib=-" >>"$results"
   if [ ${#nginx_pids[@]} -gt 0 ]; then
+    measure=("${nginx_pids[@]}")
     echo "$(run_wrk half_nginx "$NGINX_PORT" get.lua "$delay") rss_mib=-" >>"$results"
   fi
   start_gateway route
+  measure=("$gw_pid")
   echo "$(run_wrk half_route "$GW_PORT" get.lua "$delay") rss_mib=$(peak_rss_mib "$gw_pid")" >>"$results"
   stop_gateway
 fi
@@ -326,15 +351,15 @@ echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up 2 s each); $(nproc) cor
 awk '
   function val(k,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
   { label[NR] = $1; rps[$1] = val("rps"); p50[$1] = val("p50"); p99[$1] = val("p99"); p999[$1] = val("p999");
-    non[$1] = val("non2xx"); err[$1] = val("errors"); rss[$1] = val("rss_mib") }
+    non[$1] = val("non2xx"); err[$1] = val("errors"); rss[$1] = val("rss_mib"); cpu[$1] = val("cpu_us") }
   END {
-    printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | vs nginx | vs (c) route | non-2xx/errors |\n"
-    printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | CPU us/req | vs nginx | vs (c) route | non-2xx/errors |\n"
+    printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     for (i = 1; i <= NR; i++) {
       l = label[i]
       vn = (rps["nginx"] > 0) ? sprintf("%.2fx", rps[l] / rps["nginx"]) : "-"
       vr = (rps["route"] > 0) ? sprintf("%.2fx", rps[l] / rps["route"]) : "-"
-      printf "| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s | %s/%s |\n", l, rps[l], p50[l] / 1000, p99[l] / 1000, p999[l] / 1000, rss[l], vn, vr, non[l], err[l]
+      printf "| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s | %s | %s/%s |\n", l, rps[l], p50[l] / 1000, p99[l] / 1000, p999[l] / 1000, rss[l], cpu[l], vn, vr, non[l], err[l]
     }
     if (p99["half_direct"] != "" && p99["half_route"] != "")
       printf "\np99 added at half load: Portcullis (c) %.3f ms", (p99["half_route"] - p99["half_direct"]) / 1000
