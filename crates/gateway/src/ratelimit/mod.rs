@@ -146,6 +146,22 @@ pub struct Decision {
     pub degraded: bool,
 }
 
+/// Client values longer than this (a header or claim can carry kilobytes) are stored under
+/// their SHA-256 instead, so one key's memory is bounded whatever the client sends.
+pub const MAX_CLIENT_KEY: usize = 64;
+
+/// The state key of `client` under the limit `name`: `name|client`, or `name|#<sha256 hex>`
+/// when the client value is longer than [`MAX_CLIENT_KEY`] (a digest is 65 characters, so no
+/// client value short enough to be kept as is can equal one). Stable across replicas.
+pub fn state_key(name: &str, client: &str) -> String {
+    if client.len() <= MAX_CLIENT_KEY {
+        format!("{name}|{client}")
+    } else {
+        use sha2::Digest;
+        format!("{name}|#{:x}", sha2::Sha256::digest(client.as_bytes()))
+    }
+}
+
 fn ceil_secs(us: u64) -> u64 {
     us.div_ceil(1_000_000)
 }
@@ -231,7 +247,7 @@ impl Limiter {
         let limits: Vec<&Limit> = checks.iter().map(|(l, _)| *l).collect();
         let keys: Vec<String> = checks
             .iter()
-            .map(|(l, client)| format!("{}|{client}", l.name))
+            .map(|(l, client)| state_key(&l.name, client))
             .collect();
         let gcras: Vec<(&str, Gcra)> = keys
             .iter()
@@ -416,6 +432,33 @@ mod tests {
         };
         assert_eq!(admitted, 2, "burst 4 over 2 replicas is 2 per replica");
         assert!(local.degraded_decisions() >= 10);
+    }
+
+    #[test]
+    fn long_client_values_are_stored_under_a_digest() {
+        let short = "203.0.113.7";
+        assert_eq!(state_key("a/0", short), "a/0|203.0.113.7");
+        let long_a = "a".repeat(4096);
+        let long_b = format!("{}b", "a".repeat(4095));
+        let ka = state_key("a/0", &long_a);
+        assert_eq!(ka.len(), "a/0|#".len() + 64);
+        assert_eq!(ka, state_key("a/0", &long_a), "stable");
+        assert_ne!(ka, state_key("a/0", &long_b));
+        // A value of exactly the limit is kept; one more byte is digested.
+        let edge = "x".repeat(MAX_CLIENT_KEY);
+        assert_eq!(state_key("n", &edge), format!("n|{edge}"));
+        assert!(state_key("n", &format!("{edge}x")).starts_with("n|#"));
+    }
+
+    #[tokio::test]
+    async fn long_client_values_are_limited_separately() {
+        let limiter = Limiter::new(Store::Memory(memory::MemoryStore::new(100)));
+        let limit = Limit::new("a/0", KeySource::Header("x-client".into()), 1, 3600, 1);
+        let a = "a".repeat(1000);
+        let b = "b".repeat(1000);
+        assert!(limiter.check(&[(&limit, &a)]).await.allowed);
+        assert!(!limiter.check(&[(&limit, &a)]).await.allowed);
+        assert!(limiter.check(&[(&limit, &b)]).await.allowed);
     }
 
     #[test]
