@@ -3,9 +3,11 @@
 //!
 //! * [`jwt`]: verification of JWTs from configured issuers (algorithm allowlists, `kid`
 //!   selection, time claims with leeway, audience), with a bounded cache of verified tokens.
+//! * [`apikeys`]: API keys from a file of hashes (`pc_<id>_<secret>`), with distinct refusals.
 //! * [`jwks`]: key sets from a file or a URL (cached, refetched on an unknown `kid` at a
 //!   bounded rate, stale keys kept while the endpoint fails).
 
+pub mod apikeys;
 pub mod jwks;
 pub mod jwt;
 
