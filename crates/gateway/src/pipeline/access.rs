@@ -23,6 +23,8 @@ use crate::validate::Violation;
 
 type Headers = Vec<(HeaderName, String)>;
 
+mod apikey;
+
 /// Runs the stages for a routed (or undocumented but logged) request.
 pub(crate) async fn run(
     ctx: &Ctx<'_>,
@@ -67,7 +69,7 @@ pub(crate) async fn run(
     {
         return r;
     }
-    let auth = authenticate(ctx, plan, &parts.headers).await;
+    let auth = authenticate(ctx, plan, &parts.headers, parts.uri.query()).await;
     let principal = auth.as_ref().ok().cloned().flatten();
     if let Some(p) = &principal {
         outcome.sub.clone_from(&p.subject);
@@ -300,6 +302,7 @@ async fn authenticate(
     ctx: &Ctx<'_>,
     plan: &OpPlan,
     headers: &HeaderMap,
+    query: Option<&str>,
 ) -> Result<Option<Arc<Principal>>, Denial> {
     if plan.security.is_empty() {
         return Ok(None);
@@ -338,26 +341,13 @@ async fn authenticate(
                         verified = Some(r);
                     }
                     match &verified {
-                        Some(Ok(p)) => {
-                            let missing: Vec<&str> = scopes
-                                .iter()
-                                .filter(|s| !p.scopes.contains(*s))
-                                .map(String::as_str)
-                                .collect();
-                            if missing.is_empty() {
-                                principal = Some(p.clone());
-                            } else {
-                                failed = Some(
-                                    Denial::new(403, "authz.scope", format!("scheme {name}: missing scopes {}", missing.join(" ")))
-                                        .detail("insufficient scope")
-                                        .header(
-                                            header::WWW_AUTHENTICATE,
-                                            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"", scopes.join(" ")),
-                                        ),
-                                );
+                        Some(Ok(p)) => match with_scopes(name, p, scopes) {
+                            Ok(p) => principal = Some(p),
+                            Err(d) => {
+                                failed = Some(d);
                                 break;
                             }
-                        }
+                        },
                         Some(Err(f)) => {
                             failed = Some(unauthorized(f));
                             break;
@@ -365,12 +355,43 @@ async fn authenticate(
                         None => {}
                     }
                 }
-                Scheme::ApiKey { name: key_name, .. } => {
-                    failed = Some(
-                        Denial::new(401, "auth.invalid", format!("scheme {name}: API key {key_name} cannot be verified (no API keys configured)"))
-                            .detail("credentials are required"),
-                    );
-                    break;
+                Scheme::ApiKey {
+                    name: key_name,
+                    location,
+                } => {
+                    let place = apikey::KeyPlace {
+                        scheme: name,
+                        name: key_name,
+                        location: *location,
+                        fallback_header: ctx.gw.api_key_header.as_deref(),
+                    };
+                    let presented = apikey::Presented { headers, query };
+                    let now = (ctx.shared.clock)();
+                    let checked =
+                        apikey::verify(ctx.gw.api_keys.as_deref(), &place, &presented, now)
+                            .and_then(|p| with_scopes(name, &p, scopes).map_err(|d| (d, "")));
+                    match checked {
+                        Ok(p) => principal = Some(p),
+                        Err((d, code)) => {
+                            if !code.is_empty() {
+                                ctx.shared
+                                    .metrics
+                                    .auth_failures
+                                    .get_or_create(&AuthLabels {
+                                        reason: code.to_owned(),
+                                    })
+                                    .inc();
+                                tracing::info!(
+                                    request_id = ctx.request_id,
+                                    reason = code,
+                                    "authentication failed: {}",
+                                    d.reason
+                                );
+                            }
+                            failed = Some(d);
+                            break;
+                        }
+                    }
                 }
                 Scheme::Unsupported(kind) => {
                     failed = Some(
@@ -397,6 +418,35 @@ async fn authenticate(
         }
     }
     Err(best.unwrap_or_else(|| unauthorized(&AuthFailure::Missing)))
+}
+
+/// The principal when it holds every scope `scopes` names; else a 403 naming the missing ones.
+fn with_scopes(
+    scheme: &str,
+    p: &Arc<Principal>,
+    scopes: &[String],
+) -> Result<Arc<Principal>, Denial> {
+    let missing: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !p.scopes.contains(*s))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(p.clone());
+    }
+    Err(Denial::new(
+        403,
+        "authz.scope",
+        format!("scheme {scheme}: missing scopes {}", missing.join(" ")),
+    )
+    .detail("insufficient scope")
+    .header(
+        header::WWW_AUTHENTICATE,
+        format!(
+            "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"",
+            scopes.join(" ")
+        ),
+    ))
 }
 
 fn admin_denial(api: &Api, principal: Option<&Principal>) -> Option<Denial> {

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::config::{
     ApiConfig, Config, Deprecated, Mode, OnFailureConfig, RequestPolicy, Undocumented,
 };
+use crate::identity::apikeys::{ApiKeyError, ApiKeys};
 use crate::identity::jwks;
 use crate::identity::jwt::{self, Clock, Issuer, Verifier};
 use crate::ratelimit::{self, ConcurrencyLimiter, Limit, Limiter, OnFailure, Store};
@@ -49,6 +50,9 @@ pub enum BuildError {
     /// A key set failed to load.
     #[error("{0}")]
     Jwks(#[from] jwks::JwksError),
+    /// The API key file failed to load.
+    #[error("{0}")]
+    ApiKeys(#[from] ApiKeyError),
 }
 
 /// How one security scheme is satisfied at the gateway.
@@ -203,6 +207,10 @@ pub struct Gateway {
     pub apis: Vec<Api>,
     /// JWT verification.
     pub verifier: Arc<Verifier>,
+    /// API keys (`identity.api_keys`), when configured.
+    pub api_keys: Option<Arc<ApiKeys>>,
+    /// Header holding an API key when the spec's scheme names none found (`identity.api_keys.header`).
+    pub api_key_header: Option<String>,
     /// Trusted proxies.
     pub trusted: Vec<Cidr>,
     /// Shared limit state (kept across reloads while the backend is unchanged).
@@ -297,6 +305,16 @@ impl Gateway {
             });
         }
         let verifier = Arc::new(Verifier::new(issuers, config.roles.clone(), clock));
+        let (api_keys, api_key_header) = match &config.identity.api_keys {
+            Some(k) => (
+                Some(Arc::new(ApiKeys::load(
+                    &config.base_dir.join(&k.file),
+                    &config.roles,
+                )?)),
+                k.header.as_ref().map(|h| h.to_ascii_lowercase()),
+            ),
+            None => (None, None),
+        };
         let mut trusted = Vec::new();
         for (i, t) in config.server.trusted_proxies.iter().enumerate() {
             trusted.push(Cidr::parse(t).ok_or_else(|| {
@@ -319,6 +337,8 @@ impl Gateway {
             config: Arc::new(config),
             apis,
             verifier,
+            api_keys,
+            api_key_header,
             trusted,
             limiter,
             warnings,
