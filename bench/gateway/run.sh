@@ -326,7 +326,7 @@ NGINX
 done
 
 # --- p99 added latency at half of saturation load -----------------------------------------------
-route_rps=$(awk '$1 == "route" { sub("rps=", "", $3); print $3 }' "$results")
+route_rps=$(awk '$1 == "route" { sub("rps=", "", $3); print $3 }' "$results" | tail -n1)
 if [ -n "$route_rps" ]; then
   half=$((route_rps / 2))
   # Each connection waits `delay` ms after each response: about CONNECTIONS * 1000 / delay req/s.
