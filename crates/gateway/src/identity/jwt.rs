@@ -351,3 +351,6 @@ fn check_audience(claims: &Value, audiences: &[String]) -> Result<(), AuthFailur
         Err(AuthFailure::WrongAudience)
     }
 }
+
+#[cfg(test)]
+mod tests;
