@@ -33,6 +33,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Manage the gateway's API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// Severity thresholds accepted by `--fail-on`.
@@ -192,4 +195,31 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `portcullis keys`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a key: prints it once, and the entry (its hash) to add to the key file.
+    New(KeysNewArgs),
+}
+
+/// `portcullis keys new`.
+#[derive(Debug, Args)]
+pub struct KeysNewArgs {
+    /// Key id (1 to 64 of A-Z a-z 0-9 -).
+    #[arg(long)]
+    pub id: String,
+    /// Owner: the caller's identity (subject) when the key is used (default: the id).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Scopes granted, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// Roles granted, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// Expiry, RFC 3339 (e.g. 2027-01-31T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    pub expires: Option<String>,
 }

@@ -42,5 +42,6 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Inventory(_) => Err(NotAvailable("inventory").into()),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Completions(args) => cmd::completions::run(&args),
+        Command::Keys(command) => cmd::keys::run(&command),
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod completions;
 pub mod demo;
+pub mod keys;
 pub mod serve;
 
 use std::process::ExitCode;
