@@ -308,10 +308,12 @@ async fn authenticate(
         return Ok(None);
     }
     let mut verified: Option<Result<Arc<Principal>, AuthFailure>> = None;
-    let mut best: Option<Denial> = None;
+    // The denial to send, ranked by (status, a credential was presented).
+    let mut best: Option<(Denial, bool)> = None;
     for requirement in &plan.security {
         let mut principal = None;
         let mut failed: Option<Denial> = None;
+        let mut presented_bad = false;
         for (name, scheme, scopes) in &requirement.schemes {
             match scheme {
                 Scheme::Bearer => {
@@ -349,6 +351,7 @@ async fn authenticate(
                             }
                         },
                         Some(Err(f)) => {
+                            presented_bad = *f != AuthFailure::Missing;
                             failed = Some(unauthorized(f));
                             break;
                         }
@@ -373,6 +376,7 @@ async fn authenticate(
                     match checked {
                         Ok(p) => principal = Some(p),
                         Err((d, code)) => {
+                            presented_bad = code != "missing";
                             if !code.is_empty() {
                                 ctx.shared
                                     .metrics
@@ -410,14 +414,17 @@ async fn authenticate(
             None => return Ok(principal),
             Some(d) => {
                 // Prefer the most telling failure: a valid caller short of rights (403) over
-                // a missing or bad credential (401).
-                if best.as_ref().is_none_or(|b| d.status > b.status) {
-                    best = Some(d);
+                // a bad credential (401, with its own rule) over a missing one.
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, b_bad)| (d.status, presented_bad) > (b.status, *b_bad))
+                {
+                    best = Some((d, presented_bad));
                 }
             }
         }
     }
-    Err(best.unwrap_or_else(|| unauthorized(&AuthFailure::Missing)))
+    Err(best.map_or_else(|| unauthorized(&AuthFailure::Missing), |(d, _)| d))
 }
 
 /// The principal when it holds every scope `scopes` names; else a 403 naming the missing ones.
