@@ -229,3 +229,6 @@ pub async fn load(source: &str, base_dir: &std::path::Path) -> Result<KeySource,
         &bytes,
     )?)))
 }
+
+#[cfg(test)]
+mod tests;
