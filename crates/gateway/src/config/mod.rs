@@ -273,6 +273,9 @@ pub struct JwtConfig {
     pub audiences: Vec<String>,
     /// JWKS: an `http(s)://` URL or a file path.
     pub jwks: Option<String>,
+    /// OpenID Connect discovery: the `http://` URL of the provider's
+    /// `/.well-known/openid-configuration`, whose `jwks_uri` is used (instead of `jwks`).
+    pub discovery: Option<String>,
     /// Allowed algorithms (default `[RS256]`).
     #[serde(default = "default_algorithms")]
     pub algorithms: Vec<String>,

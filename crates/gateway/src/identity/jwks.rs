@@ -177,28 +177,69 @@ impl RemoteJwks {
     }
 
     async fn fetch(&self) -> Result<Vec<Key>, JwksError> {
-        let fail = |message: String| JwksError::Fetch {
-            url: self.url.clone(),
-            message,
-        };
-        let uri: hyper::Uri = self.url.parse().map_err(|e| fail(format!("{e}")))?;
-        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client.get(uri))
-            .await
-            .map_err(|_| fail("timed out".to_owned()))?
-            .map_err(|e| fail(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(fail(format!("status {}", response.status())));
-        }
-        let body = tokio::time::timeout(
-            FETCH_TIMEOUT,
-            Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
-        )
-        .await
-        .map_err(|_| fail("timed out".to_owned()))?
-        .map_err(|e| fail(e.to_string()))?
-        .to_bytes();
+        let body = fetch_bytes(&self.client, &self.url).await?;
         parse(&self.url, &body)
     }
+}
+
+/// GETs `url` (bounded in size and time).
+async fn fetch_bytes(
+    client: &Client<HttpConnector, Empty<Bytes>>,
+    url: &str,
+) -> Result<Bytes, JwksError> {
+    let fail = |message: String| JwksError::Fetch {
+        url: url.to_owned(),
+        message,
+    };
+    let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("{e}")))?;
+    let response = tokio::time::timeout(FETCH_TIMEOUT, client.get(uri))
+        .await
+        .map_err(|_| fail("timed out".to_owned()))?
+        .map_err(|e| fail(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(fail(format!("status {}", response.status())));
+    }
+    Ok(tokio::time::timeout(
+        FETCH_TIMEOUT,
+        Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
+    )
+    .await
+    .map_err(|_| fail("timed out".to_owned()))?
+    .map_err(|e| fail(e.to_string()))?
+    .to_bytes())
+}
+
+/// OpenID Connect discovery: fetches the provider metadata at `url` (`http://` only, like key
+/// sets), checks that its `issuer` is exactly `issuer` (OpenID Connect Discovery 1.0 §4.3),
+/// and returns its `jwks_uri`.
+pub async fn discover(url: &str, issuer: &str) -> Result<String, JwksError> {
+    let invalid = |message: String| JwksError::Invalid {
+        origin: url.to_owned(),
+        message,
+    };
+    if !url.starts_with("http://") {
+        return Err(JwksError::Fetch {
+            url: url.to_owned(),
+            message: "only http:// discovery URLs are supported by this build".to_owned(),
+        });
+    }
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let body = fetch_bytes(&client, url).await?;
+    let doc: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| invalid(format!("provider metadata is not JSON: {e}")))?;
+    match doc.get("issuer").and_then(serde_json::Value::as_str) {
+        Some(i) if i == issuer => {}
+        Some(i) => {
+            return Err(invalid(format!(
+                "provider metadata names issuer {i:?}, the configuration {issuer:?}"
+            )));
+        }
+        None => return Err(invalid("provider metadata has no issuer".to_owned())),
+    }
+    doc.get("jwks_uri")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("provider metadata has no jwks_uri".to_owned()))
 }
 
 /// Loads keys from `source`: an `http://` URL (fetched now) or a file path.

@@ -287,9 +287,20 @@ impl Gateway {
                 }
                 algorithms.push(alg);
             }
-            let keys = match &j.jwks {
-                Some(source) => jwks::load(source, &config.base_dir).await?,
-                None => jwks::KeySource::Static(Arc::new(Vec::new())),
+            let keys = match (&j.jwks, &j.discovery) {
+                (Some(_), Some(_)) => {
+                    return Err(config_error(
+                        &config,
+                        format!("/identity/jwt/{i}/discovery"),
+                        "give `jwks` or `discovery`, not both".to_owned(),
+                    ));
+                }
+                (Some(source), None) => jwks::load(source, &config.base_dir).await?,
+                (None, Some(url)) => {
+                    let jwks_uri = jwks::discover(url, &j.issuer).await?;
+                    jwks::load(&jwks_uri, &config.base_dir).await?
+                }
+                (None, None) => jwks::KeySource::Static(Arc::new(Vec::new())),
             };
             issuers.push(Issuer {
                 issuer: j.issuer.clone(),

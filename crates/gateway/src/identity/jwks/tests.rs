@@ -201,3 +201,46 @@ fn symmetric_and_encryption_keys_are_never_taken_from_a_set() {
     assert_eq!(kids, [Some("k1")]);
     assert!(parse("test", b"{\"keys\": 3}").is_err());
 }
+
+async fn provider(issuer: &str, jwks_uri: Option<&str>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut doc = json!({ "issuer": issuer });
+    if let Some(u) = jwks_uri {
+        doc["jwks_uri"] = json!(u);
+    }
+    let body = doc.to_string();
+    let app = Router::new().route(
+        "/.well-known/openid-configuration",
+        get(move || async move { body }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/.well-known/openid-configuration")
+}
+
+#[tokio::test]
+async fn discovery_finds_the_key_set_of_the_right_issuer() {
+    let server = Server::default();
+    server.set(&["k1"]);
+    let jwks_url = serve(server.clone()).await;
+    let url = provider(ISS, Some(&jwks_url)).await;
+    let found = discover(&url, ISS).await.unwrap();
+    assert_eq!(found, jwks_url);
+    let v = verifier(&found, Duration::ZERO);
+    assert_eq!(check(&v, "k1", 1).await, Ok(()));
+
+    let e = discover(&url, "https://other.test").await.unwrap_err();
+    assert!(e.to_string().contains("names issuer"), "{e}");
+    let no_keys = provider(ISS, None).await;
+    let e = discover(&no_keys, ISS).await.unwrap_err();
+    assert!(e.to_string().contains("no jwks_uri"), "{e}");
+    let e = discover(&jwks_url, ISS).await.unwrap_err();
+    assert!(
+        e.to_string().contains("no issuer"),
+        "a key set is not provider metadata: {e}"
+    );
+    let e = discover("https://idp.test/.well-known/openid-configuration", ISS)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("http://"), "{e}");
+}
