@@ -3,7 +3,7 @@
 //! scheme (a key file written by the test), in front of a tiny upstream. Each credential gets
 //! the status it must, and the decision log names the reason without the credential.
 //!
-//! The upstream and the client are plain blocking sockets (HTTP/1.1, `connection: close`).
+//! The upstream is a plain blocking socket; the gateway and client come from `support`.
 // Test helpers: a failed expectation is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -12,15 +12,17 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use portcullis_gateway::identity::apikeys::{NewKey, generate};
 use serde_json::{Value, json};
+use support::Gateway;
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/data/keys");
 const SECRET: &str = "identity-e2e-hmac-secret-0123456789";
@@ -44,68 +46,17 @@ paths:
         "200": { description: ok }
 "#;
 
-/// A running `portcullis serve`, killed on drop.
-struct Gateway {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Gateway {
-    fn start(config: &Path, port: u16) -> Gateway {
-        let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start portcullis serve");
-        let mut gw = Gateway {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
-        // Bounded wait until it answers `/` (any status).
-        for _ in 0..400 {
-            if let Ok(Some(status)) = gw.child.try_wait() {
-                panic!("portcullis serve exited early: {status}");
-            }
-            if TcpStream::connect(gw.addr).is_ok()
-                && try_send(
-                    gw.addr,
-                    "GET / HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
-                )
-                .is_some()
-            {
-                return gw;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("portcullis serve did not answer on {}", gw.addr);
-    }
-
-    /// `GET /items` with extra header lines, tagged with a request id.
-    fn get(&self, id: &str, headers: &str) -> (u16, String) {
-        let raw = format!(
-            "GET /items HTTP/1.1\r\nhost: t\r\nx-request-id: {id}\r\n{headers}connection: close\r\n\r\n"
-        );
-        try_send(self.addr, &raw).expect("a response")
-    }
+/// `GET /items` with extra header lines, tagged with a request id: the status and the head.
+fn get(gw: &Gateway, id: &str, headers: &str) -> (u16, String) {
+    let resp = gw.send(&format!(
+        "GET /items HTTP/1.1\r\nhost: t\r\nx-request-id: {id}\r\n{headers}connection: close\r\n\r\n"
+    ));
+    let head = resp
+        .headers
+        .iter()
+        .map(|(n, v)| format!("\r\n{n}: {v}"))
+        .collect();
+    (resp.status, head)
 }
 
 /// An upstream answering every request `200 {"ok":true}`.
@@ -130,20 +81,6 @@ fn upstream() -> SocketAddr {
         }
     });
     addr
-}
-
-/// Status and whole head of the response, or `None` when nothing answered.
-fn try_send(addr: SocketAddr, raw: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .ok()?;
-    stream.write_all(raw.as_bytes()).ok()?;
-    let mut bytes = Vec::new();
-    let _ = stream.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, text))
 }
 
 fn now() -> u64 {
@@ -225,11 +162,10 @@ fn every_credential_gets_its_status_and_reason() {
         dir.path().join("jwks.json"),
     )
     .unwrap();
-    let port = free_port();
     let log = dir.path().join("decisions.jsonl");
     let config = format!(
         r#"server:
-  listen: 127.0.0.1:{port}
+  listen: 127.0.0.1:0
   trusted_proxies: [127.0.0.1]
 identity:
   jwt:
@@ -256,7 +192,7 @@ apis:
     );
     let config_path = dir.path().join("portcullis.yaml");
     std::fs::write(&config_path, config).unwrap();
-    let gw = Gateway::start(&config_path, port);
+    let gw = Gateway::start(&config_path);
 
     let ok = claims(RS_ISS, "items:read");
     let expired = {
@@ -343,7 +279,7 @@ apis:
     ];
     let mut secrets = Vec::new();
     for (id, headers, status, _) in &cases {
-        let (got, head) = gw.get(id, headers);
+        let (got, head) = get(&gw, id, headers);
         assert_eq!(got, *status, "{id}: {head}");
         if got == 401 {
             assert!(

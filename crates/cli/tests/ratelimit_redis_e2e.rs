@@ -18,13 +18,17 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use support::{Gateway, Resp};
 
 const ADMIN_TOKEN: &str = "ratelimit-e2e-admin-token-0123456789";
 /// Client threads sending at once.
@@ -117,96 +121,16 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A running `portcullis serve`, killed on drop.
-struct Gateway {
-    child: Child,
-    addr: SocketAddr,
-    admin: SocketAddr,
-    stderr: Arc<Mutex<String>>,
+/// `GET /items` as client `key`.
+fn get(gw: &Gateway, key: &str) -> Resp {
+    gw.send(&format!(
+        "GET /items HTTP/1.1\r\nhost: t\r\nx-client: {key}\r\nconnection: close\r\n\r\n"
+    ))
 }
 
-impl Gateway {
-    /// Starts the binary and waits for its "serving on" line (the config binds port 0).
-    fn start(config: &Path) -> Gateway {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start portcullis serve");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let log = Arc::new(Mutex::new(String::new()));
-        let mut addrs = None;
-        for line in lines.by_ref() {
-            let Ok(line) = line else { break };
-            log.lock().unwrap().push_str(&format!("{line}\n"));
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-                let admin = rest.split("admin on http://").nth(1).unwrap();
-                addrs = Some((addr, admin.trim_end_matches(')').parse().unwrap()));
-                break;
-            }
-        }
-        let Some((addr, admin)) = addrs else {
-            let _ = child.kill();
-            panic!("portcullis serve did not start:\n{}", log.lock().unwrap());
-        };
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&format!("{line}\n"));
-            }
-        });
-        Gateway {
-            child,
-            addr,
-            admin,
-            stderr: log,
-        }
-    }
-
-    fn assert_alive(&mut self) {
-        assert!(
-            matches!(self.child.try_wait(), Ok(None)),
-            "gateway exited; stderr:\n{}",
-            self.stderr.lock().unwrap()
-        );
-    }
-
-    /// `GET /items` as client `key`.
-    fn get(&self, key: &str) -> Resp {
-        send(
-            self.addr,
-            &format!(
-                "GET /items HTTP/1.1\r\nhost: t\r\nx-client: {key}\r\nconnection: close\r\n\r\n"
-            ),
-        )
-    }
-
-    /// The value of one metric from the admin `/metrics`.
-    fn metric(&self, name: &str) -> f64 {
-        let resp = send(
-            self.admin,
-            &format!(
-                "GET /metrics HTTP/1.1\r\nhost: a\r\nauthorization: Bearer {ADMIN_TOKEN}\r\nconnection: close\r\n\r\n"
-            ),
-        );
-        assert_eq!(resp.status, 200, "{}", resp.body);
-        resp.body
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no metric {name} in:\n{}", resp.body))
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The value of one metric from the admin `/metrics`.
+fn metric(gw: &Gateway, name: &str) -> f64 {
+    gw.metric(name, ADMIN_TOKEN)
 }
 
 /// An upstream answering every request with a small JSON body, on its own threads.
@@ -256,46 +180,6 @@ fn serve_connection(stream: TcpStream) {
 // ---------------------------------------------------------------------------------------------
 // Client
 
-/// A response: status, lower-cased headers, body.
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends one `connection: close` request and reads the whole response.
-fn send(addr: SocketAddr, raw: &str) -> Resp {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    stream.write_all(raw.as_bytes()).expect("write request");
-    let mut bytes = Vec::new();
-    let _ = stream.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes);
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap();
-    Resp {
-        status: status.parse().unwrap(),
-        headers: lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect(),
-        body: body.to_owned(),
-    }
-}
-
 /// Status counts of a burst of requests.
 #[derive(Debug, Default)]
 struct Tally {
@@ -319,7 +203,7 @@ fn burst(gateways: &[&Gateway], key: &str, total: u64) -> Tally {
                         break;
                     }
                     let gw = gateways[usize::try_from(n).unwrap() % gateways.len()];
-                    let resp = gw.get(key);
+                    let resp = get(gw, key);
                     if resp.status == 429 {
                         for h in ["retry-after", "ratelimit-limit", "ratelimit-remaining"] {
                             assert!(resp.header(h).is_some(), "429 without {h}: {resp:?}");
@@ -400,7 +284,7 @@ apis:
 /// burst 200 a shared decision leaves 199 remaining, the per-replica fallback 99.
 fn wait_shared(gateway: &Gateway, round: &str) {
     for attempt in 0..100 {
-        let resp = gateway.get(&format!("probe-{round}-{attempt}"));
+        let resp = get(gateway, &format!("probe-{round}-{attempt}"));
         if resp.status == 200 && resp.header("ratelimit-remaining") == Some("199") {
             return;
         }
@@ -450,10 +334,10 @@ fn two_replicas_enforce_one_limit_and_recover_after_redis_outage() {
     b.assert_alive();
     let degraded = "portcullis_ratelimit_degraded_decisions";
     assert!(
-        a.metric(degraded) >= 300.0,
+        metric(&a, degraded) >= 300.0,
         "every decision without Redis counts"
     );
-    assert!(b.metric(degraded) >= 300.0);
+    assert!(metric(&b, degraded) >= 300.0);
 
     // Redis returns on the same port: both replicas reconnect on their own.
     let redis = Redis::start(port).unwrap();
@@ -509,7 +393,7 @@ fn redis_outage_follows_deny_and_allow() {
     assert_eq!((allowed.ok, allowed.other), (100, 0), "{allowed:?}");
     for mut gw in [deny, allow] {
         gw.assert_alive();
-        assert!(gw.metric("portcullis_ratelimit_degraded_decisions") >= 100.0);
+        assert!(metric(&gw, "portcullis_ratelimit_degraded_decisions") >= 100.0);
     }
 }
 
@@ -528,7 +412,7 @@ fn quota_in_redis_survives_a_gateway_restart() {
     let gw = Gateway::start(&config);
     let second = burst(&[&gw], "frank", 60);
     assert_eq!((second.ok, second.limited), (40, 20), "{second:?}");
-    let other = gw.get("grace");
+    let other = get(&gw, "grace");
     assert_eq!(other.status, 200);
     assert_eq!(other.header("ratelimit-remaining"), Some("99"));
     drop(redis);
