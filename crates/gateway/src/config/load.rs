@@ -129,7 +129,10 @@ impl Config {
             if !(api.upstream.starts_with("http://") || api.upstream.starts_with("https://")) {
                 return Err(at(
                     &format!("/apis/{i}/upstream"),
-                    format!("{:?} is not an http:// or https:// URL", api.upstream),
+                    format!(
+                        "{:?} is not an http:// or https:// URL",
+                        super::redact_url(&api.upstream)
+                    ),
                 ));
             }
             for (j, rl) in api.rate_limits.iter().enumerate() {
@@ -159,7 +162,10 @@ impl Config {
         {
             return Err(at(
                 "/state/backend",
-                format!("{backend:?} is neither `memory` nor a redis:// URL"),
+                format!(
+                    "{:?} is neither `memory` nor a redis:// URL",
+                    super::redact_url(backend)
+                ),
             ));
         }
         Ok(())
@@ -369,6 +375,26 @@ mod tests {
         assert_eq!(expand("cost: $5", &env).unwrap(), "cost: $5");
         assert!(expand("${PORT", &env).is_err());
         assert!(expand("${a b}", &env).is_err());
+    }
+
+    #[test]
+    fn urls_in_errors_hide_their_password() {
+        let e = load(&format!(
+            "state: {{ backend: \"rdis://user:hunter2@cache:6379\" }}\n{MINIMAL}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/state/backend"), "{e}");
+        assert!(e.contains("rdis://user:***@cache:6379"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let text =
+            "apis:\n  - name: bank\n    spec: bank.yaml\n    upstream: htp://svc:hunter2@up:80\n";
+        let e = load(text).unwrap_err().to_string();
+        assert!(
+            e.contains("/apis/0/upstream") && e.contains("svc:***@up"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! compiled from them by [`crate::compile`].
 
 mod load;
+mod redact;
 pub mod units;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 pub use load::ConfigError;
+pub use redact::redact_url;
 pub use units::{ByteSize, Dur};
 
 /// The whole configuration file.

@@ -12,6 +12,8 @@ use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 
+use crate::config::redact_url;
+
 /// Largest key set accepted.
 const MAX_JWKS_BYTES: usize = 512 * 1024;
 /// Longest a fetch may take.
@@ -72,7 +74,7 @@ pub enum JwksError {
 /// Parses a key set document into keys, skipping symmetric and unusable keys.
 pub fn parse(origin: &str, bytes: &[u8]) -> Result<Vec<Key>, JwksError> {
     let set: JwkSet = serde_json::from_slice(bytes).map_err(|e| JwksError::Invalid {
-        origin: origin.to_owned(),
+        origin: redact_url(origin),
         message: e.to_string(),
     })?;
     Ok(set.keys.iter().filter_map(key_of).collect())
@@ -141,7 +143,7 @@ impl RemoteJwks {
     /// A key set at `url`, refetched at most once per `min_refetch`.
     pub fn new(url: &str, min_refetch: Duration) -> RemoteJwks {
         RemoteJwks {
-            url: url.to_owned(),
+            url: redact_url(url),
             min_refetch,
             state: RwLock::new(RemoteState {
                 keys: Arc::new(Vec::new()),
@@ -188,7 +190,7 @@ async fn fetch_bytes(
     url: &str,
 ) -> Result<Bytes, JwksError> {
     let fail = |message: String| JwksError::Fetch {
-        url: url.to_owned(),
+        url: redact_url(url),
         message,
     };
     let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("{e}")))?;
@@ -214,12 +216,12 @@ async fn fetch_bytes(
 /// and returns its `jwks_uri`.
 pub async fn discover(url: &str, issuer: &str) -> Result<String, JwksError> {
     let invalid = |message: String| JwksError::Invalid {
-        origin: url.to_owned(),
+        origin: redact_url(url),
         message,
     };
     if !url.starts_with("http://") {
         return Err(JwksError::Fetch {
-            url: url.to_owned(),
+            url: redact_url(url),
             message: "only http:// discovery URLs are supported by this build".to_owned(),
         });
     }
@@ -254,7 +256,7 @@ pub async fn load(source: &str, base_dir: &std::path::Path) -> Result<KeySource,
     }
     if source.starts_with("https://") {
         return Err(JwksError::Fetch {
-            url: source.to_owned(),
+            url: redact_url(source),
             message: "https key sets are not supported by this build yet; serve the JWKS over \
                       loopback http or point `jwks` at a file"
                 .to_owned(),

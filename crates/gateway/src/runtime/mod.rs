@@ -10,7 +10,7 @@ use portcullis_spec::{Catalog, ParameterIn, Router, RouterOptions, SecuritySchem
 use serde_json::Value;
 
 use crate::config::{
-    ApiConfig, Config, Deprecated, Mode, OnFailureConfig, RequestPolicy, Undocumented,
+    ApiConfig, Config, Deprecated, Mode, OnFailureConfig, RequestPolicy, Undocumented, redact_url,
 };
 use crate::identity::apikeys::{ApiKeyError, ApiKeys};
 use crate::identity::jwks;
@@ -237,7 +237,13 @@ pub fn limiter_for(config: &Config) -> Result<Limiter, BuildError> {
     }
     let shared =
         ratelimit::redis::RedisStore::new(&state.backend, "portcullis", Duration::from_millis(200))
-            .map_err(|e| config_error(config, "/state/backend".to_owned(), e.to_string()))?;
+            .map_err(|e| {
+                config_error(
+                    config,
+                    "/state/backend".to_owned(),
+                    format!("{}: {e}", redact_url(&state.backend)),
+                )
+            })?;
     let on_failure = match state.on_failure {
         OnFailureConfig::Local => OnFailure::Local {
             replicas: state.replicas.max(1),
@@ -359,7 +365,9 @@ impl Gateway {
 
 fn upstream_of(config: &Config, i: usize, text: &str) -> Result<Upstream, BuildError> {
     let bad = |m: String| config_error(config, format!("/apis/{i}/upstream"), m);
-    let uri: http::Uri = text.parse().map_err(|e| bad(format!("{text:?}: {e}")))?;
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|e| bad(format!("{:?}: {e}", redact_url(text))))?;
     let scheme = uri
         .scheme()
         .cloned()

@@ -52,7 +52,7 @@ impl Gateway {
                     .collect();
                 serde_json::json!({
                     "name": api.name,
-                    "upstream": format!("{}://{}{}", api.upstream.scheme, api.upstream.authority, api.upstream.prefix),
+                    "upstream": crate::config::redact_url(&format!("{}://{}{}", api.upstream.scheme, api.upstream.authority, api.upstream.prefix)),
                     "host": api.host,
                     "base_path": api.strip,
                     "mode": api.mode,

@@ -244,3 +244,23 @@ async fn discovery_finds_the_key_set_of_the_right_issuer() {
         .unwrap_err();
     assert!(e.to_string().contains("http://"), "{e}");
 }
+
+#[tokio::test]
+async fn fetch_and_discovery_errors_hide_url_passwords() {
+    // Nothing listens on port 1: the fetch fails and the error shows the URL.
+    let remote = RemoteJwks::new("http://svc:hunter2@127.0.0.1:1/jwks.json", Duration::ZERO);
+    let e = remote.refresh().await.unwrap_err().to_string();
+    assert!(e.contains("http://svc:***@127.0.0.1:1/jwks.json"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+    let e = discover("http://svc:hunter2@127.0.0.1:1/.well-known/x", ISS)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("svc:***@") && !e.contains("hunter2"), "{e}");
+    let e = discover("https://svc:hunter2@idp/.well-known/x", ISS)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("svc:***@idp") && !e.contains("hunter2"), "{e}");
+}
