@@ -19,10 +19,7 @@ fn main() -> ExitCode {
         Ok(outcome) => outcome.into(),
         Err(err) => {
             // A closed stdout pipe (`portcullis audit x | head`) is not an error.
-            if err
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            {
+            if cmd::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
             let mut stderr = std::io::stderr().lock();

@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use portcullis_audit::{Settings, audit_paths, docs};
 use portcullis_report::{Severity, write};
 
-use super::Outcome;
+use super::{Outcome, print};
 use crate::args::{AuditArgs, AuditFormat, FailOn};
 
 /// Runs the audit (or `--list-rules` / `--explain`).
@@ -96,11 +96,4 @@ fn threshold(fail_on: FailOn) -> Severity {
         FailOn::Medium => Severity::Medium,
         FailOn::Low => Severity::Low,
     }
-}
-
-/// Writes to standard output.
-fn print(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
 }

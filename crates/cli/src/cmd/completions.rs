@@ -2,17 +2,15 @@
 
 use clap::CommandFactory;
 
-use super::Outcome;
+use super::{Outcome, print};
 use crate::args::{Cli, CompletionsArgs};
 
 /// Writes the completion script for the chosen shell to standard output.
 pub fn run(args: &CompletionsArgs) -> anyhow::Result<Outcome> {
     let mut command = Cli::command();
-    clap_complete::generate(
-        args.shell,
-        &mut command,
-        "portcullis",
-        &mut std::io::stdout(),
-    );
+    // Generated into memory first: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "portcullis", &mut script);
+    print(&String::from_utf8_lossy(&script))?;
     Ok(Outcome::Clean)
 }

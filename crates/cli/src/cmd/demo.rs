@@ -8,7 +8,7 @@ use portcullis_gateway::config::Config;
 use portcullis_gateway::identity::jwt::system_clock;
 use portcullis_gateway::server;
 
-use super::Outcome;
+use super::{Outcome, print};
 use crate::args::{DemoArgs, DemoFormat};
 
 /// The gateway configuration the demo runs (examples/demo/portcullis.yaml).
@@ -72,11 +72,11 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         let report =
             portcullis_demo::attack::run(&direct, &protected, bank.issuer.issuer()).await?;
         match args.format {
-            DemoFormat::Json => println!(
-                "{}",
+            DemoFormat::Json => print(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&portcullis_demo::attack::json_rows(&report))?
-            ),
-            DemoFormat::Text => print!("{}", portcullis_demo::attack::table(&report)),
+            ))?,
+            DemoFormat::Text => print(&portcullis_demo::attack::table(&report))?,
         }
         if report.all_good() {
             Outcome::Clean
@@ -88,7 +88,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
             .admin_addr
             .map(|a| format!("http://{a}"))
             .unwrap_or_default();
-        print!("{}", banner(&direct, &protected, &admin, &token));
+        print(&banner(&direct, &protected, &admin, &token))?;
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("portcullis demo: stopping");
         Outcome::Clean

@@ -90,22 +90,26 @@ pub fn check(args: &ConfigArgs) -> anyhow::Result<Outcome> {
         let gw = Gateway::build(config, None, system_clock()).await?;
         Ok::<_, anyhow::Error>(gw.summary())
     })?;
-    print_summary(&args.config, &summary);
+    super::print(&summary_text(&args.config, &summary))?;
     Ok(Outcome::Clean)
 }
 
-fn print_summary(path: &Path, s: &serde_json::Value) {
+fn summary_text(path: &Path, s: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let str_of = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
-    println!("{}: OK", path.display());
-    println!(
+    let _ = writeln!(out, "{}: OK", path.display());
+    let _ = writeln!(
+        out,
         "listen {}  tls {}  admin {}",
         str_of(&s["listen"]),
         s["tls"],
         str_of(&s["admin"])
     );
     for api in s["apis"].as_array().into_iter().flatten() {
-        println!();
-        println!(
+        out.push('\n');
+        let _ = writeln!(
+            out,
             "api {} -> {}  mode {}  undocumented {}  validate {}  unknown_fields {}",
             str_of(&api["name"]),
             str_of(&api["upstream"]),
@@ -139,7 +143,8 @@ fn print_summary(path: &Path, s: &serde_json::Value) {
             for l in op["limits"].as_array().into_iter().flatten() {
                 notes.push(format!("limit {}", str_of(l)));
             }
-            println!(
+            let _ = writeln!(
+                out,
                 "  {:7} {:40} {:24} {}",
                 str_of(&op["method"]),
                 str_of(&op["path"]),
@@ -149,6 +154,7 @@ fn print_summary(path: &Path, s: &serde_json::Value) {
         }
     }
     for w in s["warnings"].as_array().into_iter().flatten() {
-        println!("warning: {}", str_of(w));
+        let _ = writeln!(out, "warning: {}", str_of(w));
     }
+    out
 }
