@@ -28,26 +28,26 @@ use crate::runtime::{BuildError, Gateway};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The configuration does not build.
-    #[error("{0}")]
+    #[error(transparent)]
     Build(#[from] BuildError),
     /// A listener could not bind.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// TLS setup failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     /// The decision log file cannot be opened.
-    #[error("decision log {path}: {source}")]
+    #[error("decision log {path}: {error}")]
     Log {
         /// The destination.
         path: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -84,9 +84,9 @@ pub async fn start(
         tracing::warn!("{w}");
     }
     let config = gateway.config.clone();
-    let log = DecisionLog::start(&config.log.decisions).map_err(|source| StartError::Log {
+    let log = DecisionLog::start(&config.log.decisions).map_err(|error| StartError::Log {
         path: config.log.decisions.clone(),
-        source,
+        error,
     })?;
     let tls = match &config.server.tls {
         Some(t) => Some(crate::tls::acceptor(t, &config.base_dir)?),
@@ -104,13 +104,13 @@ pub async fn start(
     let listen = config.server.listen;
     let listener = TcpListener::bind(listen)
         .await
-        .map_err(|source| StartError::Bind {
+        .map_err(|error| StartError::Bind {
             addr: listen,
-            source,
+            error,
         })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+    let addr = listener.local_addr().map_err(|error| StartError::Bind {
         addr: listen,
-        source,
+        error,
     })?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(accept_loop(
@@ -121,16 +121,15 @@ pub async fn start(
     ))];
     let mut admin_addr = None;
     if let Some(admin) = &config.admin {
-        let listener =
-            TcpListener::bind(admin.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: admin.listen,
-                    source,
-                })?;
-        admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind {
+        let listener = TcpListener::bind(admin.listen)
+            .await
+            .map_err(|error| StartError::Bind {
+                addr: admin.listen,
+                error,
+            })?;
+        admin_addr = Some(listener.local_addr().map_err(|error| StartError::Bind {
             addr: admin.listen,
-            source,
+            error,
         })?);
         tasks.push(tokio::spawn(crate::admin::serve(
             listener,

@@ -10,12 +10,12 @@ use crate::model::Location;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be read.
-    #[error("{path}: cannot read the file: {source}")]
+    #[error("{path}: cannot read the file: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is larger than the loader accepts.
     #[error("{path}: the file is {size} bytes, over the limit of {limit} bytes")]

@@ -17,15 +17,15 @@ const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: cannot read the configuration: {source}")]
+    #[error("{path}: cannot read the configuration: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not YAML.
-    #[error("{0}")]
+    #[error(transparent)]
     Syntax(#[from] portcullis_spec::Error),
     /// A key or value is wrong.
     #[error("{file}:{line}:{column}: {pointer}: {message}")]
@@ -46,9 +46,9 @@ pub enum ConfigError {
 impl Config {
     /// Reads and checks the shape of a configuration file (specs are not loaded here).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let io = |source| ConfigError::Io {
+        let io = |error| ConfigError::Io {
             path: path.to_owned(),
-            source,
+            error,
         };
         let size = std::fs::metadata(path).map_err(io)?.len();
         if size > MAX_CONFIG_BYTES {
@@ -395,6 +395,21 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn io_and_syntax_errors_print_their_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Config::load(&dir.path().join("gw.yaml")).unwrap_err();
+        assert!(std::error::Error::source(&e).is_none(), "{e}");
+        assert!(
+            e.to_string()
+                .contains("gw.yaml: cannot read the configuration: "),
+            "{e}"
+        );
+        let e = load("apis: [\n").unwrap_err();
+        assert!(std::error::Error::source(&e).is_none(), "{e}");
+        assert_eq!(e.to_string().matches("gw.yaml").count(), 1, "{e}");
     }
 
     #[test]

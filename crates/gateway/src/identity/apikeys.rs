@@ -49,15 +49,15 @@ pub const PREFIX: &str = "pc_";
 #[derive(Debug, thiserror::Error)]
 pub enum ApiKeyError {
     /// The file could not be read.
-    #[error("{path}: cannot read the API key file: {source}")]
+    #[error("{path}: cannot read the API key file: {error}")]
     Io {
         /// The file.
         path: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not YAML (the error names the file and line).
-    #[error("{0}")]
+    #[error(transparent)]
     Syntax(#[from] portcullis_spec::Error),
     /// A field is missing or wrong.
     #[error("{file}:{line}:{column}: {pointer}: {message}")]
@@ -230,9 +230,9 @@ impl ApiKeys {
         roles: &IndexMap<String, Vec<String>>,
     ) -> Result<ApiKeys, ApiKeyError> {
         let name = path.display().to_string();
-        let io = |source| ApiKeyError::Io {
+        let io = |error| ApiKeyError::Io {
             path: name.clone(),
-            source,
+            error,
         };
         let size = std::fs::metadata(path).map_err(io)?.len();
         if size > MAX_FILE_BYTES {

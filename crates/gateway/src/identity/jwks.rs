@@ -46,12 +46,12 @@ impl std::fmt::Debug for Key {
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
     /// Reading the file failed.
-    #[error("{path}: cannot read the key set: {source}")]
+    #[error("{path}: cannot read the key set: {error}")]
     Io {
         /// The file.
         path: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The URL could not be fetched.
     #[error("{url}: cannot fetch the key set: {message}")]
@@ -265,7 +265,7 @@ pub async fn load(source: &str, base_dir: &std::path::Path) -> Result<KeySource,
     let path = base_dir.join(source);
     let bytes = std::fs::read(&path).map_err(|e| JwksError::Io {
         path: path.display().to_string(),
-        source: e,
+        error: e,
     })?;
     Ok(KeySource::Static(Arc::new(parse(
         &path.display().to_string(),

@@ -61,7 +61,7 @@ pub enum RedisLimitError {
     Url(String),
     /// Redis could not be reached or answered with an error.
     #[error("Redis error: {0}")]
-    Redis(#[from] redis::RedisError),
+    Redis(redis::RedisError),
     /// Redis did not answer in time.
     #[error("Redis did not answer within {0:?}")]
     Timeout(Duration),
@@ -71,6 +71,14 @@ pub enum RedisLimitError {
     /// A reconnection was tried less than a second ago.
     #[error("Redis is unavailable (reconnecting)")]
     Unavailable,
+}
+
+// Not `#[from]`: that would also make the Redis error the `source`, and its text, already in
+// the message, would print twice in an error chain.
+impl From<redis::RedisError> for RedisLimitError {
+    fn from(e: redis::RedisError) -> Self {
+        RedisLimitError::Redis(e)
+    }
 }
 
 /// A rate-limit store in Redis.

@@ -22,20 +22,20 @@ use crate::validate::{RequestCheck, SchemaError};
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// A spec failed to load.
-    #[error("api {api}: {source}")]
+    #[error("api {api}: {error}")]
     Spec {
         /// The API.
         api: String,
         /// The loader's error (file, line, pointer, problem).
-        source: portcullis_spec::Error,
+        error: portcullis_spec::Error,
     },
     /// A schema failed to compile.
-    #[error("api {api}: {source}")]
+    #[error("api {api}: {error}")]
     Schema {
         /// The API.
         api: String,
         /// The compiler's error.
-        source: SchemaError,
+        error: SchemaError,
     },
     /// Something in the configuration does not fit the specs or the machine.
     #[error("{file}: {pointer}: {message}")]
@@ -48,10 +48,10 @@ pub enum BuildError {
         message: String,
     },
     /// A key set failed to load.
-    #[error("{0}")]
+    #[error(transparent)]
     Jwks(#[from] jwks::JwksError),
     /// The API key file failed to load.
-    #[error("{0}")]
+    #[error(transparent)]
     ApiKeys(#[from] ApiKeyError),
 }
 
@@ -439,9 +439,9 @@ fn build_api(
     warnings: &mut Vec<String>,
 ) -> Result<Api, BuildError> {
     let spec_path = config.base_dir.join(&api.spec);
-    let catalog = load_spec(&spec_path).map_err(|source| BuildError::Spec {
+    let catalog = load_spec(&spec_path).map_err(|error| BuildError::Spec {
         api: api.name.clone(),
-        source,
+        error,
     })?;
     let options = RouterOptions {
         base_paths: api.base_path.as_ref().map(|b| vec![b.clone()]),
@@ -491,9 +491,9 @@ fn build_api(
     }
     let mut ops = Vec::new();
     for op in &catalog.operations {
-        let check = RequestCheck::new(&catalog, op).map_err(|source| BuildError::Schema {
+        let check = RequestCheck::new(&catalog, op).map_err(|error| BuildError::Schema {
             api: api.name.clone(),
-            source,
+            error,
         })?;
         let security = op
             .security
@@ -584,6 +584,69 @@ mod summary;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error and its sources joined the way `anyhow`'s `{:#}` prints them.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut out = e.to_string();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            out.push_str(&format!(": {cause}"));
+            next = cause.source();
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn each_cause_is_printed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // Every OS error's text ends with its code: `... (os error 2)`.
+        let os_error = "(os error ";
+        let Err(e) = jwks::load("missing.jwks.json", dir.path()).await else {
+            panic!("a missing key set loads");
+        };
+        let shown = chain(&BuildError::from(e));
+        assert!(
+            shown.contains("missing.jwks.json: cannot read the key set"),
+            "{shown}"
+        );
+        assert_eq!(shown.matches(os_error).count(), 1, "{shown}");
+
+        let e = ApiKeys::load(&dir.path().join("keys.yaml"), &indexmap::IndexMap::new())
+            .err()
+            .unwrap();
+        let shown = chain(&BuildError::from(e));
+        assert!(
+            shown.contains("keys.yaml: cannot read the API key file"),
+            "{shown}"
+        );
+        assert_eq!(shown.matches(os_error).count(), 1, "{shown}");
+
+        std::fs::write(dir.path().join("keys.yaml"), "keys: [\n").unwrap();
+        let e = ApiKeys::load(&dir.path().join("keys.yaml"), &indexmap::IndexMap::new())
+            .err()
+            .unwrap();
+        let shown = chain(&BuildError::from(e));
+        assert_eq!(
+            shown,
+            BuildError::from(
+                ApiKeys::load(&dir.path().join("keys.yaml"), &indexmap::IndexMap::new())
+                    .err()
+                    .unwrap()
+            )
+            .to_string()
+        );
+        assert_eq!(shown.matches("keys.yaml").count(), 1, "{shown}");
+
+        let text = "apis:\n  - name: bank\n    spec: nope.yaml\n    upstream: http://127.0.0.1:9\n";
+        let config = Config::from_str_in("gw.yaml", text, dir.path(), &|_| None).unwrap();
+        let Err(e) = Gateway::build(config, None, jwt::system_clock()).await else {
+            panic!("a missing spec builds");
+        };
+        let shown = chain(&e);
+        assert!(shown.starts_with("api bank: "), "{shown}");
+        assert_eq!(shown.matches(os_error).count(), 1, "{shown}");
+        assert_eq!(shown.matches("nope.yaml").count(), 1, "{shown}");
+    }
 
     #[test]
     fn cidrs() {

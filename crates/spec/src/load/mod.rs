@@ -92,9 +92,9 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Catalog, Error> {
     let root = parse::parse_file(path, name, &options.limits)?;
     let (version, declared) = detect_version(&root)?;
     let confine_to = match &options.confine_to {
-        Some(dir) => Some(std::fs::canonicalize(dir).map_err(|source| Error::Io {
+        Some(dir) => Some(std::fs::canonicalize(dir).map_err(|error| Error::Io {
             path: dir.clone(),
-            source,
+            error,
         })?),
         None => None,
     };

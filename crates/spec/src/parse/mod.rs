@@ -169,9 +169,9 @@ pub fn parse(
 /// past the limit); invalid UTF-8 is an [`Error::Syntax`] at the line and column of the bad
 /// byte; a UTF-8 byte-order mark is dropped. The format is [`Format::from_path`].
 pub fn parse_file(path: &Path, name: Arc<str>, limits: &Limits) -> Result<SourceFile, Error> {
-    let io = |source| Error::Io {
+    let io = |error| Error::Io {
         path: path.to_owned(),
-        source,
+        error,
     };
     let file = File::open(path).map_err(io)?;
     let declared = file.metadata().map_err(io)?.len();
