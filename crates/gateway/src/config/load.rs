@@ -101,7 +101,7 @@ impl Config {
         let mut config: Config = serde_path_to_error::deserialize(&value).map_err(|e| {
             let mut pointer = pointer_of(e.path());
             let message = e.inner().to_string();
-            if let Some(field) = unknown_field(&message)
+            if let Some(field) = unknown_field(&message).or_else(|| missing_field(&message))
                 && !pointer.ends_with(&format!("/{}", escape(field)))
             {
                 pointer = format!("{pointer}/{}", escape(field));
@@ -206,6 +206,12 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
 /// The field name in serde's "unknown field `x`, expected ..." message.
 fn unknown_field(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// The field name in serde's "missing field `x`" message (the path names its parent).
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
     rest.split('`').next()
 }
 
@@ -410,6 +416,21 @@ mod tests {
         let e = load("apis: [\n").unwrap_err();
         assert!(std::error::Error::source(&e).is_none(), "{e}");
         assert_eq!(e.to_string().matches("gw.yaml").count(), 1, "{e}");
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let e = load("server: { listen: 127.0.0.1:1 }\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "gw.yaml:1:1: /apis: missing field `apis`");
+        let e = load("apis:\n  - name: bank\n    spec: bank.yaml\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("gw.yaml:2:") && e.contains("/apis/0/upstream: missing field `upstream`"),
+            "{e}"
+        );
     }
 
     #[test]
