@@ -135,7 +135,38 @@ impl Config {
                     ),
                 ));
             }
+            if let Some(base) = &api.base_path
+                && !base.starts_with('/')
+            {
+                return Err(at(
+                    &format!("/apis/{i}/base_path"),
+                    format!("{base:?} must start with `/` (write \"/{base}\")"),
+                ));
+            }
+            if let Some(host) = &api.host
+                && let Some((name, port)) = host.rsplit_once(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']'))
+            {
+                return Err(at(
+                    &format!("/apis/{i}/host"),
+                    format!(
+                        "{host:?} has a port; the port of the Host header is not compared, \
+                         write the name alone ({name:?})"
+                    ),
+                ));
+            }
             for (j, rl) in api.rate_limits.iter().enumerate() {
+                if rl.per.0.subsec_nanos() != 0 {
+                    return Err(at(
+                        &format!("/apis/{i}/rate_limits/{j}/per"),
+                        format!(
+                            "{} is not a whole number of seconds (write e.g. 1s, 2s, 1m)",
+                            rl.per
+                        ),
+                    ));
+                }
                 if rl.limit == 0 {
                     return Err(at(
                         &format!("/apis/{i}/rate_limits/{j}/limit"),
@@ -145,6 +176,38 @@ impl Config {
                 if let Err(e) = rl.key.parse::<crate::ratelimit::KeySource>() {
                     return Err(at(&format!("/apis/{i}/rate_limits/{j}/key"), e.to_string()));
                 }
+            }
+        }
+        for (i, jwt) in self.identity.jwt.iter().enumerate() {
+            if jwt.jwks.is_none() && jwt.discovery.is_none() && jwt.secret.is_none() {
+                return Err(at(
+                    &format!("/identity/jwt/{i}"),
+                    format!(
+                        "issuer {:?} has no keys: give `jwks`, `discovery` or `secret`",
+                        jwt.issuer
+                    ),
+                ));
+            }
+            if self
+                .identity
+                .jwt
+                .iter()
+                .take(i)
+                .any(|j| j.issuer == jwt.issuer)
+            {
+                return Err(at(
+                    &format!("/identity/jwt/{i}/issuer"),
+                    format!("duplicate issuer {:?}", jwt.issuer),
+                ));
+            }
+            if jwt.leeway.0.subsec_nanos() != 0 {
+                return Err(at(
+                    &format!("/identity/jwt/{i}/leeway"),
+                    format!(
+                        "{} is not a whole number of seconds (write e.g. 0s, 30s, 1m)",
+                        jwt.leeway
+                    ),
+                ));
             }
         }
         if let Some(admin) = &self.admin
@@ -431,6 +494,66 @@ mod tests {
             e.starts_with("gw.yaml:2:") && e.contains("/apis/0/upstream: missing field `upstream`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn rejected_values_name_their_key() {
+        let bad = [
+            (
+                "    base_path: v1\n",
+                "/apis/0/base_path",
+                "must start with `/`",
+            ),
+            (
+                "    host: api.example.com:8443\n",
+                "/apis/0/host",
+                "has a port",
+            ),
+            ("    host: \"[::1]:8443\"\n", "/apis/0/host", "has a port"),
+            (
+                "    rate_limits: [{ key: ip, limit: 5, per: 1500ms }]\n",
+                "/apis/0/rate_limits/0/per",
+                "1500ms is not a whole number of seconds",
+            ),
+        ];
+        for (extra, pointer, message) in bad {
+            let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+            assert!(
+                e.starts_with("gw.yaml:5:") && e.contains(pointer) && e.contains(message),
+                "{extra}: {e}"
+            );
+        }
+        let c = load(&format!(
+            "{MINIMAL}    host: API.example.com\n    base_path: /v1\n"
+        ));
+        assert!(c.is_ok(), "{c:?}");
+
+        let jwt = |entries: &str| load(&format!("identity:\n  jwt:\n{entries}{MINIMAL}"));
+        let e = jwt("    - { issuer: a }\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("gw.yaml:3:")
+                && e.contains("/identity/jwt/0:")
+                && e.contains("give `jwks`, `discovery` or `secret`"),
+            "{e}"
+        );
+        let e = jwt("    - { issuer: a, secret: s }\n    - { issuer: a, jwks: k.json }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("gw.yaml:4:")
+                && e.contains("/identity/jwt/1/issuer")
+                && e.contains("duplicate issuer \"a\""),
+            "{e}"
+        );
+        let e = jwt("    - { issuer: a, secret: s, leeway: 500ms }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/identity/jwt/0/leeway")
+                && e.contains("500ms is not a whole number of seconds"),
+            "{e}"
+        );
+        assert!(jwt("    - { issuer: a, secret: s, leeway: 0s }\n").is_ok());
     }
 
     #[test]

@@ -461,13 +461,13 @@ fn build_api(
         })?;
         if let Some(ops) = &rl.operations {
             for (k, op) in ops.iter().enumerate() {
-                if catalog.operation(op).is_none() {
-                    return Err(config_error(
-                        config,
-                        format!("/apis/{i}/rate_limits/{j}/operations/{k}"),
-                        format!("no operation {op:?} in {}", spec_path.display()),
-                    ));
-                }
+                known_operation(
+                    config,
+                    &catalog,
+                    &spec_path,
+                    format!("/apis/{i}/rate_limits/{j}/operations/{k}"),
+                    op,
+                )?;
             }
         }
         let mut limit = Limit::new(
@@ -481,13 +481,22 @@ fn build_api(
         limits.push(limit);
     }
     for (j, ob) in api.owner_binding.iter().enumerate() {
-        if catalog.operation(&ob.operation).is_none() {
-            return Err(config_error(
-                config,
-                format!("/apis/{i}/owner_binding/{j}/operation"),
-                format!("no operation {:?} in {}", ob.operation, spec_path.display()),
-            ));
-        }
+        known_operation(
+            config,
+            &catalog,
+            &spec_path,
+            format!("/apis/{i}/owner_binding/{j}/operation"),
+            &ob.operation,
+        )?;
+    }
+    for (j, op) in api.admin_operations.iter().enumerate() {
+        known_operation(
+            config,
+            &catalog,
+            &spec_path,
+            format!("/apis/{i}/admin_operations/{j}"),
+            op,
+        )?;
     }
     let mut ops = Vec::new();
     for op in &catalog.operations {
@@ -575,6 +584,24 @@ fn build_api(
     })
 }
 
+/// An error naming `pointer` unless the spec at `spec_path` has the operation `id`.
+fn known_operation(
+    config: &Config,
+    catalog: &Catalog,
+    spec_path: &Path,
+    pointer: String,
+    id: &str,
+) -> Result<(), BuildError> {
+    if catalog.operation(id).is_some() {
+        return Ok(());
+    }
+    Err(config_error(
+        config,
+        pointer,
+        format!("no operation {id:?} in {}", spec_path.display()),
+    ))
+}
+
 fn load_spec(path: &Path) -> Result<Catalog, portcullis_spec::Error> {
     portcullis_spec::load(path)
 }
@@ -594,6 +621,36 @@ mod tests {
             next = cause.source();
         }
         out
+    }
+
+    #[tokio::test]
+    async fn unknown_admin_operations_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("spec.yaml"),
+            "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /a:\n    delete:\n      operationId: deleteA\n      responses: { '200': { description: ok } }\n",
+        )
+        .unwrap();
+        let text = |ops: &str| {
+            format!(
+                "apis:\n  - name: t\n    spec: spec.yaml\n    upstream: http://127.0.0.1:9\n    admin_operations: [{ops}]\n"
+            )
+        };
+        let config =
+            Config::from_str_in("gw.yaml", &text("deleteA"), dir.path(), &|_| None).unwrap();
+        let gw = Gateway::build(config, None, jwt::system_clock()).await;
+        assert!(gw.is_ok_and(|g| g.apis[0].ops[0].admin));
+        let config =
+            Config::from_str_in("gw.yaml", &text("deleteA, delete_a"), dir.path(), &|_| None)
+                .unwrap();
+        let Err(e) = Gateway::build(config, None, jwt::system_clock()).await else {
+            panic!("an unknown admin operation builds");
+        };
+        let e = e.to_string();
+        assert!(
+            e.starts_with("gw.yaml: /apis/0/admin_operations/1: no operation \"delete_a\" in "),
+            "{e}"
+        );
     }
 
     #[tokio::test]
