@@ -84,8 +84,9 @@ pub async fn start(
         tracing::warn!("{w}");
     }
     let config = gateway.config.clone();
-    let log = DecisionLog::start(&config.log.decisions).map_err(|error| StartError::Log {
-        path: config.log.decisions.clone(),
+    let decisions = config.decisions_destination();
+    let log = DecisionLog::start(&decisions).map_err(|error| StartError::Log {
+        path: decisions.clone(),
         error,
     })?;
     let tls = match &config.server.tls {

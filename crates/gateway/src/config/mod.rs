@@ -241,6 +241,18 @@ pub struct LogConfig {
     pub decisions: String,
 }
 
+impl Config {
+    /// Where decisions go, as [`crate::decision::DecisionLog::start`] takes it: `stdout`, `off`,
+    /// or the `log.decisions` file resolved against the config file's directory (like every
+    /// other path in the file).
+    pub fn decisions_destination(&self) -> String {
+        match self.log.decisions.as_str() {
+            d @ ("stdout" | "off") => d.to_owned(),
+            path => self.base_dir.join(path).display().to_string(),
+        }
+    }
+}
+
 fn default_decisions() -> String {
     "stdout".to_owned()
 }
@@ -458,4 +470,36 @@ pub struct OwnerBindingConfig {
 
 fn default_claim() -> String {
     "sub".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::Config;
+
+    fn with_decisions(decisions: &str) -> Config {
+        let text = format!(
+            "log: {{ decisions: {decisions:?} }}\napis: [{{ name: a, spec: a.yaml, upstream: \"http://127.0.0.1:9\" }}]\n"
+        );
+        Config::from_str_in("gw.yaml", &text, Path::new("/etc/pc"), &|_| None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn decision_log_paths_are_relative_to_the_config_file() {
+        assert_eq!(
+            with_decisions("logs/decisions.jsonl").decisions_destination(),
+            Path::new("/etc/pc")
+                .join("logs/decisions.jsonl")
+                .display()
+                .to_string()
+        );
+        assert_eq!(
+            with_decisions("/var/log/pc.jsonl").decisions_destination(),
+            "/var/log/pc.jsonl"
+        );
+        assert_eq!(with_decisions("stdout").decisions_destination(), "stdout");
+        assert_eq!(with_decisions("off").decisions_destination(), "off");
+    }
 }
