@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::decision::DecisionLog;
 use crate::identity::jwt::Clock;
+use crate::identity::mtls::ClientCert;
 use crate::metrics::Metrics;
 use crate::pipeline::{Shared, handle};
 use crate::proxy::Proxy;
@@ -206,8 +207,12 @@ async fn accept_loop(
                                 }
                                 Err(_) => return,
                             };
-                            let service = service_fn(move |req| {
+                            let cert = client_cert(&stream);
+                            let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                                 let shared = shared.clone();
+                                if let Some(cert) = &cert {
+                                    req.extensions_mut().insert(cert.clone());
+                                }
                                 async move { Ok::<_, Infallible>(handle(shared, req, peer, true).await) }
                             });
                             let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
@@ -228,6 +233,19 @@ async fn accept_loop(
     {
         tracing::warn!("connections still open after 30 s; closing them");
     }
+}
+
+/// The names of the client certificate the handshake verified (the leaf), read once per
+/// connection and given to each of its requests as an extension. A leaf that cannot be read
+/// (rustls parsed it already, so this should not happen) maps to no identity.
+fn client_cert(
+    stream: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+) -> Option<Arc<ClientCert>> {
+    let leaf = stream.get_ref().1.peer_certificates()?.first()?;
+    Some(Arc::new(ClientCert::parse(leaf).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "client certificate names cannot be read");
+        ClientCert::default()
+    })))
 }
 
 /// Re-reads the config file, rebuilds, and swaps atomically; on any error the running

@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::TlsConfig;
+use crate::config::{ClientAuth, TlsConfig};
 
 /// TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +55,12 @@ pub fn acceptor(tls: &TlsConfig, base: &Path) -> Result<TlsAcceptor, TlsError> {
                 let cert = cert.map_err(|e| err(&ca_path, format!("bad CA PEM: {e}")))?;
                 roots.add(cert).map_err(|e| err(&ca_path, e))?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| err(&ca_path, e))?;
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if tls.client_auth == Some(ClientAuth::Optional) {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier.build().map_err(|e| err(&ca_path, e))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),

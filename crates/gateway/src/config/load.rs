@@ -210,6 +210,46 @@ impl Config {
                 ));
             }
         }
+        if let Some(tls) = &self.server.tls
+            && tls.client_auth.is_some()
+            && tls.client_ca.is_none()
+        {
+            return Err(at(
+                "/server/tls/client_auth",
+                "needs `client_ca` (the CA client certificates are verified against)".to_owned(),
+            ));
+        }
+        for (i, entry) in self
+            .identity
+            .mtls
+            .iter()
+            .flat_map(|m| m.map.iter())
+            .enumerate()
+        {
+            let m = &entry.matcher;
+            let given = [&m.subject_cn, &m.san_dns, &m.san_uri];
+            if given.iter().filter(|v| v.is_some()).count() != 1 {
+                return Err(at(
+                    &format!("/identity/mtls/map/{i}/match"),
+                    "give exactly one of `subject_cn`, `san_dns`, `san_uri`".to_owned(),
+                ));
+            }
+            if given
+                .iter()
+                .any(|v| v.as_ref().is_some_and(|v| v.is_empty()))
+            {
+                return Err(at(
+                    &format!("/identity/mtls/map/{i}/match"),
+                    "the name to match is empty".to_owned(),
+                ));
+            }
+            if entry.subject.is_empty() {
+                return Err(at(
+                    &format!("/identity/mtls/map/{i}/subject"),
+                    "the subject is empty".to_owned(),
+                ));
+            }
+        }
         if let Some(admin) = &self.admin
             && admin.token.len() < 16
         {
@@ -554,6 +594,100 @@ mod tests {
             "{e}"
         );
         assert!(jwt("    - { issuer: a, secret: s, leeway: 0s }\n").is_ok());
+    }
+
+    #[test]
+    fn mtls_mappings_and_client_auth_are_checked() {
+        let mtls =
+            |entries: &str| load(&format!("identity:\n  mtls:\n    map:\n{entries}{MINIMAL}"));
+        let c = mtls(
+            "      - { match: { subject_cn: billing-svc }, subject: billing, roles: [service] }\n      - { match: { san_uri: \"spiffe://example.org/x\" }, subject: x }\n",
+        )
+        .unwrap();
+        let map = &c.identity.mtls.as_ref().unwrap().map;
+        assert_eq!(map.len(), 2);
+        assert_eq!(map[0].matcher.subject_cn.as_deref(), Some("billing-svc"));
+        assert_eq!(map[0].roles, ["service"]);
+        assert_eq!(
+            map[1].matcher.san_uri.as_deref(),
+            Some("spiffe://example.org/x")
+        );
+        assert!(map[1].roles.is_empty());
+        let bad = [
+            (
+                "      - { match: { subject_cn: a }, subject: a }\n      - { match: { subject_cn: b, san_dns: b }, subject: b }\n",
+                "gw.yaml:5:",
+                "/identity/mtls/map/1/match:",
+                "give exactly one of `subject_cn`, `san_dns`, `san_uri`",
+            ),
+            (
+                "      - { match: {}, subject: a }\n",
+                "gw.yaml:4:",
+                "/identity/mtls/map/0/match:",
+                "give exactly one of",
+            ),
+            (
+                "      - { match: { san_dns: \"\" }, subject: a }\n",
+                "gw.yaml:4:",
+                "/identity/mtls/map/0/match:",
+                "the name to match is empty",
+            ),
+            (
+                "      - { match: { subject_cn: a }, subject: \"\" }\n",
+                "gw.yaml:4:",
+                "/identity/mtls/map/0/subject:",
+                "the subject is empty",
+            ),
+            (
+                "      - { match: { subject_cn: a } }\n",
+                "gw.yaml:4:",
+                "/identity/mtls/map/0/subject:",
+                "missing field `subject`",
+            ),
+            (
+                "      - { match: { issuer_cn: a }, subject: a }\n",
+                "gw.yaml:4:",
+                "/identity/mtls/map/0/match/issuer_cn:",
+                "unknown field `issuer_cn`",
+            ),
+            (
+                "      - { match: { subject_cn: a }, subject: a, scopes: [x] }\n",
+                "gw.yaml:4:",
+                "/identity/mtls/map/0/scopes:",
+                "unknown field `scopes`",
+            ),
+        ];
+        for (entries, line, pointer, message) in bad {
+            let e = mtls(entries).unwrap_err().to_string();
+            assert!(
+                e.starts_with(line) && e.contains(pointer) && e.contains(message),
+                "{entries}: {e}"
+            );
+        }
+
+        let tls = |extra: &str| {
+            load(&format!(
+                "server:\n  tls:\n    cert: s.pem\n    key: s.key\n{extra}{MINIMAL}"
+            ))
+        };
+        let c = tls("    client_ca: ca.pem\n    client_auth: optional\n").unwrap();
+        let t = c.server.tls.unwrap();
+        assert_eq!(t.client_auth, Some(super::super::ClientAuth::Optional));
+        assert!(tls("    client_ca: ca.pem\n    client_auth: required\n").is_ok());
+        let e = tls("    client_auth: optional\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("gw.yaml:5:")
+                && e.contains("/server/tls/client_auth:")
+                && e.contains("needs `client_ca`"),
+            "{e}"
+        );
+        let e = tls("    client_ca: ca.pem\n    client_auth: maybe\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/server/tls/client_auth") && e.contains("unknown variant `maybe`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -94,8 +94,22 @@ pub struct TlsConfig {
     pub cert: PathBuf,
     /// PEM private key.
     pub key: PathBuf,
-    /// PEM CA certificates; when set, clients must present a certificate they signed (mTLS).
+    /// PEM CA certificates; when set, client certificates are verified against them (mTLS).
     pub client_ca: Option<PathBuf>,
+    /// With `client_ca`: whether a client must present a certificate (default `required`).
+    pub client_auth: Option<ClientAuth>,
+}
+
+/// `server.tls.client_auth`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// The handshake fails without a certificate signed by `client_ca`.
+    #[default]
+    Required,
+    /// A client may connect without a certificate (operations requiring `mutualTLS` then
+    /// refuse it with `auth.cert-missing`); one it presents must still verify.
+    Optional,
 }
 
 /// `server.limits`.
@@ -274,6 +288,43 @@ pub struct IdentityConfig {
     pub jwt: Vec<JwtConfig>,
     /// API keys.
     pub api_keys: Option<ApiKeysConfig>,
+    /// Client certificates (mTLS) mapped to identities.
+    pub mtls: Option<MtlsConfig>,
+}
+
+/// `identity.mtls`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtlsConfig {
+    /// Tried in order; the first entry the certificate matches gives the identity.
+    #[serde(default)]
+    pub map: Vec<MtlsMapConfig>,
+}
+
+/// One `identity.mtls.map` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtlsMapConfig {
+    /// What the certificate must have (exactly one key).
+    #[serde(rename = "match")]
+    pub matcher: CertMatchConfig,
+    /// The caller's subject (`sub`).
+    pub subject: String,
+    /// The caller's roles (scopes from `roles`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// `identity.mtls.map[].match`: exactly one of the keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertMatchConfig {
+    /// The subject's common name, exactly.
+    pub subject_cn: Option<String>,
+    /// A `subjectAltName` DNS name (ASCII case-insensitive).
+    pub san_dns: Option<String>,
+    /// A `subjectAltName` URI (e.g. a SPIFFE ID), exactly.
+    pub san_uri: Option<String>,
 }
 
 /// One trusted JWT issuer.

@@ -4,12 +4,14 @@
 //! * [`jwt`]: verification of JWTs from configured issuers (algorithm allowlists, `kid`
 //!   selection, time claims with leeway, audience), with a bounded cache of verified tokens.
 //! * [`apikeys`]: API keys from a file of hashes (`pc_<id>_<secret>`), with distinct refusals.
+//! * [`mtls`]: verified client certificates (subject CN, SAN DNS/URI) mapped to principals.
 //! * [`jwks`]: key sets from a file or a URL (cached, refetched on an unknown `kid` at a
 //!   bounded rate, stale keys kept while the endpoint fails).
 
 pub mod apikeys;
 pub mod jwks;
 pub mod jwt;
+pub mod mtls;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

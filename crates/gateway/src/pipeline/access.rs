@@ -14,6 +14,7 @@ use super::{
     Ctx, Outcome, deprecated_denial, forward, full, limit_key, on, policy_mode, read_body,
     stream_body,
 };
+use crate::identity::mtls::ClientCert;
 use crate::identity::{AuthFailure, Principal};
 use crate::metrics::AuthLabels;
 use crate::problem::Denial;
@@ -24,6 +25,7 @@ use crate::validate::Violation;
 type Headers = Vec<(HeaderName, String)>;
 
 mod apikey;
+mod mtls;
 
 /// Runs the stages for a routed (or undocumented but logged) request.
 pub(crate) async fn run(
@@ -69,7 +71,8 @@ pub(crate) async fn run(
     {
         return r;
     }
-    let auth = authenticate(ctx, plan, &parts.headers, parts.uri.query()).await;
+    let cert = parts.extensions.get::<Arc<ClientCert>>().map(|c| &**c);
+    let auth = authenticate(ctx, plan, &parts.headers, parts.uri.query(), cert).await;
     let principal = auth.as_ref().ok().cloned().flatten();
     if let Some(p) = &principal {
         outcome.sub.clone_from(&p.subject);
@@ -303,6 +306,7 @@ async fn authenticate(
     plan: &OpPlan,
     headers: &HeaderMap,
     query: Option<&str>,
+    cert: Option<&ClientCert>,
 ) -> Result<Option<Arc<Principal>>, Denial> {
     if plan.security.is_empty() {
         return Ok(None);
@@ -377,21 +381,20 @@ async fn authenticate(
                         Ok(p) => principal = Some(p),
                         Err((d, code)) => {
                             presented_bad = code != "missing";
-                            if !code.is_empty() {
-                                ctx.shared
-                                    .metrics
-                                    .auth_failures
-                                    .get_or_create(&AuthLabels {
-                                        reason: code.to_owned(),
-                                    })
-                                    .inc();
-                                tracing::info!(
-                                    request_id = ctx.request_id,
-                                    reason = code,
-                                    "authentication failed: {}",
-                                    d.reason
-                                );
-                            }
+                            count_failure(ctx, &d, code);
+                            failed = Some(d);
+                            break;
+                        }
+                    }
+                }
+                Scheme::MutualTls => {
+                    let checked = mtls::verify(ctx.gw.cert_map.as_deref(), cert, name)
+                        .and_then(|p| with_scopes(name, &p, scopes).map_err(|d| (d, "")));
+                    match checked {
+                        Ok(p) => principal = Some(p),
+                        Err((d, code)) => {
+                            presented_bad = code != "cert_missing";
+                            count_failure(ctx, &d, code);
                             failed = Some(d);
                             break;
                         }
@@ -425,6 +428,26 @@ async fn authenticate(
         }
     }
     Err(best.map_or_else(|| unauthorized(&AuthFailure::Missing), |(d, _)| d))
+}
+
+/// Counts and logs a refused credential (`code` empty: not a credential failure).
+fn count_failure(ctx: &Ctx<'_>, d: &Denial, code: &str) {
+    if code.is_empty() {
+        return;
+    }
+    ctx.shared
+        .metrics
+        .auth_failures
+        .get_or_create(&AuthLabels {
+            reason: code.to_owned(),
+        })
+        .inc();
+    tracing::info!(
+        request_id = ctx.request_id,
+        reason = code,
+        "authentication failed: {}",
+        d.reason
+    );
 }
 
 /// The principal when it holds every scope `scopes` names; else a 403 naming the missing ones.

@@ -15,6 +15,7 @@ use crate::config::{
 use crate::identity::apikeys::{ApiKeyError, ApiKeys};
 use crate::identity::jwks;
 use crate::identity::jwt::{self, Clock, Issuer, Verifier};
+use crate::identity::mtls::CertMap;
 use crate::ratelimit::{self, ConcurrencyLimiter, Limit, Limiter, OnFailure, Store};
 use crate::validate::{RequestCheck, SchemaError};
 
@@ -67,7 +68,9 @@ pub enum Scheme {
         /// Where.
         location: ParameterIn,
     },
-    /// A scheme the gateway cannot verify (basic, digest, mutualTLS without TLS...): never
+    /// `mutualTLS`: a verified client certificate mapped by `identity.mtls`.
+    MutualTls,
+    /// A scheme the gateway cannot verify (basic, digest, undeclared...): never
     /// satisfied, so an operation requiring only it is refused (fail closed).
     Unsupported(String),
 }
@@ -211,6 +214,8 @@ pub struct Gateway {
     pub api_keys: Option<Arc<ApiKeys>>,
     /// Header holding an API key when the spec's scheme names none found (`identity.api_keys.header`).
     pub api_key_header: Option<String>,
+    /// Client certificates mapped to identities (`identity.mtls`), when configured.
+    pub cert_map: Option<Arc<CertMap>>,
     /// Trusted proxies.
     pub trusted: Vec<Cidr>,
     /// Shared limit state (kept across reloads while the backend is unchanged).
@@ -332,6 +337,24 @@ impl Gateway {
             ),
             None => (None, None),
         };
+        let cert_map = config
+            .identity
+            .mtls
+            .as_ref()
+            .map(|m| Arc::new(CertMap::new(m, &config.roles)));
+        if cert_map.is_some()
+            && config
+                .server
+                .tls
+                .as_ref()
+                .is_none_or(|t| t.client_ca.is_none())
+        {
+            warnings.push(
+                "`identity.mtls` is set but `server.tls.client_ca` is not: no client certificate \
+                 is ever verified, so `mutualTLS` operations refuse every request"
+                    .to_owned(),
+            );
+        }
         let mut trusted = Vec::new();
         for (i, t) in config.server.trusted_proxies.iter().enumerate() {
             trusted.push(Cidr::parse(t).ok_or_else(|| {
@@ -356,6 +379,7 @@ impl Gateway {
             verifier,
             api_keys,
             api_key_header,
+            cert_map,
             trusted,
             limiter,
             warnings,
@@ -403,7 +427,7 @@ fn scheme_of(kind: &SecuritySchemeKind) -> Scheme {
             location: *location_in,
         },
         SecuritySchemeKind::Http { scheme, .. } => Scheme::Unsupported(format!("http {scheme}")),
-        SecuritySchemeKind::MutualTls => Scheme::Unsupported("mutualTLS".to_owned()),
+        SecuritySchemeKind::MutualTls => Scheme::MutualTls,
         SecuritySchemeKind::Unknown { declared } => Scheme::Unsupported(declared.clone()),
     }
 }
