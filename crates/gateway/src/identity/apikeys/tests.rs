@@ -221,3 +221,113 @@ fn load_reads_a_file_and_names_a_missing_one() {
     let e = ApiKeys::load(&missing, &roles()).expect_err("missing");
     assert!(e.to_string().contains("nope.yaml"), "{e}");
 }
+
+mod properties {
+    //! The key-file parser and the presented-key parser on arbitrary and mutated input: never
+    //! a panic, errors always located, and only the exact key verifies.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fixture file's text, for mutation.
+    fn fixture_text() -> String {
+        let (_, g) = key("good", "");
+        let (_, d) = key("off", "    disabled: true\n");
+        let (_, e) = key("old", "    expires: \"2026-12-31T00:00:00Z\"\n");
+        format!("keys:\n{g}{d}{e}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_presented_keys_never_verify(presented in "\\PC{0,300}") {
+            let (keys, [good, ..]) = fixture();
+            prop_assume!(presented != good);
+            prop_assert!(keys.verify(&presented, NOW).is_err());
+        }
+
+        #[test]
+        fn shaped_presented_keys_are_refused_with_a_reason(
+            id in "[A-Za-z0-9_-]{0,70}",
+            secret in "[A-Za-z0-9_=+/-]{0,300}",
+        ) {
+            let (keys, [good, ..]) = fixture();
+            let presented = format!("pc_{id}_{secret}");
+            prop_assume!(presented != good);
+            let failure = keys.verify(&presented, NOW).err();
+            prop_assert!(failure.is_some());
+            // An id that is not in the file is never reported as anything but unknown/malformed.
+            if !["good", "off", "old", "later"].contains(&id.as_str()) {
+                prop_assert!(matches!(
+                    failure,
+                    Some(ApiKeyFailure::UnknownId | ApiKeyFailure::Malformed)
+                ));
+            }
+        }
+
+        #[test]
+        fn one_changed_character_of_a_valid_key_is_refused(at in any::<usize>(), c in any::<char>()) {
+            let (keys, [good, ..]) = fixture();
+            let mut chars: Vec<char> = good.chars().collect();
+            let i = at % chars.len();
+            prop_assume!(chars[i] != c);
+            chars[i] = c;
+            let forged: String = chars.into_iter().collect();
+            prop_assert!(keys.verify(&forged, NOW).is_err());
+        }
+
+        #[test]
+        fn arbitrary_key_files_never_panic(text in "\\PC{0,400}") {
+            if let Err(ApiKeyError::Invalid { line, column, .. }) =
+                ApiKeys::from_str_named("keys.yaml", &text, &roles())
+            {
+                prop_assert!(line >= 1 && column >= 1);
+            }
+        }
+
+        #[test]
+        fn mutated_key_files_load_or_fail_located(
+            at in any::<usize>(),
+            cut in 0usize..40,
+            insert in "\\PC{0,12}",
+        ) {
+            let text = fixture_text();
+            let mut chars: Vec<char> = text.chars().collect();
+            let i = at % chars.len();
+            let end = (i + cut).min(chars.len());
+            chars.splice(i..end, insert.chars());
+            let mutated: String = chars.into_iter().collect();
+            match ApiKeys::from_str_named("keys.yaml", &mutated, &roles()) {
+                Ok(keys) => prop_assert!(keys.len() <= 3),
+                Err(ApiKeyError::Invalid { file, line, column, .. }) => {
+                    prop_assert_eq!(file, "keys.yaml");
+                    prop_assert!(line >= 1 && column >= 1);
+                    prop_assert!(line as usize <= mutated.lines().count().max(1) + 1);
+                }
+                Err(ApiKeyError::Syntax(e)) => {
+                    // A YAML error names the file, line and column: "keys.yaml:L:C ...".
+                    let text = e.to_string();
+                    let mut parts = text.splitn(4, ':');
+                    prop_assert_eq!(parts.next(), Some("keys.yaml"), "{}", text);
+                    let line: Option<u32> = parts.next().and_then(|l| l.parse().ok());
+                    prop_assert!(line.is_some_and(|l| l >= 1), "{}", text);
+                }
+                Err(other) => prop_assert!(false, "unexpected error kind: {other}"),
+            }
+        }
+
+        #[test]
+        fn rfc3339_round_trips_and_never_panics(
+            secs in 0i64..253_402_300_799,
+            junk in "\\PC{0,40}",
+        ) {
+            let t = time::OffsetDateTime::from_unix_timestamp(secs)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let text = t
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(parse_rfc3339(&text), u64::try_from(secs).ok());
+            let _ = parse_rfc3339(&junk);
+        }
+    }
+}
