@@ -22,8 +22,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts `portcullis serve --config <config>` and waits for its "serving on" line, which
-    /// names the ports it bound (configs use port 0, so there is no race for a free port).
+    /// Starts `portcullis serve --config <config>` and waits for its "serving on" line (http or
+    /// https), which names the ports it bound (configs use port 0, so there is no race for a free port).
     pub fn start(config: &Path) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
             .arg("serve")
@@ -41,7 +41,11 @@ impl Gateway {
         for line in lines.by_ref() {
             let Ok(line) = line else { break };
             log.lock().unwrap().push_str(&format!("{line}\n"));
-            if let Some(rest) = line.split("serving on http://").nth(1) {
+            let serving = line
+                .split("serving on http://")
+                .nth(1)
+                .or_else(|| line.split("serving on https://").nth(1));
+            if let Some(rest) = serving {
                 let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
                 let admin = rest
                     .split("admin on http://")

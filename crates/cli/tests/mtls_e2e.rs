@@ -1,0 +1,225 @@
+//! mTLS end to end through `portcullis serve`: TLS with a client CA and `client_auth:
+//! optional`, an `identity.mtls` map, and a spec whose operations require a `mutualTLS`
+//! scheme. A mapped certificate is let through with its roles' scopes, an unmapped one and no
+//! certificate are refused with their own rules, and the decision log names the CN, never the
+//! certificate.
+//!
+//! The client is rustls over a blocking socket, with the committed test certificates
+//! (crates/gateway/tests/data/mtls).
+// Test helpers: a failed expectation is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde_json::Value;
+use support::Gateway;
+
+const CERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/data/mtls");
+
+const SPEC: &str = r#"openapi: 3.1.0
+info: { title: ledger, version: "1" }
+components:
+  securitySchemes:
+    cert: { type: mutualTLS }
+paths:
+  /health:
+    get:
+      operationId: health
+      responses:
+        "200": { description: ok }
+  /ledger:
+    get:
+      operationId: readLedger
+      security:
+        - cert: [ledger:read]
+      responses:
+        "200": { description: ok }
+  /journal:
+    get:
+      operationId: readJournal
+      security:
+        - cert: [ledger:write]
+      responses:
+        "200": { description: ok }
+"#;
+
+/// A TLS client trusting the test CA, presenting `cert` (a name in [`CERTS`]) when given.
+fn client(cert: Option<&str>) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(format!("{CERTS}/ca.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = match cert {
+        Some(name) => {
+            let chain: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_file_iter(format!("{CERTS}/{name}.pem"))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+            let key = PrivateKeyDer::from_pem_file(format!("{CERTS}/{name}.key")).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// `GET path` over TLS with request id `id`: the status and the body.
+fn get(addr: SocketAddr, cert: Option<&str>, path: &str, id: &str) -> (u16, String) {
+    let name = ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(client(cert), name).unwrap();
+    let sock = TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    tls.write_all(
+        format!(
+            "GET {path} HTTP/1.1\r\nhost: localhost\r\nx-request-id: {id}\r\nconnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    // The server may close without close_notify after the response: what arrived counts.
+    let _ = tls.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no response to {path} ({id}): {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Reads the decision log until it holds `ids` (bounded).
+fn decisions(path: &Path, ids: &[&str]) -> Vec<Value> {
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if ids
+            .iter()
+            .all(|id| lines.iter().any(|d| d["request_id"] == *id))
+        {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "the decision log never held every request: {}",
+        path.display()
+    );
+}
+
+#[test]
+fn client_certificates_map_to_identities_with_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = support::echo_upstream();
+    std::fs::write(dir.path().join("spec.yaml"), SPEC).unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let config = format!(
+        r#"server:
+  listen: 127.0.0.1:0
+  trusted_proxies: [127.0.0.1] # so that the test's X-Request-Id is kept
+  tls:
+    cert: {CERTS}/server.pem
+    key: {CERTS}/server.key
+    client_ca: {CERTS}/ca.pem
+    client_auth: optional
+identity:
+  mtls:
+    map:
+      - match: {{ san_uri: "spiffe://example.org/ns/prod/sa/billing" }}
+        subject: billing
+        roles: [service]
+      - match: {{ subject_cn: ledger-admin }}
+        subject: admin
+        roles: [writer]
+roles:
+  service: [ledger:read]
+  writer: [ledger:read, ledger:write]
+log:
+  decisions: {log}
+apis:
+  - name: ledger
+    spec: spec.yaml
+    upstream: http://{upstream}
+"#,
+        log = log.display()
+    );
+    let config_path = dir.path().join("portcullis.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut gw = Gateway::start(&config_path);
+    let addr = gw.addr;
+
+    let cases = [
+        ("mapped", Some("billing"), "/ledger", 200),
+        ("scope", Some("billing"), "/journal", 403),
+        ("unmapped", Some("stranger"), "/ledger", 401),
+        ("missing", None, "/ledger", 401),
+        ("public", None, "/health", 200),
+    ];
+    for (id, cert, path, want) in cases {
+        let (status, body) = get(addr, cert, path, id);
+        assert_eq!(status, want, "{id}: {body}");
+    }
+    gw.assert_alive();
+
+    let lines = decisions(&log, &cases.map(|c| c.0));
+    let line = |id: &str| {
+        lines
+            .iter()
+            .find(|d| d["request_id"] == id)
+            .unwrap_or_else(|| panic!("no decision for {id}"))
+    };
+    let mapped = line("mapped");
+    assert_eq!(mapped["decision"], "allow", "{mapped}");
+    assert_eq!(mapped["client"]["sub"], "billing", "{mapped}");
+    let scope = line("scope");
+    assert_eq!(scope["rule"], "authz.scope", "{scope}");
+    let unmapped = line("unmapped");
+    assert_eq!(unmapped["rule"], "auth.cert-unmapped", "{unmapped}");
+    assert_eq!(unmapped["status"], 401, "{unmapped}");
+    assert!(
+        unmapped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CN \"stranger\""),
+        "{unmapped}"
+    );
+    let missing = line("missing");
+    assert_eq!(missing["rule"], "auth.cert-missing", "{missing}");
+    assert_eq!(missing["status"], 401, "{missing}");
+    assert_eq!(line("public")["decision"], "allow");
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("BEGIN CERTIFICATE") && !text.contains("MII"),
+        "{text}"
+    );
+}
