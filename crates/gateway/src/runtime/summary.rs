@@ -74,6 +74,10 @@ impl Gateway {
             "listen": c.server.listen.to_string(),
             "tls": c.server.tls.is_some(),
             "mtls": c.server.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+            "client_auth": c.server.tls.as_ref().filter(|t| t.client_ca.is_some()).map(|t| {
+                format!("{:?}", t.client_auth.unwrap_or_default()).to_ascii_lowercase()
+            }),
+            "mtls_mappings": self.cert_map.as_ref().map_or(0, |m| m.len()),
             "admin": c.admin.as_ref().map(|a| a.listen.to_string()),
             "state": c.state.backend.split('@').next_back().unwrap_or_default(),
             "jwt_issuers": c.identity.jwt.iter().map(|j| j.issuer.clone()).collect::<Vec<_>>(),
