@@ -903,3 +903,28 @@ fn admin_api_requires_its_token_and_exports_metrics() {
     assert!(!summary.body.contains(ADMIN_TOKEN));
     assert!(!summary.body.contains(JWT_SECRET));
 }
+
+#[test]
+fn deprecated_operations_follow_their_policy() {
+    let upstream = echo_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    // (policy, status, decision, rule) for GET /api/old in enforce mode.
+    let expected = [
+        ("block", 410, "block", Some("route.deprecated")),
+        ("log", 200, "monitor", Some("route.deprecated")),
+        ("allow", 200, "allow", None),
+    ];
+    for (policy, status, decision, rule) in expected {
+        let path = dir.path().join(format!("deprecated-{policy}.yaml"));
+        let text = config(upstream, "enforce")
+            .replace("deprecated: block", &format!("deprecated: {policy}"));
+        std::fs::write(&path, text).unwrap();
+        let gw = Gateway::start(&path);
+        let resp = gw.send(&req("GET", "/api/old", &[], None));
+        assert_eq!(resp.status, status, "deprecated: {policy}: {}", resp.body);
+        let d = decision_of(&gw, &resp);
+        assert_eq!(d["decision"], decision, "deprecated: {policy}: {d}");
+        assert_eq!(d["rule"].as_str(), rule, "deprecated: {policy}: {d}");
+    }
+}

@@ -66,8 +66,8 @@ pub(crate) async fn run(
         )
         .await;
     };
-    if let Some(d) = deprecated_denial(api, plan)
-        && let Some(r) = outcome.deny(api.mode, d, rid)
+    if let Some((d, mode)) = deprecated_denial(api, plan)
+        && let Some(r) = outcome.deny(mode, d, rid)
     {
         return r;
     }

@@ -502,15 +502,28 @@ pub(crate) fn policy_mode(api: &Api, policy: Policy) -> Mode {
     }
 }
 
-/// The deprecated-operation policy.
-pub(crate) fn deprecated_denial(api: &Api, plan: &OpPlan) -> Option<Denial> {
-    (plan.deprecated && api.deprecated == Deprecated::Block).then(|| {
-        Denial::new(
-            410,
-            "route.deprecated",
+/// The deprecated-operation policy: `block` refuses with 410 (in the API's mode), `log` lets the
+/// request through recorded as a `monitor` decision with the rule `route.deprecated` (unless a
+/// later check blocks it), `allow` says nothing.
+pub(crate) fn deprecated_denial(api: &Api, plan: &OpPlan) -> Option<(Denial, Mode)> {
+    if !plan.deprecated {
+        return None;
+    }
+    let (mode, reason) = match api.deprecated {
+        Deprecated::Allow => return None,
+        Deprecated::Log => (
+            Mode::Monitor,
+            format!(
+                "operation {} is deprecated (served: deprecated: log)",
+                plan.id
+            ),
+        ),
+        Deprecated::Block => (
+            api.mode,
             format!("operation {} is deprecated and no longer served", plan.id),
-        )
-    })
+        ),
+    };
+    Some((Denial::new(410, "route.deprecated", reason), mode))
 }
 
 /// Rate-limit key for one limit.
