@@ -5,13 +5,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use portcullis_spec::parse::{Format, Limits, parse};
+use portcullis_spec::pointer::escape_token;
 use portcullis_spec::source::Positions;
 use serde_json::Value;
 
-use super::Config;
+use super::{Config, located};
 
-/// Largest configuration file accepted.
-const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest configuration file accepted, and the parser's other bounds.
+const LIMITS: Limits = Limits {
+    max_bytes: 4 * 1024 * 1024,
+    max_depth: 32,
+    max_nodes: 200_000,
+    max_alias_expansion: 10_000,
+};
 
 /// Why a configuration could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -46,26 +52,15 @@ pub enum ConfigError {
 impl Config {
     /// Reads and checks the shape of a configuration file (specs are not loaded here).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let io = |error| ConfigError::Io {
-            path: path.to_owned(),
-            error,
-        };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_CONFIG_BYTES {
-            return Err(ConfigError::Invalid {
-                file: path.display().to_string(),
-                line: 1,
-                column: 1,
-                pointer: String::new(),
-                message: format!("the file is {size} bytes, over the limit of {MAX_CONFIG_BYTES}"),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        let file = located::read(path, &LIMITS).map_err(|e| match e {
+            portcullis_spec::Error::Io { path, error } => ConfigError::Io { path, error },
+            other => ConfigError::Syntax(other),
+        })?;
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Config::from_str_in(&path.display().to_string(), &text, &base, &|name| {
+        Config::from_parsed(&file.name, file.value, &file.positions, &base, &|name| {
             std::env::var(name).ok()
         })
     }
@@ -78,17 +73,21 @@ impl Config {
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let name: Arc<str> = Arc::from(file);
-        let limits = Limits {
-            max_bytes: MAX_CONFIG_BYTES,
-            max_depth: 32,
-            max_nodes: 200_000,
-            max_alias_expansion: 10_000,
-        };
-        let (mut value, positions) = parse(&name, text, Format::Yaml, &limits)?;
+        let (value, positions) = parse(&Arc::from(file), text, Format::Yaml, &LIMITS)?;
+        Config::from_parsed(file, value, &positions, base_dir, env)
+    }
+
+    /// Substitutes `${VAR}`, deserializes and checks a parsed configuration.
+    fn from_parsed(
+        file: &str,
+        mut value: Value,
+        positions: &Positions,
+        base_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let original = value.clone();
         let at = |pointer: &str, message: String| {
-            let (line, column) = place(&positions, &original, pointer);
+            let (line, column) = located::line_column(positions, &original, pointer);
             ConfigError::Invalid {
                 file: file.to_owned(),
                 line,
@@ -98,16 +97,7 @@ impl Config {
             }
         };
         substitute(&mut value, &mut String::new(), env).map_err(|(p, m)| at(&p, m))?;
-        let mut config: Config = serde_path_to_error::deserialize(&value).map_err(|e| {
-            let mut pointer = pointer_of(e.path());
-            let message = e.inner().to_string();
-            if let Some(field) = unknown_field(&message).or_else(|| missing_field(&message))
-                && !pointer.ends_with(&format!("/{}", escape(field)))
-            {
-                pointer = format!("{pointer}/{}", escape(field));
-            }
-            at(&pointer, message)
-        })?;
+        let mut config: Config = located::deserialize(&value).map_err(|(p, m)| at(&p, m))?;
         config.base_dir = base_dir.to_owned();
         config.file = file.to_owned();
         config.check(&|p, m| at(p, m))?;
@@ -275,49 +265,6 @@ impl Config {
     }
 }
 
-/// Line and column of `pointer` (or of its nearest ancestor).
-fn place(positions: &Positions, value: &Value, pointer: &str) -> (u32, u32) {
-    let mut p = pointer.to_owned();
-    loop {
-        if let Some((line, column, _)) = positions.find(value, &p) {
-            return (line, column);
-        }
-        match p.rfind('/') {
-            Some(i) => p.truncate(i),
-            None => return (1, 1),
-        }
-    }
-}
-
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
-
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => out.push_str(&format!("/{}", escape(key))),
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
-    out
-}
-
-/// The field name in serde's "unknown field `x`, expected ..." message.
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split('`').next()
-}
-
-/// The field name in serde's "missing field `x`" message (the path names its parent).
-fn missing_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("missing field `")?;
-    rest.split('`').next()
-}
-
 /// Replaces `${VAR}` and `${VAR:-default}` in every string value; `$${` is a literal `${`.
 fn substitute(
     value: &mut Value,
@@ -340,7 +287,7 @@ fn substitute(
             for (k, v) in map.iter_mut() {
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&escape(k));
+                pointer.push_str(&escape_token(k));
                 substitute(v, pointer, env)?;
                 pointer.truncate(len);
             }

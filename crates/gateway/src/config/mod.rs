@@ -6,6 +6,7 @@
 //! compiled from them by [`crate::compile`].
 
 mod load;
+pub(crate) mod located;
 mod redact;
 pub mod units;
 

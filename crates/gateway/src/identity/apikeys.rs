@@ -33,9 +33,17 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::Principal;
+use crate::config::located;
 
 /// Largest key file accepted.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+/// The parser's bounds for a key file.
+const LIMITS: Limits = Limits {
+    max_bytes: MAX_FILE_BYTES,
+    max_depth: 16,
+    max_nodes: 2_000_000,
+    max_alias_expansion: 1_000,
+};
 /// Most keys in one file.
 pub const MAX_KEYS: usize = 100_000;
 /// Longest key id.
@@ -194,58 +202,20 @@ fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-fn locate(positions: &Positions, value: &Value, pointer: &str) -> (u32, u32) {
-    let mut p = pointer.to_owned();
-    loop {
-        if let Some((line, column, _)) = positions.find(value, &p) {
-            return (line, column);
-        }
-        match p.rfind('/') {
-            Some(i) => p.truncate(i),
-            None => return (1, 1),
-        }
-    }
-}
-
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                out.push('/');
-                out.push_str(&portcullis_spec::pointer::escape_token(key));
-            }
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
-    out
-}
-
 impl ApiKeys {
     /// Reads the key file at `path`; `roles` maps role names to the scopes they grant.
     pub fn load(
         path: &Path,
         roles: &IndexMap<String, Vec<String>>,
     ) -> Result<ApiKeys, ApiKeyError> {
-        let name = path.display().to_string();
-        let io = |error| ApiKeyError::Io {
-            path: name.clone(),
-            error,
-        };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_FILE_BYTES {
-            return Err(ApiKeyError::Invalid {
-                file: name,
-                line: 1,
-                column: 1,
-                pointer: String::new(),
-                message: format!("the file is {size} bytes, over the limit of {MAX_FILE_BYTES}"),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        ApiKeys::from_str_named(&name, &text, roles)
+        let file = located::read(path, &LIMITS).map_err(|e| match e {
+            portcullis_spec::Error::Io { path, error } => ApiKeyError::Io {
+                path: path.display().to_string(),
+                error,
+            },
+            other => ApiKeyError::Syntax(other),
+        })?;
+        ApiKeys::from_parsed(&file.name, &file.value, &file.positions, roles)
     }
 
     /// Parses key-file text named `file` (for errors).
@@ -254,15 +224,18 @@ impl ApiKeys {
         text: &str,
         roles: &IndexMap<String, Vec<String>>,
     ) -> Result<ApiKeys, ApiKeyError> {
-        let limits = Limits {
-            max_bytes: MAX_FILE_BYTES,
-            max_depth: 16,
-            max_nodes: 2_000_000,
-            max_alias_expansion: 1_000,
-        };
-        let (value, positions) = parse(&Arc::from(file), text, Format::Yaml, &limits)?;
+        let (value, positions) = parse(&Arc::from(file), text, Format::Yaml, &LIMITS)?;
+        ApiKeys::from_parsed(file, &value, &positions, roles)
+    }
+
+    fn from_parsed(
+        file: &str,
+        value: &Value,
+        positions: &Positions,
+        roles: &IndexMap<String, Vec<String>>,
+    ) -> Result<ApiKeys, ApiKeyError> {
         let at = |pointer: &str, message: String| {
-            let (line, column) = locate(&positions, &value, pointer);
+            let (line, column) = located::line_column(positions, value, pointer);
             ApiKeyError::Invalid {
                 file: file.to_owned(),
                 line,
@@ -271,8 +244,7 @@ impl ApiKeys {
                 message,
             }
         };
-        let doc: FileDoc = serde_path_to_error::deserialize(&value)
-            .map_err(|e| at(&pointer_of(e.path()), e.inner().to_string()))?;
+        let doc: FileDoc = located::deserialize(value).map_err(|(p, m)| at(&p, m))?;
         if doc.keys.len() > MAX_KEYS {
             return Err(at(
                 "/keys",
