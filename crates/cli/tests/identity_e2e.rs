@@ -3,7 +3,7 @@
 //! scheme (a key file written by the test), in front of a tiny upstream. Each credential gets
 //! the status it must, and the decision log names the reason without the credential.
 //!
-//! The upstream is a plain blocking socket; the gateway and client come from `support`.
+//! The upstream, the gateway process and the client come from `support`.
 // Test helpers: a failed expectation is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -14,10 +14,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use portcullis_gateway::identity::apikeys::{NewKey, generate};
@@ -59,30 +56,6 @@ fn get(gw: &Gateway, id: &str, headers: &str) -> (u16, String) {
     (resp.status, head)
 }
 
-/// An upstream answering every request `200 {"ok":true}`.
-fn upstream() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream);
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-                    if line == "\r\n" {
-                        let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
-                        if reader.get_mut().write_all(reply).is_err() {
-                            return;
-                        }
-                    }
-                    line.clear();
-                }
-            });
-        }
-    });
-    addr
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -112,32 +85,10 @@ fn hs256(claims: &Value, secret: &str) -> String {
     .unwrap()
 }
 
-/// Reads the decision log until it holds `ids` (bounded), keyed by request id.
-fn decisions(path: &Path, ids: &[&str]) -> Vec<Value> {
-    for _ in 0..200 {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let lines: Vec<Value> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        let all = ids
-            .iter()
-            .all(|id| lines.iter().any(|d| d["request_id"] == *id));
-        if all {
-            return lines;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "the decision log never held every request: {}",
-        path.display()
-    );
-}
-
 #[test]
 fn every_credential_gets_its_status_and_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let upstream = upstream();
+    let upstream = support::echo_upstream();
     let key = |id: &str, extra: &str| {
         let g = generate(&NewKey {
             id: id.to_owned(),
@@ -294,7 +245,7 @@ apis:
     }
 
     let ids: Vec<&str> = cases.iter().map(|c| c.0).collect();
-    let log_lines = decisions(&log, &ids);
+    let log_lines = support::decision_log(&log, &ids);
     for (id, _, status, rule) in &cases {
         let d = log_lines.iter().find(|d| d["request_id"] == *id).unwrap();
         assert_eq!(d["status"], *status, "{id}: {d}");

@@ -18,13 +18,11 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use serde_json::Value;
 use support::Gateway;
 
 const CERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/data/mtls");
@@ -114,28 +112,6 @@ fn get(addr: SocketAddr, cert: Option<&str>, path: &str, id: &str) -> (u16, Stri
     (status, body)
 }
 
-/// Reads the decision log until it holds `ids` (bounded).
-fn decisions(path: &Path, ids: &[&str]) -> Vec<Value> {
-    for _ in 0..200 {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let lines: Vec<Value> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        if ids
-            .iter()
-            .all(|id| lines.iter().any(|d| d["request_id"] == *id))
-        {
-            return lines;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "the decision log never held every request: {}",
-        path.display()
-    );
-}
-
 #[test]
 fn client_certificates_map_to_identities_with_roles() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,7 +166,7 @@ apis:
     }
     gw.assert_alive();
 
-    let lines = decisions(&log, &cases.map(|c| c.0));
+    let lines = support::decision_log(&log, &cases.map(|c| c.0));
     let line = |id: &str| {
         lines
             .iter()

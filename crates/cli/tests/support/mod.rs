@@ -141,6 +141,29 @@ impl Drop for Gateway {
     }
 }
 
+/// Reads the JSON-lines decision log at `path` until it holds every request id in `ids`
+/// (bounded wait), and returns its lines.
+pub fn decision_log(path: &Path, ids: &[&str]) -> Vec<serde_json::Value> {
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if ids
+            .iter()
+            .all(|id| lines.iter().any(|d| d["request_id"] == *id))
+        {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "the decision log never held every request: {}",
+        path.display()
+    );
+}
+
 /// A response: status, lower-cased headers, body (de-chunked).
 #[derive(Debug)]
 pub struct Resp {
