@@ -263,14 +263,34 @@ pub async fn load(source: &str, base_dir: &std::path::Path) -> Result<KeySource,
         });
     }
     let path = base_dir.join(source);
-    let bytes = std::fs::read(&path).map_err(|e| JwksError::Io {
-        path: path.display().to_string(),
-        error: e,
-    })?;
+    let bytes = read_bounded(&path)?;
     Ok(KeySource::Static(Arc::new(parse(
         &path.display().to_string(),
         &bytes,
     )?)))
+}
+
+/// Reads a key-set file, at most [`MAX_JWKS_BYTES`] like a fetched one (a pipe or special
+/// file has no size up front, so the read itself is bounded).
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, JwksError> {
+    use std::io::Read;
+    let io = |error| JwksError::Io {
+        path: path.display().to_string(),
+        error,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_JWKS_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > MAX_JWKS_BYTES {
+        return Err(JwksError::Invalid {
+            origin: path.display().to_string(),
+            message: format!("the file is over the limit of {MAX_JWKS_BYTES} bytes"),
+        });
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -264,3 +264,15 @@ async fn fetch_and_discovery_errors_hide_url_passwords() {
         .unwrap_or_default();
     assert!(e.contains("svc:***@idp") && !e.contains("hunter2"), "{e}");
 }
+
+#[tokio::test]
+async fn a_key_set_file_over_the_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jwks.json");
+    let padding = " ".repeat(MAX_JWKS_BYTES + 1);
+    std::fs::write(&path, format!("{{\"keys\": []{padding}}}")).unwrap();
+    let Err(err) = load("big.jwks.json", dir.path()).await else {
+        panic!("an oversized key set loaded");
+    };
+    assert!(err.to_string().contains("over the limit"), "{err}");
+}
