@@ -9,6 +9,7 @@
 //!   ([`OnFailure`]), and turns outcomes into a [`Decision`] with the `RateLimit-*` and
 //!   `Retry-After` values.
 //! * [`ConcurrencyLimiter`]: at most N requests in flight per client key.
+//! * [`lockout`]: brute-force lockout counts and locks, on the same backend as the limits.
 //!
 //! Quotas over long windows are limits with a long period (`limit: 10000, per: 30d`): the
 //! burst (default: the whole limit) is the quota, and it refills evenly over the period rather
@@ -17,6 +18,7 @@
 //! keeps them), so long quotas call for the Redis backend.
 
 pub mod gcra;
+pub mod lockout;
 pub mod memory;
 pub mod redis;
 
@@ -217,6 +219,8 @@ pub struct Limiter {
     store: Store,
     epoch: Instant,
     degraded: AtomicU64,
+    /// Lockout state in this replica (the memory backend, or the `local` fallback).
+    lockouts: lockout::MemoryLockouts,
 }
 
 impl Limiter {
@@ -226,6 +230,7 @@ impl Limiter {
             store,
             epoch: Instant::now(),
             degraded: AtomicU64::new(0),
+            lockouts: lockout::MemoryLockouts::new(1_000_000),
         }
     }
 

@@ -166,6 +166,38 @@ impl RedisStore {
         result
     }
 
+    /// Runs `script` (atomic in Redis, one round trip) over `keys` (prefixed like limit keys)
+    /// and `args`, with the same connection, timeout and failure handling as [`Self::check`].
+    pub async fn run_script(
+        &self,
+        script: &redis::Script,
+        keys: &[&str],
+        args: &[u64],
+    ) -> Result<Vec<i64>, RedisLimitError> {
+        let result = async {
+            let mut connection = self.connection().await?;
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(format!("{}{key}", self.prefix));
+            }
+            for arg in args {
+                invocation.arg(*arg);
+            }
+            tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection))
+                .await
+                .map_err(|_| RedisLimitError::Timeout(self.timeout))?
+                .map_err(RedisLimitError::from)
+        }
+        .await;
+        if let Err(e) = &result {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            if !matches!(e, RedisLimitError::Unavailable) {
+                self.forget_connection().await;
+            }
+        }
+        result
+    }
+
     async fn try_check(
         &self,
         checks: &[(&str, Gcra)],
