@@ -36,6 +36,15 @@ pub struct RuleLabels {
     pub rule: String,
 }
 
+/// Labels of a lockout.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LockoutLabels {
+    /// API name.
+    pub api: String,
+    /// `ip` or `account`.
+    pub kind: String,
+}
+
 /// Labels of an authentication failure.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AuthLabels {
@@ -72,6 +81,8 @@ pub struct Metrics {
     pub log_dropped: Gauge,
     /// `portcullis_ratelimit_degraded_decisions`.
     pub ratelimit_degraded: Gauge,
+    /// `portcullis_lockouts_total`: locks started here, by API and kind.
+    pub lockouts: Family<LockoutLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -95,6 +106,12 @@ impl Metrics {
         let reload_failures = Counter::default();
         let log_dropped = Gauge::default();
         let ratelimit_degraded = Gauge::default();
+        let lockouts = Family::<LockoutLabels, Counter>::default();
+        registry.register(
+            "lockouts",
+            "Client IPs and accounts locked out after repeated authentication failures",
+            lockouts.clone(),
+        );
         registry.register(
             "requests",
             "Requests by API, operation, decision and status",
@@ -151,6 +168,7 @@ impl Metrics {
             reload_failures,
             log_dropped,
             ratelimit_degraded,
+            lockouts,
         }
     }
 

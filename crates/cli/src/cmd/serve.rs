@@ -124,6 +124,9 @@ fn summary_text(path: &Path, s: &serde_json::Value) -> String {
                     .unwrap_or(&serde_json::Value::Null)
             ),
         );
+        if let Some(lockout) = api["lockout"].as_str() {
+            let _ = writeln!(out, "  lockout: {lockout}");
+        }
         for op in api["operations"].as_array().into_iter().flatten() {
             let mut notes = Vec::new();
             if op["public"] == true {

@@ -7,6 +7,7 @@
 
 mod load;
 pub(crate) mod located;
+pub mod lockout;
 mod redact;
 pub mod units;
 
@@ -422,6 +423,8 @@ pub struct ApiConfig {
     /// Add `RateLimit-*` headers to allowed responses too.
     #[serde(default)]
     pub rate_limit_headers: bool,
+    /// Brute-force lockout per client IP and per account.
+    pub lockout: Option<lockout::LockoutConfig>,
 }
 
 fn default_admin_role() -> String {

@@ -24,7 +24,14 @@ use crate::validate::Violation;
 
 type Headers = Vec<(HeaderName, String)>;
 
+/// A request body: still streaming, or already read (a login operation's, for the lockout).
+enum Pending {
+    Stream(Incoming),
+    Read(Bytes),
+}
+
 mod apikey;
+mod lockout;
 mod mtls;
 
 /// Runs the stages for a routed (or undocumented but logged) request.
@@ -71,8 +78,33 @@ pub(crate) async fn run(
     {
         return r;
     }
+    // Lockout: a login operation's body is read first (it names the account); a locked IP or
+    // account is refused before any credential is checked.
+    let body = match lockout::login_of(api, plan) {
+        Some(_) => match read_body(body, max).await {
+            Ok(b) => Pending::Read(b),
+            Err(d) => return refuse(outcome, &d, rid),
+        },
+        None => Pending::Stream(body),
+    };
+    let early = match &body {
+        Pending::Read(b) => Some(b),
+        Pending::Stream(_) => None,
+    };
+    let watch = lockout::Watch::new(api, plan, ctx.ip, early, &parts.headers);
+    if let Some(w) = &watch
+        && let Some(d) = w.check(ctx).await
+        && let Some(r) = outcome.deny(api.mode, d, rid)
+    {
+        return r;
+    }
     let cert = parts.extensions.get::<Arc<ClientCert>>().map(|c| &**c);
     let auth = authenticate(ctx, plan, &parts.headers, parts.uri.query(), cert).await;
+    if let (Some(w), Err((d, presented))) = (&watch, &auth)
+        && counts_for_lockout(d, *presented)
+    {
+        w.auth_failed(ctx).await;
+    }
     let principal = auth.as_ref().ok().cloned().flatten();
     if let Some(p) = &principal {
         outcome.sub.clone_from(&p.subject);
@@ -91,7 +123,7 @@ pub(crate) async fn run(
         Ok(h) => h,
         Err(r) => return r,
     };
-    if let Err(d) = auth
+    if let Err((d, _)) = auth
         && let Some(r) = outcome.deny(api.mode, d, rid)
     {
         return r;
@@ -159,18 +191,15 @@ pub(crate) async fn run(
             return r;
         }
     }
-    let (body, bytes) = if validate_body || (body_params && has_body) {
-        match read_body(body, max).await {
-            Ok(b) => (full(b.clone()), Some(b)),
-            Err(d) => {
-                outcome.decision = "block";
-                outcome.rule = Some(d.rule);
-                outcome.reason = Some(d.reason.clone());
-                return crate::problem::response(&d, rid);
+    let (body, bytes) = match body {
+        Pending::Read(b) => (full(b.clone()), Some(b)),
+        Pending::Stream(body) if validate_body || (body_params && has_body) => {
+            match read_body(body, max).await {
+                Ok(b) => (full(b.clone()), Some(b)),
+                Err(d) => return refuse(outcome, &d, rid),
             }
         }
-    } else {
-        (stream_body(body, max), None)
+        Pending::Stream(body) => (stream_body(body, max), None),
     };
     if validate_body && let (Some(check), Some(bytes)) = (&plan.check.body, &bytes) {
         let content_type = parts
@@ -199,7 +228,26 @@ pub(crate) async fn run(
             return r;
         }
     }
-    forward(ctx, api, parts, body, forward_path, outcome, extra).await
+    let response = forward(ctx, api, parts, body, forward_path, outcome, extra).await;
+    if let Some(w) = &watch {
+        w.answered(ctx, outcome.upstream_status).await;
+    }
+    response
+}
+
+/// True when a refusal counts towards the client's lockout: a presented credential refused with
+/// 401, unless the gateway could not get the keys to check it (an outage of the key set must
+/// not lock out every client).
+fn counts_for_lockout(d: &Denial, presented: bool) -> bool {
+    presented && d.status == 401 && d.reason != unauthorized(&AuthFailure::KeysUnavailable).reason
+}
+
+/// Refuses in every mode (a body that cannot be read).
+fn refuse(outcome: &mut Outcome, d: &Denial, rid: &str) -> Response<Body> {
+    outcome.decision = "block";
+    outcome.rule = Some(d.rule);
+    outcome.reason = Some(d.reason.clone());
+    crate::problem::response(d, rid)
 }
 
 fn deny_violation(
@@ -300,14 +348,15 @@ fn unauthorized(failure: &AuthFailure) -> Denial {
     .header(header::WWW_AUTHENTICATE, challenge)
 }
 
-/// Evaluates the operation's security requirements (OR of ANDs).
+/// Evaluates the operation's security requirements (OR of ANDs). A refusal says whether a
+/// presented credential was refused (what the lockout counts), not only missing ones.
 async fn authenticate(
     ctx: &Ctx<'_>,
     plan: &OpPlan,
     headers: &HeaderMap,
     query: Option<&str>,
     cert: Option<&ClientCert>,
-) -> Result<Option<Arc<Principal>>, Denial> {
+) -> Result<Option<Arc<Principal>>, (Denial, bool)> {
     if plan.security.is_empty() {
         return Ok(None);
     }
@@ -427,7 +476,7 @@ async fn authenticate(
             }
         }
     }
-    Err(best.map_or_else(|| unauthorized(&AuthFailure::Missing), |(d, _)| d))
+    Err(best.unwrap_or_else(|| (unauthorized(&AuthFailure::Missing), false)))
 }
 
 /// Counts and logs a refused credential (`code` empty: not a credential failure).

@@ -157,6 +157,8 @@ pub struct Api {
     pub admin_role: String,
     /// `RateLimit-*` on allowed responses.
     pub rate_limit_headers: bool,
+    /// Brute-force lockout (`lockout`), when configured.
+    pub lockout: Option<lockout::LockoutPlan>,
 }
 
 /// A trusted proxy range.
@@ -582,6 +584,7 @@ fn build_api(
             limits: applicable,
         });
     }
+    let lockout = lockout::compile(config, i, api, &catalog, &spec_path, warnings)?;
     let undocumented_limits = limits
         .iter()
         .enumerate()
@@ -605,6 +608,7 @@ fn build_api(
         concurrency: api.concurrency.map(|n| ConcurrencyLimiter::new(n, 100_000)),
         admin_role: api.admin_role.clone(),
         rate_limit_headers: api.rate_limit_headers,
+        lockout,
     })
 }
 
@@ -630,6 +634,7 @@ fn load_spec(path: &Path) -> Result<Catalog, portcullis_spec::Error> {
     portcullis_spec::load(path)
 }
 
+pub mod lockout;
 mod summary;
 
 #[cfg(test)]

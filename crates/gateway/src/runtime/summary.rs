@@ -66,6 +66,7 @@ impl Gateway {
                         "name": l.name, "key": format!("{:?}", l.key), "limit": l.limit, "per_secs": l.period_secs,
                         "operations": l.operations,
                     })).collect::<Vec<_>>(),
+                    "lockout": api.lockout.as_ref().map(super::lockout::LockoutPlan::describe),
                     "operations": ops,
                 })
             })
