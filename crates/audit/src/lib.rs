@@ -34,5 +34,5 @@ pub mod suppress;
 
 pub use engine::audit_catalog;
 pub use rule::{Meta, Rule};
-pub use run::{Failure, Outcome, audit_paths};
+pub use run::{Failure, Outcome, audit_paths, load};
 pub use settings::{Override, Settings, SettingsError};

@@ -55,6 +55,14 @@ struct Input {
     walked: bool,
 }
 
+/// Loads one document the way the audit reads it: tolerantly
+/// ([`portcullis_spec::LoadOptions::tolerant`]), so that a `$ref` that cannot be resolved
+/// becomes a finding (PC-DOC-001) instead of a refusal, and OpenAPI 3.2 is read as 3.1
+/// (PC-DOC-002). The gateway loads strictly and refuses both.
+pub fn load(path: &Path) -> Result<portcullis_spec::Catalog, portcullis_spec::Error> {
+    portcullis_spec::load_with(path, &portcullis_spec::LoadOptions::tolerant())
+}
+
 /// Audits every path (files and directories), documents in parallel.
 pub fn audit_paths(paths: &[PathBuf], settings: &Settings) -> Outcome {
     let mut inputs = Vec::new();
@@ -77,7 +85,7 @@ pub fn audit_paths(paths: &[PathBuf], settings: &Settings) -> Outcome {
     }
     let results: Vec<Done> = inputs
         .par_iter()
-        .map(|input| match portcullis_spec::load(&input.path) {
+        .map(|input| match load(&input.path) {
             Ok(catalog) => Done::Audited(input.path.clone(), audit_catalog(&catalog, settings)),
             Err(portcullis_spec::Error::NotOpenApi { .. }) if input.walked => {
                 Done::Skipped(input.path.clone())

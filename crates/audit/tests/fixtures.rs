@@ -23,7 +23,8 @@ fn fixtures() -> PathBuf {
 
 /// (pointer, line) of every finding of `rule` in `file`, in report order.
 fn findings_of(rule: &str, file: &Path) -> Vec<(String, u32)> {
-    let catalog = portcullis_spec::load(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let catalog =
+        portcullis_audit::load(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let mut findings = audit_catalog(&catalog, &Settings::default());
     findings.retain(|f| f.rule == rule);
     findings.sort_by_key(|f| (f.location.line, f.location.pointer.clone()));

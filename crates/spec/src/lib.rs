@@ -29,7 +29,7 @@ pub mod router;
 pub mod source;
 
 pub use error::Error;
-pub use load::{LoadOptions, load, load_str, load_with};
+pub use load::{LoadOptions, load, load_str, load_str_with, load_with};
 pub use model::*;
 pub use normalize::{NormalizedPath, PathError, normalize_path};
 pub use router::{

@@ -179,6 +179,11 @@ pub struct Catalog {
     pub extensions: Extensions,
     /// Non-fatal problems found while loading (kept for audits and `check`).
     pub warnings: Vec<Warning>,
+    /// `$ref`s that could not be resolved, each once, in the order met. Always empty from a
+    /// strict load (the default, which refuses such a document); a tolerant load
+    /// ([`crate::LoadOptions::tolerant`]) lists them here and reads what they name as unknown:
+    /// an empty schema, or an absent parameter, response, header or operation.
+    pub unresolved_refs: Vec<UnresolvedRef>,
     /// Every file that was read (root first), parsed, with the position of every node:
     /// [`crate::source::SourceMap::locate`] turns any pointer into a line and column.
     #[serde(skip)]
@@ -191,6 +196,17 @@ pub struct Warning {
     /// Where it is.
     pub location: Location,
     /// What is wrong, in one sentence.
+    pub message: String,
+}
+
+/// A `$ref` that a tolerant load could not resolve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnresolvedRef {
+    /// Where the `$ref` is written (its `$ref` member: file, pointer, line and column).
+    pub location: Location,
+    /// The reference as written.
+    pub reference: String,
+    /// Why it cannot be resolved, naming the chain of references followed.
     pub message: String,
 }
 
@@ -367,6 +383,20 @@ pub struct Response {
     pub extensions: Extensions,
     /// Where it is.
     pub location: Location,
+}
+
+impl Response {
+    /// A response declared at `location` whose content is unknown (its `$ref` could not be
+    /// resolved in a tolerant load): no description, content or headers.
+    pub fn unknown(location: Location) -> Response {
+        Response {
+            description: None,
+            content: IndexMap::new(),
+            headers: IndexMap::new(),
+            extensions: Extensions::new(),
+            location,
+        }
+    }
 }
 
 /// A schema, converted to JSON Schema 2020-12, with `$ref`s rewritten to `#/$defs/<key>`

@@ -8,6 +8,7 @@ use crate::rule::Rule;
 pub mod auth;
 pub mod authz;
 pub mod config;
+pub mod document;
 pub mod exposure;
 pub mod input;
 pub mod inventory;
@@ -70,6 +71,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &config::No500,
         &config::NoCors,
         &config::MediaTypesUndeclared,
+        &document::UnresolvedRef,
+        &document::Version32,
         &inventory::DeprecatedServed,
         &inventory::NoVersion,
         &inventory::NoContact,

@@ -18,7 +18,12 @@ impl<'a> Builder<'a> {
                 ..Info::default()
             });
         };
-        let at = self.files.deref(at)?;
+        let Some(at) = self.deref(at)? else {
+            return Ok(Info {
+                location: Some(root.location()),
+                ..Info::default()
+            });
+        };
         if !at.value.is_object() {
             let found = kind_of(at.value);
             self.warn(

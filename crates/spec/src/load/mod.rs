@@ -63,6 +63,15 @@ pub struct LoadOptions {
     /// a report). `None` (the default) allows any readable file, as multi-file
     /// specifications often refer to folders above their root.
     pub confine_to: Option<PathBuf>,
+    /// How a document that is not quite right is read. `false` (the default, and what the
+    /// gateway and `check` use: fail closed) refuses a `$ref` that cannot be resolved
+    /// ([`Error::Ref`]) and any version other than 2.0, 3.0.x and 3.1.x. `true` (for audits,
+    /// which report on a document rather than enforce it) records each such `$ref` in
+    /// [`Catalog::unresolved_refs`](crate::Catalog::unresolved_refs), reads what it names as
+    /// unknown (an empty schema, or an absent parameter, response, header, operation...), and
+    /// reads OpenAPI 3.2.x as 3.1 ([`Catalog::declared_version`](crate::Catalog) keeps
+    /// `3.2.x`).
+    pub tolerant: bool,
 }
 
 impl Default for LoadOptions {
@@ -72,6 +81,17 @@ impl Default for LoadOptions {
             max_files: 10_000,
             max_total_bytes: 512 * 1024 * 1024,
             confine_to: None,
+            tolerant: false,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// The default limits, read tolerantly ([`LoadOptions::tolerant`]): what an audit uses.
+    pub fn tolerant() -> LoadOptions {
+        LoadOptions {
+            tolerant: true,
+            ..LoadOptions::default()
         }
     }
 }
@@ -90,7 +110,7 @@ pub fn load(path: &Path) -> Result<Catalog, Error> {
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Catalog, Error> {
     let name: Arc<str> = Arc::from(path.to_string_lossy());
     let root = parse::parse_file(path, name, &options.limits)?;
-    let (version, declared) = detect_version(&root)?;
+    let (version, declared) = detect_version(&root, options.tolerant)?;
     let confine_to = match &options.confine_to {
         Some(dir) => Some(std::fs::canonicalize(dir).map_err(|error| Error::Io {
             path: dir.clone(),
@@ -105,14 +125,20 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Catalog, Error> {
     };
     let mut read = |path: &Path, name: Arc<str>| parse::parse_file(path, name, &options.limits);
     let files = Files::read_all(root, &limits, &mut read)?;
-    build(files, version, declared)
+    build(files, version, declared, options.tolerant)
 }
 
 /// Loads one in-memory document (YAML or JSON) named `name` in locations and messages. An
 /// external `$ref` in it cannot be followed and is an [`Error::Ref`] when it is needed.
 pub fn load_str(name: &str, text: &str) -> Result<Catalog, Error> {
+    load_str_with(name, text, &LoadOptions::default())
+}
+
+/// Loads one in-memory document with explicit options (`limits` and `tolerant` apply; the
+/// options about other files do not, as no other file is read).
+pub fn load_str_with(name: &str, text: &str, options: &LoadOptions) -> Result<Catalog, Error> {
     let name: Arc<str> = Arc::from(name);
-    let (value, positions) = parse::parse(&name, text, Format::Auto, &Limits::default())?;
+    let (value, positions) = parse::parse(&name, text, Format::Auto, &options.limits)?;
     let root = SourceFile {
         name,
         path: PathBuf::new(),
@@ -120,12 +146,12 @@ pub fn load_str(name: &str, text: &str) -> Result<Catalog, Error> {
         positions,
         bytes: u64::try_from(text.len()).unwrap_or(u64::MAX),
     };
-    let (version, declared) = detect_version(&root)?;
-    build(Files::in_memory(root), version, declared)
+    let (version, declared) = detect_version(&root, options.tolerant)?;
+    build(Files::in_memory(root), version, declared, options.tolerant)
 }
 
-/// Reads the `openapi` / `swagger` key of a root document.
-fn detect_version(root: &SourceFile) -> Result<(SpecVersion, String), Error> {
+/// Reads the `openapi` / `swagger` key of a root document; `tolerant` reads 3.2.x as 3.1.
+fn detect_version(root: &SourceFile, tolerant: bool) -> Result<(SpecVersion, String), Error> {
     let Value::Object(map) = &root.value else {
         return Err(Error::NotOpenApi {
             location: root.locate(""),
@@ -158,6 +184,11 @@ fn detect_version(root: &SourceFile) -> Result<(SpecVersion, String), Error> {
         "openapi" if declared == "3.1" || declared.starts_with("3.1.") => {
             Some(SpecVersion::OpenApi31)
         }
+        // 3.2 adds to 3.1 (a `query` method, `additionalOperations`, richer tags) without
+        // changing what 3.1 means; what it adds is not read.
+        "openapi" if tolerant && (declared == "3.2" || declared.starts_with("3.2.")) => {
+            Some(SpecVersion::OpenApi31)
+        }
         "swagger" if declared == "2.0" => Some(SpecVersion::Swagger2),
         _ => None,
     };
@@ -171,8 +202,13 @@ fn detect_version(root: &SourceFile) -> Result<(SpecVersion, String), Error> {
 }
 
 /// Builds the catalog from parsed files (root first).
-fn build(files: Files, version: SpecVersion, declared_version: String) -> Result<Catalog, Error> {
-    let mut b = Builder::new(&files, version);
+fn build(
+    files: Files,
+    version: SpecVersion,
+    declared_version: String,
+    tolerant: bool,
+) -> Result<Catalog, Error> {
+    let mut b = Builder::new(&files, version, tolerant);
     let root = files.root(0).ok_or_else(|| Error::NotOpenApi {
         location: files.locate(0, ""),
         message: "no document".to_owned(),
@@ -208,6 +244,11 @@ fn build(files: Files, version: SpecVersion, declared_version: String) -> Result
         .into_iter()
         .filter(|w| seen.insert((w.location.clone(), w.message.clone())))
         .collect();
+    let mut seen = std::collections::HashSet::new();
+    let unresolved_refs: Vec<_> = std::mem::take(&mut b.unresolved)
+        .into_iter()
+        .filter(|u| seen.insert(u.location.clone()))
+        .collect();
     drop(b);
     Ok(Catalog {
         version,
@@ -223,6 +264,7 @@ fn build(files: Files, version: SpecVersion, declared_version: String) -> Result
         tags,
         extensions,
         warnings,
+        unresolved_refs,
         sources: Arc::new(SourceMap {
             files: files.into_files(),
         }),
@@ -231,3 +273,6 @@ fn build(files: Files, version: SpecVersion, declared_version: String) -> Result
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tolerant_tests;

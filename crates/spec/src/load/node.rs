@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::model::{Extensions, Location, SpecVersion, Warning};
+use crate::model::{Extensions, Location, SpecVersion, UnresolvedRef, Warning};
 use crate::pointer;
 use crate::source::SourceFile;
 
@@ -155,16 +155,52 @@ pub(crate) struct Builder<'a> {
     pub schemas: Registry<'a>,
     /// Non-fatal problems so far.
     pub warnings: Vec<Warning>,
+    /// When true (an audit's tolerant load), a `$ref` that cannot be resolved is recorded in
+    /// `unresolved` and the part it names is read as unknown; when false it is an error.
+    pub tolerant: bool,
+    /// `$ref`s that could not be resolved (tolerant loads only).
+    pub unresolved: Vec<UnresolvedRef>,
 }
 
 impl<'a> Builder<'a> {
     /// A builder over parsed files.
-    pub fn new(files: &'a Files, version: SpecVersion) -> Self {
+    pub fn new(files: &'a Files, version: SpecVersion, tolerant: bool) -> Self {
         Builder {
             files,
             version,
             schemas: Registry::default(),
             warnings: Vec::new(),
+            tolerant,
+            unresolved: Vec::new(),
+        }
+    }
+
+    /// A tolerant load records an [`Error::Ref`] and goes on (`Ok`); anything else, or any
+    /// error of a strict load, is returned as it is.
+    pub fn tolerate(&mut self, error: Error) -> Result<(), Error> {
+        match error {
+            Error::Ref {
+                location,
+                reference,
+                message,
+            } if self.tolerant => {
+                self.unresolved.push(UnresolvedRef {
+                    location,
+                    reference,
+                    message,
+                });
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+
+    /// Follows `$ref`s from `at` ([`Files::deref`]); in a tolerant load, a reference that
+    /// cannot be resolved is recorded and gives `None` (the caller reads the part as absent).
+    pub fn deref(&mut self, at: At<'a>) -> Result<Option<At<'a>>, Error> {
+        match self.files.deref(at) {
+            Ok(target) => Ok(Some(target)),
+            Err(e) => self.tolerate(e).map(|()| None),
         }
     }
 

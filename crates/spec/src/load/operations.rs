@@ -40,7 +40,9 @@ impl<'a> Builder<'a> {
         let Some(paths) = root.get_present("paths") else {
             return Ok(ops);
         };
-        let paths = self.files.deref(paths)?;
+        let Some(paths) = self.deref(paths)? else {
+            return Ok(ops);
+        };
         paths.expect_object("`paths`")?;
         for (template, item) in paths.members() {
             if template.starts_with("x-") {
@@ -52,7 +54,9 @@ impl<'a> Builder<'a> {
                     format!("the path {template:?} does not start with `/`"),
                 );
             }
-            let item = self.files.deref(item)?;
+            let Some(item) = self.deref(item)? else {
+                continue;
+            };
             if item.value.is_null() {
                 continue;
             }
@@ -69,7 +73,9 @@ impl<'a> Builder<'a> {
                 let Some(op) = item.get_present(method.key()) else {
                     continue;
                 };
-                let op = self.files.deref(op)?;
+                let Some(op) = self.deref(op)? else {
+                    continue;
+                };
                 op.expect_object("an operation")?;
                 let own = match op.get_present("parameters") {
                     Some(list) => self.parameter_list(&list)?,
@@ -149,7 +155,9 @@ impl<'a> Builder<'a> {
         list.expect_array("`parameters`")?;
         let mut out = Vec::new();
         for item in list.items() {
-            let at = self.files.deref(item)?;
+            let Some(at) = self.deref(item)? else {
+                continue;
+            };
             at.expect_object("a parameter")?;
             let name = match at.value.get("name") {
                 Some(Value::String(name)) => name.clone(),

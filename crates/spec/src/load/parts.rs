@@ -48,7 +48,7 @@ impl<'a> Builder<'a> {
             parameters.push(self.parameter_3(at, name, location_in)?);
         }
         let request_body = match op.get_present("requestBody") {
-            Some(body) => Some(self.request_body(body)?),
+            Some(body) => self.request_body(body)?,
             None => None,
         };
         Ok(Parts {
@@ -102,20 +102,23 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn request_body(&mut self, at: At<'a>) -> Result<RequestBody, Error> {
-        let at = self.files.deref(at)?;
+    /// A request body (`None` when a tolerant load cannot resolve its `$ref`).
+    fn request_body(&mut self, at: At<'a>) -> Result<Option<RequestBody>, Error> {
+        let Some(at) = self.deref(at)? else {
+            return Ok(None);
+        };
         at.expect_object("a request body")?;
         let content = match at.get_present("content") {
             Some(content) => self.content(&content)?,
             None => IndexMap::new(),
         };
-        Ok(RequestBody {
+        Ok(Some(RequestBody {
             required: self.flag(&at, "required", false),
             description: self.description(&at),
             content,
             extensions: at.extensions(),
             location: at.location(),
-        })
+        }))
     }
 
     fn responses_3(&mut self, op: &At<'a>) -> Result<IndexMap<String, Response>, Error> {
@@ -123,26 +126,36 @@ impl<'a> Builder<'a> {
         let Some(responses) = op.get_present("responses") else {
             return Ok(out);
         };
-        let responses = self.files.deref(responses)?;
+        let Some(responses) = self.deref(responses)? else {
+            return Ok(out);
+        };
         responses.expect_object("`responses`")?;
         for (status, at) in responses.members() {
             if status.starts_with("x-") {
                 continue;
             }
             self.check_status(status, &at);
-            let at = self.files.deref(at)?;
+            let Some(at) = self.deref(at.clone())? else {
+                // Declared, but what it says is unknown.
+                out.insert(status.to_owned(), Response::unknown(at.location()));
+                continue;
+            };
             at.expect_object("a response")?;
             let content = match at.get_present("content") {
                 Some(content) => self.content(&content)?,
                 None => IndexMap::new(),
             };
             let mut headers = IndexMap::new();
-            if let Some(declared) = at.get_present("headers") {
-                let declared = self.files.deref(declared)?;
+            if let Some(declared) = at.get_present("headers")
+                && let Some(declared) = self.deref(declared)?
+            {
                 declared.expect_object("`headers`")?;
                 for (name, header) in declared.members() {
-                    let header = self.files.deref(header)?;
-                    headers.insert(name.to_owned(), self.header_schema_3(&header)?);
+                    let schema = match self.deref(header)? {
+                        Some(header) => self.header_schema_3(&header)?,
+                        None => None,
+                    };
+                    headers.insert(name.to_owned(), schema);
                 }
             }
             let response = Response {
@@ -198,12 +211,24 @@ impl<'a> Builder<'a> {
 
     /// A `content` mapping: media type -> schema.
     pub fn content(&mut self, at: &At<'a>) -> Result<IndexMap<String, MediaType>, Error> {
-        let at = self.files.deref(at.clone())?;
-        at.expect_object("`content`")?;
         let mut out = IndexMap::new();
+        let Some(at) = self.deref(at.clone())? else {
+            return Ok(out);
+        };
+        at.expect_object("`content`")?;
         for (media_type, entry) in at.members() {
             self.check_media_type(media_type, &entry);
-            let entry = self.files.deref(entry)?;
+            let Some(entry) = self.deref(entry.clone())? else {
+                let location = entry.location();
+                out.insert(
+                    media_type.to_owned(),
+                    MediaType {
+                        schema: None,
+                        location,
+                    },
+                );
+                continue;
+            };
             if !entry.value.is_object() && !entry.value.is_null() {
                 let found = kind_of(entry.value);
                 return Err(entry.invalid(format!(

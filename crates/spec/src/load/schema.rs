@@ -139,7 +139,10 @@ impl<'a> Builder<'a> {
             // A synthesized schema has no node to name; read it without the anchor.
             return self.convert_object(fid, map, ptr, depth);
         };
-        let key = self.register_target(target, fid, ptr)?;
+        let Some(key) = self.register_target(target, fid, ptr)? else {
+            // Its own `$ref` leads nowhere (tolerant load): read it without the anchor.
+            return self.convert_object(fid, map, ptr, depth);
+        };
         self.schemas.anchors.push(key);
         let converted = self.convert_object(fid, map, ptr, depth);
         self.schemas.anchors.pop();
@@ -187,7 +190,15 @@ impl<'a> Builder<'a> {
     ) -> Result<RefOutcome, Error> {
         match map.get("$ref") {
             Some(Value::String(r)) => {
-                let key = self.register(fid, r, &pointer::push(ptr, "$ref"))?;
+                let Some(key) = self.register(fid, r, &pointer::push(ptr, "$ref"))? else {
+                    // Unresolvable (tolerant load): the reference says nothing, so before
+                    // 3.1 the schema is `{}` (anything) and in 3.1 its siblings remain.
+                    return Ok(if legacy {
+                        RefOutcome::Replaced(Value::Object(Map::new()))
+                    } else {
+                        RefOutcome::None
+                    });
+                };
                 let rewritten = Value::String(format!("#/$defs/{key}"));
                 if !legacy {
                     return Ok(RefOutcome::Sibling(rewritten));
@@ -350,32 +361,35 @@ impl<'a> Builder<'a> {
         ptr: &str,
         depth: usize,
     ) -> Result<Value, Error> {
-        if let Some(Value::String(_)) = members.get("$ref") {
-            return match self.map_target(fid, ptr)? {
+        if let Some(Value::String(_)) = members.get("$ref")
+            && let Some(at) = self.files.at(fid, ptr)
+        {
+            return match self.map_target(at)? {
                 Some(target) => {
                     let Value::Object(target_members) = target.value else {
                         return Ok(Value::Object(Map::new()));
                     };
                     self.convert_map_members(target.fid, target_members, &target.ptr, depth)
                 }
-                None => self.convert_map_members(fid, members, ptr, depth),
+                // Unresolvable (tolerant load): no member is known.
+                None => Ok(Value::Object(Map::new())),
             };
         }
         self.convert_map_members(fid, members, ptr, depth)
     }
 
-    /// Where a `$ref` in place of a mapping of schemas leads (a warning when not a mapping).
+    /// Where a `$ref` in place of a mapping of schemas (at `at`) leads (a warning when not
+    /// a mapping); `None` when a tolerant load cannot resolve it.
     #[inline(never)]
-    fn map_target(&mut self, fid: usize, ptr: &str) -> Result<Option<At<'a>>, Error> {
-        let files = self.files;
-        let Some(at) = files.at(fid, ptr) else {
+    fn map_target(&mut self, at: At<'a>) -> Result<Option<At<'a>>, Error> {
+        let location = at.location();
+        let Some(target) = self.deref(at)? else {
             return Ok(None);
         };
-        let target = files.deref(at)?;
         if !target.value.is_object() {
             let found = kind_of(target.value);
             self.warn(
-                files.locate(fid, ptr),
+                location,
                 format!("a `$ref` in place of a mapping of schemas leads to {found}; ignored"),
             );
         }
@@ -477,46 +491,62 @@ impl<'a> Builder<'a> {
     }
 
     /// Registers the target of the schema reference `reference` (written in file `fid` at
-    /// `ref_ptr`) and returns its key in [`crate::Catalog::schemas`].
-    fn register(&mut self, fid: usize, reference: &str, ref_ptr: &str) -> Result<String, Error> {
+    /// `ref_ptr`) and returns its key in [`crate::Catalog::schemas`]; `None` when a tolerant
+    /// load cannot resolve it.
+    fn register(
+        &mut self,
+        fid: usize,
+        reference: &str,
+        ref_ptr: &str,
+    ) -> Result<Option<String>, Error> {
         let files = self.files;
-        let target = files.resolve(fid, reference).map_err(|why| Error::Ref {
-            location: files.locate(fid, ref_ptr),
-            reference: reference.to_owned(),
-            message: why,
-        })?;
-        self.register_target(target, fid, ref_ptr)
+        match files.resolve(fid, reference) {
+            Ok(target) => self.register_target(target, fid, ref_ptr),
+            Err(why) => {
+                self.tolerate(Error::Ref {
+                    location: files.locate(fid, ref_ptr),
+                    reference: reference.to_owned(),
+                    message: why,
+                })?;
+                Ok(None)
+            }
+        }
     }
 
-    /// Registers a schema node (reached from file `fid` at `ref_ptr`) and returns its key.
+    /// Registers a schema node (reached from file `fid` at `ref_ptr`) and returns its key;
+    /// `None` when the node is a chain of references that a tolerant load cannot resolve.
     fn register_target(
         &mut self,
         target: At<'a>,
         fid: usize,
         ref_ptr: &str,
-    ) -> Result<String, Error> {
+    ) -> Result<Option<String>, Error> {
         let files = self.files;
         let id = (target.fid, target.ptr.clone());
         if let Some(key) = self.schemas.by_target.get(&id) {
-            return Ok(key.clone());
+            return Ok(Some(key.clone()));
         }
         if ref_of(target.value).is_some() {
             // A target that is itself a reference: refuse chains that never reach a schema.
-            files.deref(target.clone()).map_err(|e| match e {
-                Error::Ref {
-                    message, reference, ..
-                } => Error::Ref {
-                    location: files.locate(fid, ref_ptr),
-                    reference,
-                    message: format!("{message}, starting from {}", describe(&target)),
-                },
-                other => other,
-            })?;
+            if let Err(e) = files.deref(target.clone()) {
+                let e = match e {
+                    Error::Ref {
+                        message, reference, ..
+                    } => Error::Ref {
+                        location: files.locate(fid, ref_ptr),
+                        reference,
+                        message: format!("{message}, starting from {}", describe(&target)),
+                    },
+                    other => other,
+                };
+                self.tolerate(e)?;
+                return Ok(None);
+            }
         }
         let key = self.schemas.new_key(&target);
         self.schemas.by_target.insert(id, key.clone());
         self.schemas.pending.push_back((key.clone(), target));
-        Ok(key)
+        Ok(Some(key))
     }
 }
 

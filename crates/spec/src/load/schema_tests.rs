@@ -21,7 +21,7 @@ fn files(doc: Value) -> Files {
 /// Converts the schema at `ptr` of `doc`; returns it, the `$defs` bundle and the warnings.
 fn run(version: SpecVersion, doc: Value, ptr: &str) -> (Value, Value, Vec<String>) {
     let files = files(doc);
-    let mut b = Builder::new(&files, version);
+    let mut b = Builder::new(&files, version, false);
     let at = files.resolve(0, &format!("#{ptr}")).unwrap();
     let schema = b.schema(&at).unwrap();
     b.finish_schemas().unwrap();
@@ -229,7 +229,7 @@ fn ref_only_cycles_and_dangling_refs_are_errors() {
         "d": {"properties": {"x": {"$ref": "#/definitions/Missing"}}}
     });
     let files = files(doc);
-    let mut b = Builder::new(&files, SpecVersion::Swagger2);
+    let mut b = Builder::new(&files, SpecVersion::Swagger2, false);
     let at = files.resolve(0, "#/s").unwrap();
     let err = b.schema(&at).unwrap_err().to_string();
     assert!(err.contains("cycle"), "{err}");
@@ -255,7 +255,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         s = json!({ "items": s });
     }
     let files = files(json!({ "s": s }));
-    let mut b = Builder::new(&files, SpecVersion::OpenApi30);
+    let mut b = Builder::new(&files, SpecVersion::OpenApi30, false);
     let at = files.resolve(0, "#/s").unwrap();
     let err = b.schema(&at).unwrap_err().to_string();
     assert!(err.contains("nested more than"), "{err}");
@@ -336,7 +336,7 @@ fn properties_refs_that_loop_stop_at_the_depth_limit() {
         "s": {"properties": {"$ref": "#/p"}}
     });
     let files = files(doc);
-    let mut b = Builder::new(&files, SpecVersion::OpenApi30);
+    let mut b = Builder::new(&files, SpecVersion::OpenApi30, false);
     let at = files.resolve(0, "#/s").unwrap();
     let err = b.schema(&at).unwrap_err().to_string();
     assert!(err.contains("nested more than"), "{err}");

@@ -30,15 +30,21 @@ impl<'a> Builder<'a> {
         let Some(components) = root.get_present("components") else {
             return Ok(IndexMap::new());
         };
-        let components = self.files.deref(components)?;
+        let Some(components) = self.deref(components)? else {
+            return Ok(IndexMap::new());
+        };
         let Some(schemes) = components.get_present("securitySchemes") else {
             return Ok(IndexMap::new());
         };
-        let schemes = self.files.deref(schemes)?;
+        let Some(schemes) = self.deref(schemes)? else {
+            return Ok(IndexMap::new());
+        };
         schemes.expect_object("`securitySchemes`")?;
         let mut out = IndexMap::new();
         for (name, at) in schemes.members() {
-            let at = self.files.deref(at)?;
+            let Some(at) = self.deref(at)? else {
+                continue;
+            };
             at.expect_object("a security scheme")?;
             let kind = self.scheme_kind_3(&at)?;
             out.insert(name.to_owned(), self.scheme(&at, kind));
@@ -54,11 +60,15 @@ impl<'a> Builder<'a> {
         let Some(defs) = root.get_present("securityDefinitions") else {
             return Ok(IndexMap::new());
         };
-        let defs = self.files.deref(defs)?;
+        let Some(defs) = self.deref(defs)? else {
+            return Ok(IndexMap::new());
+        };
         defs.expect_object("`securityDefinitions`")?;
         let mut out = IndexMap::new();
         for (name, at) in defs.members() {
-            let at = self.files.deref(at)?;
+            let Some(at) = self.deref(at)? else {
+                continue;
+            };
             at.expect_object("a security definition")?;
             let kind = match at.str("type").unwrap_or("") {
                 "basic" => SecuritySchemeKind::Http {

@@ -16,8 +16,9 @@ impl<'a> Builder<'a> {
         list.expect_array("`servers`")?;
         let mut out = Vec::new();
         for item in list.items() {
-            let item = self.files.deref(item)?;
-            out.push(self.server(&item)?);
+            if let Some(item) = self.deref(item)? {
+                out.push(self.server(&item)?);
+            }
         }
         Ok((!out.is_empty()).then_some(out))
     }

@@ -353,14 +353,20 @@ impl<'a> Builder<'a> {
         let Some(responses) = op.get_present("responses") else {
             return Ok(out);
         };
-        let responses = self.files.deref(responses)?;
+        let Some(responses) = self.deref(responses)? else {
+            return Ok(out);
+        };
         responses.expect_object("`responses`")?;
         for (status, at) in responses.members() {
             if status.starts_with("x-") {
                 continue;
             }
             self.check_status(status, &at);
-            let at = self.files.deref(at)?;
+            let Some(at) = self.deref(at.clone())? else {
+                // Declared, but what it says is unknown.
+                out.insert(status.to_owned(), Response::unknown(at.location()));
+                continue;
+            };
             at.expect_object("a response")?;
             let mut content = IndexMap::new();
             if let Some(schema_at) = at.get_present("schema") {
@@ -374,12 +380,16 @@ impl<'a> Builder<'a> {
                 }
             }
             let mut headers = IndexMap::new();
-            if let Some(declared) = at.get_present("headers") {
-                let declared = self.files.deref(declared)?;
+            if let Some(declared) = at.get_present("headers")
+                && let Some(declared) = self.deref(declared)?
+            {
                 declared.expect_object("`headers`")?;
                 for (name, header) in declared.members() {
-                    let header = self.files.deref(header)?;
-                    headers.insert(name.to_owned(), self.inline_schema(&header)?);
+                    let schema = match self.deref(header)? {
+                        Some(header) => self.inline_schema(&header)?,
+                        None => None,
+                    };
+                    headers.insert(name.to_owned(), schema);
                 }
             }
             let response = Response {

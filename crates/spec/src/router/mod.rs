@@ -20,7 +20,7 @@
 //! #     operations: vec![op(Method::Get, "/pets/{petId}", "getPet"), op(Method::Get, "/pets/mine", "myPets")],
 //! #     security_schemes: Default::default(), global_security: None, global_security_location: None,
 //! #     schemas: Default::default(), tags: Default::default(), extensions: Default::default(),
-//! #     warnings: vec![], sources: Default::default(),
+//! #     warnings: vec![], unresolved_refs: vec![], sources: Default::default(),
 //! # };
 //! // `catalog`: GET /pets/{petId} (getPet) and GET /pets/mine (myPets), served under /v1.
 //! let (router, warnings) = Router::new(&catalog, &RouterOptions::default());

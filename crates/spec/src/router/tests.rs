@@ -62,6 +62,7 @@ pub(super) fn catalog(servers: Vec<Server>, operations: Vec<Operation>) -> Catal
         tags: Default::default(),
         extensions: Default::default(),
         warnings: Vec::new(),
+        unresolved_refs: Vec::new(),
         sources: Default::default(),
     }
 }
