@@ -23,11 +23,11 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use support::redis::Redis;
 use support::{Gateway, Resp};
 
 const ADMIN_TOKEN: &str = "ratelimit-e2e-admin-token-0123456789";
@@ -46,80 +46,6 @@ paths:
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-/// A `redis-server` child on a fixed loopback port, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    /// Starts redis-server on `port`; `None` when it is not installed.
-    fn start(port: u16) -> Option<Redis> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let redis = Redis { child, port };
-        redis.wait_ready();
-        Some(redis)
-    }
-
-    fn wait_ready(&self) {
-        for _ in 0..200 {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                let mut buf = [0u8; 16];
-                if s.write_all(b"PING\r\n").is_ok()
-                    && s.read(&mut buf)
-                        .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("redis-server did not answer on port {}", self.port);
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts Redis on a free port, or prints why the test is skipped.
-fn redis_or_skip() -> Option<Redis> {
-    let installed = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        eprintln!(
-            "skipped: redis-server not installed (.ci/run installs it from Debian's packages)"
-        );
-        return None;
-    }
-    Redis::start(free_port())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `GET /items` as client `key`.
 fn get(gw: &Gateway, key: &str) -> Resp {
@@ -300,7 +226,9 @@ fn wait_shared(gateway: &Gateway, round: &str) {
 /// shared again, without restarting anything.
 #[test]
 fn two_replicas_enforce_one_limit_and_recover_after_redis_outage() {
-    let Some(redis) = redis_or_skip() else { return };
+    let Some(redis) = Redis::start_or_skip() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let up = upstream();
     let config = write_config(dir.path(), "gw.yaml", &redis.url(), "local", up, 200, "1h");
@@ -340,7 +268,7 @@ fn two_replicas_enforce_one_limit_and_recover_after_redis_outage() {
     assert!(metric(&b, degraded) >= 300.0);
 
     // Redis returns on the same port: both replicas reconnect on their own.
-    let redis = Redis::start(port).unwrap();
+    let redis = Redis::start_on(port);
     wait_shared(&a, "a");
     wait_shared(&b, "b");
     let started = Instant::now();
@@ -356,7 +284,9 @@ fn two_replicas_enforce_one_limit_and_recover_after_redis_outage() {
 /// keep answering.
 #[test]
 fn redis_outage_follows_deny_and_allow() {
-    let Some(redis) = redis_or_skip() else { return };
+    let Some(redis) = Redis::start_or_skip() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let up = upstream();
     let url = redis.url();
@@ -400,7 +330,9 @@ fn redis_outage_follows_deny_and_allow() {
 /// A long-window quota lives in Redis: a restarted replica still sees the count.
 #[test]
 fn quota_in_redis_survives_a_gateway_restart() {
-    let Some(redis) = redis_or_skip() else { return };
+    let Some(redis) = Redis::start_or_skip() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let up = upstream();
     let config = write_config(dir.path(), "q.yaml", &redis.url(), "deny", up, 100, "1d");

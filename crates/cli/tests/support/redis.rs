@@ -32,6 +32,12 @@ impl Redis {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free loopback port");
+        Some(Redis::start_on(port))
+    }
+
+    /// Starts redis-server on `port` (e.g. again on the port of one a test killed) and waits
+    /// (bounded) for its `PONG`.
+    pub fn start_on(port: u16) -> Redis {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -41,7 +47,7 @@ impl Redis {
             .expect("start redis-server");
         let redis = Redis { child, port };
         redis.wait_ready();
-        Some(redis)
+        redis
     }
 
     fn wait_ready(&self) {
