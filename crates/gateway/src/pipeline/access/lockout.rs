@@ -157,7 +157,7 @@ impl<'a> Watch<'a> {
             Denial::new(
                 429,
                 rule,
-                format!("{who} is locked out after repeated authentication failures for {secs} s more{unavailable}"),
+                format!("{who} is locked out for {secs} s more after repeated authentication failures{unavailable}"),
             )
             .detail("too many failed authentication attempts; try again later")
             .header(header::RETRY_AFTER, secs.to_string()),
