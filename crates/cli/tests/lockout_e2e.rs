@@ -216,6 +216,21 @@ fn bad_api_keys_lock_out_the_client_ip() {
     assert_locked(&items(&gw, "t-locked", third, &good), "auth.locked", 600);
     assert_eq!(lockouts(&gw, "ip"), 2.0);
 
+    // A reload keeps counts and locks (the state backend is unchanged).
+    gw.hangup();
+    for _ in 0..200 {
+        if gw.metric("portcullis_reloads_total", ADMIN_TOKEN) >= 1.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(gw.metric("portcullis_reloads_total", ADMIN_TOKEN), 1.0);
+    assert_locked(
+        &items(&gw, "a-reloaded", attacker, &good),
+        "auth.locked",
+        600,
+    );
+
     let log = dir.path().join("decisions.jsonl");
     let lines = support::decision_log(&log, &["a-good", "a-4", "t-locked", "o-good"]);
     let locked = decision(&lines, "a-good");
