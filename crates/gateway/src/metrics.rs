@@ -52,6 +52,13 @@ pub struct AuthLabels {
     pub reason: String,
 }
 
+/// Labels of a call to the token introspection endpoint.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntrospectionLabels {
+    /// `active`, `inactive` or `error`.
+    pub result: String,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -73,6 +80,12 @@ pub struct Metrics {
     pub rule_hits: Family<RuleLabels, Counter>,
     /// `portcullis_auth_failures_total`.
     pub auth_failures: Family<AuthLabels, Counter>,
+    /// `portcullis_introspection_calls_total`.
+    pub introspection_calls: Family<IntrospectionLabels, Counter>,
+    /// `portcullis_introspection_cache_hits_total`.
+    pub introspection_cache_hits: Counter,
+    /// `portcullis_introspection_stale_total`.
+    pub introspection_stale: Counter,
     /// `portcullis_reloads_total`.
     pub reloads: Counter,
     /// `portcullis_reload_failures_total`.
@@ -102,6 +115,9 @@ impl Metrics {
         let upstream_errors = Family::<ApiLabels, Counter>::default();
         let rule_hits = Family::<RuleLabels, Counter>::default();
         let auth_failures = Family::<AuthLabels, Counter>::default();
+        let introspection_calls = Family::<IntrospectionLabels, Counter>::default();
+        let introspection_cache_hits = Counter::default();
+        let introspection_stale = Counter::default();
         let reloads = Counter::default();
         let reload_failures = Counter::default();
         let log_dropped = Gauge::default();
@@ -138,6 +154,21 @@ impl Metrics {
             auth_failures.clone(),
         );
         registry.register(
+            "introspection_calls",
+            "Calls to the token introspection endpoint by result (active, inactive, error)",
+            introspection_calls.clone(),
+        );
+        registry.register(
+            "introspection_cache_hits",
+            "Opaque tokens judged from the introspection cache without a call",
+            introspection_cache_hits.clone(),
+        );
+        registry.register(
+            "introspection_stale",
+            "Opaque tokens let through on a stale cached answer while the endpoint failed",
+            introspection_stale.clone(),
+        );
+        registry.register(
             "reloads",
             "Successful configuration reloads",
             reloads.clone(),
@@ -164,6 +195,9 @@ impl Metrics {
             upstream_errors,
             rule_hits,
             auth_failures,
+            introspection_calls,
+            introspection_cache_hits,
+            introspection_stale,
             reloads,
             reload_failures,
             log_dropped,

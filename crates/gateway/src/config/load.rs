@@ -200,6 +200,11 @@ impl Config {
                 ));
             }
         }
+        if let Some(introspection) = &self.identity.introspection
+            && let Err((pointer, message)) = introspection.check()
+        {
+            return Err(at(&format!("/identity/introspection{pointer}"), message));
+        }
         if let Some(tls) = &self.server.tls
             && tls.client_auth.is_some()
             && tls.client_ca.is_none()

@@ -5,6 +5,7 @@
 //! pointer of the key, and what is wrong. The types here are the file's shape; what runs is
 //! compiled from them by [`crate::compile`].
 
+mod introspection;
 mod load;
 pub(crate) mod located;
 pub mod lockout;
@@ -17,6 +18,9 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+pub use introspection::{
+    IntrospectionCacheConfig, IntrospectionConfig, IntrospectionOnFailure, Secret,
+};
 pub use load::ConfigError;
 pub use redact::redact_url;
 pub use units::{ByteSize, Dur};
@@ -292,6 +296,8 @@ pub struct IdentityConfig {
     pub api_keys: Option<ApiKeysConfig>,
     /// Client certificates (mTLS) mapped to identities.
     pub mtls: Option<MtlsConfig>,
+    /// Opaque bearer tokens checked by OAuth2 token introspection (RFC 7662).
+    pub introspection: Option<IntrospectionConfig>,
 }
 
 /// `identity.mtls`.

@@ -5,10 +5,13 @@
 //!   selection, time claims with leeway, audience), with a bounded cache of verified tokens.
 //! * [`apikeys`]: API keys from a file of hashes (`pc_<id>_<secret>`), with distinct refusals.
 //! * [`mtls`]: verified client certificates (subject CN, SAN DNS/URI) mapped to principals.
+//! * [`introspection`]: opaque bearer tokens asked about at an OAuth2 introspection endpoint
+//!   (RFC 7662), with a bounded cache of answers honouring `exp`.
 //! * [`jwks`]: key sets from a file or a URL (cached, refetched on an unknown `kid` at a
 //!   bounded rate, stale keys kept while the endpoint fails).
 
 pub mod apikeys;
+pub mod introspection;
 pub mod jwks;
 pub mod jwt;
 pub mod mtls;
@@ -93,6 +96,9 @@ pub enum AuthFailure {
     /// A required claim is absent or of the wrong type.
     #[error("claim {0} missing or invalid")]
     Claim(&'static str),
+    /// An opaque token refused by introspection, or not judged because the endpoint failed.
+    #[error("{0}")]
+    Introspection(introspection::Failure),
 }
 
 impl AuthFailure {
@@ -114,6 +120,23 @@ impl AuthFailure {
             AuthFailure::IssuedInFuture => "issued_in_future",
             AuthFailure::WrongAudience => "wrong_audience",
             AuthFailure::Claim(_) => "bad_claim",
+            AuthFailure::Introspection(f) => f.code(),
+        }
+    }
+
+    /// The decision-log rule: `auth.invalid` for JWTs, its own for introspection.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            AuthFailure::Introspection(f) => f.rule(),
+            _ => "auth.invalid",
+        }
+    }
+
+    /// The status to answer with: 401, or an introspection endpoint's `failure_status`.
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthFailure::Introspection(f) => f.status(),
+            _ => 401,
         }
     }
 }

@@ -31,6 +31,7 @@ enum Pending {
 }
 
 mod apikey;
+mod bearer;
 mod lockout;
 mod mtls;
 
@@ -337,15 +338,20 @@ fn unauthorized(failure: &AuthFailure) -> Denial {
     };
     let detail = match failure {
         AuthFailure::Missing => "credentials are required",
+        _ if failure.status() != 401 => "the credentials could not be checked; try again later",
         _ => "the credentials are not valid",
     };
-    Denial::new(
-        401,
-        "auth.invalid",
+    let denial = Denial::new(
+        failure.status(),
+        failure.rule(),
         format!("authentication failed: {failure}"),
     )
-    .detail(detail)
-    .header(header::WWW_AUTHENTICATE, challenge)
+    .detail(detail);
+    if failure.status() == 401 {
+        denial.header(header::WWW_AUTHENTICATE, challenge)
+    } else {
+        denial
+    }
 }
 
 /// Evaluates the operation's security requirements (OR of ANDs). A refusal says whether a
@@ -373,11 +379,7 @@ async fn authenticate(
                     if verified.is_none() {
                         let r = match bearer(headers) {
                             None => Err(AuthFailure::Missing),
-                            Some(token) if ctx.gw.verifier.is_empty() => {
-                                let _ = token;
-                                Err(AuthFailure::UnknownIssuer)
-                            }
-                            Some(token) => ctx.gw.verifier.verify(token).await,
+                            Some(token) => bearer::verify(ctx, token).await,
                         };
                         if let Err(f) = &r {
                             ctx.shared

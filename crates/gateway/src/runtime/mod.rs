@@ -13,6 +13,7 @@ use crate::config::{
     ApiConfig, Config, Deprecated, Mode, OnFailureConfig, RequestPolicy, Undocumented, redact_url,
 };
 use crate::identity::apikeys::{ApiKeyError, ApiKeys};
+use crate::identity::introspection::Introspector;
 use crate::identity::jwks;
 use crate::identity::jwt::{self, Clock, Issuer, Verifier};
 use crate::identity::mtls::CertMap;
@@ -212,6 +213,8 @@ pub struct Gateway {
     pub apis: Vec<Api>,
     /// JWT verification.
     pub verifier: Arc<Verifier>,
+    /// Opaque bearer tokens (`identity.introspection`), when configured.
+    pub introspection: Option<Arc<Introspector>>,
     /// API keys (`identity.api_keys`), when configured.
     pub api_keys: Option<Arc<ApiKeys>>,
     /// Header holding an API key when the spec's scheme names none found (`identity.api_keys.header`).
@@ -328,6 +331,18 @@ impl Gateway {
                 roles_claim: j.roles_claim.clone(),
             });
         }
+        let introspection = match &config.identity.introspection {
+            Some(c) => Some(Arc::new(
+                Introspector::new(c, &config.roles, clock.clone()).map_err(|e| {
+                    config_error(
+                        &config,
+                        "/identity/introspection/endpoint".to_owned(),
+                        e.to_string(),
+                    )
+                })?,
+            )),
+            None => None,
+        };
         let verifier = Arc::new(Verifier::new(issuers, config.roles.clone(), clock));
         let (api_keys, api_key_header) = match &config.identity.api_keys {
             Some(k) => (
@@ -379,6 +394,7 @@ impl Gateway {
             config: Arc::new(config),
             apis,
             verifier,
+            introspection,
             api_keys,
             api_key_header,
             cert_map,

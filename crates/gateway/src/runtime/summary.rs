@@ -82,6 +82,14 @@ impl Gateway {
             "admin": c.admin.as_ref().map(|a| a.listen.to_string()),
             "state": c.state.backend.split('@').next_back().unwrap_or_default(),
             "jwt_issuers": c.identity.jwt.iter().map(|j| j.issuer.clone()).collect::<Vec<_>>(),
+            "introspection": c.identity.introspection.as_ref().map(|i| serde_json::json!({
+                "endpoint": crate::config::redact_url(&i.endpoint),
+                "client_id": i.client_id,
+                "on_failure": match i.on_failure {
+                    crate::config::IntrospectionOnFailure::Deny => "deny",
+                    crate::config::IntrospectionOnFailure::AllowCached => "allow_cached",
+                },
+            })),
             "apis": apis,
             "warnings": self.warnings,
         })
