@@ -196,6 +196,8 @@ fn bad_api_keys_lock_out_the_client_ip() {
         1.0,
         "one lock, however often it refuses"
     );
+    // A public operation (no credentials, not a login operation here) is still served.
+    assert_eq!(login(&gw, "a-public", attacker, "x", "y").status, 200);
 
     // Another client is not affected; requests without a key do not count.
     let other = "198.51.100.20";
