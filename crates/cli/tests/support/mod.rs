@@ -27,11 +27,17 @@ impl Gateway {
     /// Starts `portcullis serve --config <config>` and waits for its "serving on" line (http or
     /// https), which names the ports it bound (configs use port 0, so there is no race for a free port).
     pub fn start(config: &Path) -> Gateway {
+        Gateway::start_with_env(config, &[])
+    }
+
+    /// [`Gateway::start`] with extra environment variables (secrets for `${VAR}`).
+    pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
             .arg("serve")
             .arg("--config")
             .arg(config)
             .env("RUST_LOG", "warn,portcullis=info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
