@@ -105,6 +105,15 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .metrics
         .log_dropped
         .set(i64::try_from(shared.log.dropped()).unwrap_or(i64::MAX));
+    let limiter = shared.gateway.load().limiter.clone();
+    shared
+        .metrics
+        .ratelimit_storage_failures
+        .set(i64::try_from(limiter.storage_failures()).unwrap_or(i64::MAX));
+    shared
+        .metrics
+        .ratelimit_storage_dropped
+        .set(i64::try_from(limiter.storage_dropped()).unwrap_or(i64::MAX));
     (
         [(
             header::CONTENT_TYPE,

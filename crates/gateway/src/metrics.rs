@@ -94,6 +94,10 @@ pub struct Metrics {
     pub log_dropped: Gauge,
     /// `portcullis_ratelimit_degraded_decisions`.
     pub ratelimit_degraded: Gauge,
+    /// `portcullis_ratelimit_storage_failures`: failed writes of quota state to `storage.path`.
+    pub ratelimit_storage_failures: Gauge,
+    /// `portcullis_ratelimit_storage_dropped`: quota updates lost with the writer behind.
+    pub ratelimit_storage_dropped: Gauge,
     /// `portcullis_lockouts_total`: locks started here, by API and kind.
     pub lockouts: Family<LockoutLabels, Counter>,
 }
@@ -122,6 +126,8 @@ impl Metrics {
         let reload_failures = Counter::default();
         let log_dropped = Gauge::default();
         let ratelimit_degraded = Gauge::default();
+        let ratelimit_storage_failures = Gauge::default();
+        let ratelimit_storage_dropped = Gauge::default();
         let lockouts = Family::<LockoutLabels, Counter>::default();
         registry.register(
             "lockouts",
@@ -188,6 +194,16 @@ impl Metrics {
             "Rate-limit decisions taken by the failure behaviour (Redis unavailable)",
             ratelimit_degraded.clone(),
         );
+        registry.register(
+            "ratelimit_storage_failures",
+            "Failed writes of rate-limit quota state to storage.path (retried with the next write)",
+            ratelimit_storage_failures.clone(),
+        );
+        registry.register(
+            "ratelimit_storage_dropped",
+            "Rate-limit quota updates lost because the storage writer was behind",
+            ratelimit_storage_dropped.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -202,6 +218,8 @@ impl Metrics {
             reload_failures,
             log_dropped,
             ratelimit_degraded,
+            ratelimit_storage_failures,
+            ratelimit_storage_dropped,
             lockouts,
         }
     }

@@ -37,7 +37,7 @@ pub struct Config {
     /// Where per-client state (rate limits) lives.
     #[serde(default)]
     pub state: StateConfig,
-    /// Inventory storage (accepted for the inventory feature; not used by the gateway core).
+    /// A SQLite file for state that outlives the process: the memory backend's quotas.
     pub storage: Option<StorageConfig>,
     /// How callers are authenticated.
     #[serde(default)]
@@ -235,7 +235,7 @@ pub enum OnFailureConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
-    /// SQLite file.
+    /// The SQLite file, relative to the config file's directory.
     pub path: PathBuf,
 }
 

@@ -16,8 +16,8 @@
 //! shards fill unevenly, a few new keys (0.3% at a million) share an overflow bucket slightly
 //! before the store holds `capacity` keys.
 //!
-//! State is per process: it resets when the gateway restarts (a reload keeps it). Quotas over
-//! long windows that must survive a restart need the Redis backend.
+//! State is per process: it resets when the gateway restarts (a reload keeps it), except the
+//! quotas that [`super::persist`] writes to `storage.path` and restores with [`MemoryStore::restore`].
 //!
 //! Several limits are checked all-or-nothing: the shards involved are locked in index order, a
 //! request is admitted only if every limit admits it, and only then are the TATs updated.
@@ -105,9 +105,37 @@ impl MemoryStore {
         self.overflowed.load(Ordering::Relaxed)
     }
 
+    /// Puts back the TAT of `key` (a restart restoring saved quotas), unless its shard is
+    /// full. Returns true when it was stored.
+    pub fn restore(&self, key: &str, tat_us: u64) -> bool {
+        let Some(mut shard) = self.lock(self.shard_of(key)) else {
+            return false;
+        };
+        if let Some(slot) = shard.tats.get_mut(key) {
+            *slot = (*slot).max(tat_us);
+            return true;
+        }
+        if shard.tats.len() >= self.per_shard {
+            return false;
+        }
+        shard.tats.insert(Box::from(key), tat_us);
+        true
+    }
+
     /// Checks one request against every `(key, limit)` at `now_us`: admitted only if all
     /// admit; the returned outcomes are in the order of `checks`.
     pub fn check(&self, checks: &[(&str, Gcra)], now_us: u64) -> (bool, Vec<Outcome>) {
+        let (allowed, outcomes, _) = self.check_slots(checks, now_us);
+        (allowed, outcomes)
+    }
+
+    /// [`MemoryStore::check`], also saying for each check whether its key has a bucket of its
+    /// own (false: it shared the shard's overflow bucket).
+    pub fn check_slots(
+        &self,
+        checks: &[(&str, Gcra)],
+        now_us: u64,
+    ) -> (bool, Vec<Outcome>, Vec<bool>) {
         let mut indices: Vec<usize> = checks.iter().map(|(k, _)| self.shard_of(k)).collect();
         let order = {
             let mut o = indices.clone();
@@ -122,13 +150,16 @@ impl MemoryStore {
 
         // Decide which key each check uses (its own, or the shard's overflow bucket).
         let mut keys: Vec<&str> = Vec::with_capacity(checks.len());
+        let mut own: Vec<bool> = Vec::with_capacity(checks.len());
         for ((key, _), shard_index) in checks.iter().zip(indices.iter_mut()) {
             let Some((_, shard)) = guards.iter_mut().find(|(i, _)| i == shard_index) else {
                 keys.push(OVERFLOW_KEY);
+                own.push(false);
                 continue;
             };
             if shard.tats.contains_key(*key) || shard.tats.len() < self.per_shard {
                 keys.push(key);
+                own.push(true);
                 continue;
             }
             if now_us.saturating_sub(shard.last_sweep_us) >= SWEEP_EVERY_US {
@@ -137,9 +168,11 @@ impl MemoryStore {
             }
             if shard.tats.len() < self.per_shard {
                 keys.push(key);
+                own.push(true);
             } else {
                 self.overflowed.fetch_add(1, Ordering::Relaxed);
                 keys.push(OVERFLOW_KEY);
+                own.push(false);
             }
         }
 
@@ -169,7 +202,7 @@ impl MemoryStore {
                 }
             }
         }
-        (allowed, outcomes)
+        (allowed, outcomes, own)
     }
 }
 
@@ -214,6 +247,24 @@ mod tests {
         assert!(store.overflowed() > 0);
         // Overflowing clients share buckets: far fewer than a million got through.
         assert!(admitted < 20_000, "{admitted} admitted");
+    }
+
+    #[test]
+    fn restored_state_is_used_and_bounded() {
+        let store = MemoryStore::new(SHARDS * 2);
+        let quota = Gcra::new(5, 86_400 * SEC, 5);
+        // Three of five spent: the TAT is three intervals ahead.
+        assert!(store.restore("q|a", 3 * quota.interval_us));
+        let (allowed, outcomes, own) = store.check_slots(&[("q|a", quota)], 0);
+        assert!(allowed && own[0]);
+        assert_eq!(outcomes[0].remaining, 1);
+        assert!(store.check(&[("q|a", quota)], 0).0);
+        assert!(!store.check(&[("q|a", quota)], 0).0);
+        // A full shard takes no more restored keys.
+        let restored = (0..10_000)
+            .filter(|i| store.restore(&format!("k{i}"), u64::MAX))
+            .count();
+        assert!(restored <= SHARDS * 2, "{restored} restored");
     }
 
     #[test]

@@ -14,15 +14,18 @@
 //! Quotas over long windows are limits with a long period (`limit: 10000, per: 30d`): the
 //! burst (default: the whole limit) is the quota, and it refills evenly over the period rather
 //! than all at once at a calendar boundary. In Redis they survive gateway restarts (the TAT
-//! lives there, with an expiry); in memory they reset when the process restarts (a reload
-//! keeps them), so long quotas call for the Redis backend.
+//! lives there, with an expiry). In memory a reload keeps them, and a restart too when
+//! `storage.path` is set: [`persist`] writes the state of limits with a period of at least an
+//! hour to SQLite behind the request path and restores it at start; without it they reset.
 
 pub mod gcra;
 pub mod lockout;
 pub mod memory;
+pub mod persist;
 pub mod redis;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -218,6 +221,10 @@ pub enum Store {
 pub struct Limiter {
     store: Store,
     epoch: Instant,
+    /// `epoch` in microseconds since the Unix epoch (to convert TATs for [`persist`]).
+    unix_at_epoch_us: u64,
+    /// Where quotas are kept across restarts (memory backend with `storage.path`).
+    persist: Option<persist::Persister>,
     degraded: AtomicU64,
     /// Lockout state in this replica (the memory backend, or the `local` fallback).
     lockouts: lockout::MemoryLockouts,
@@ -229,8 +236,98 @@ impl Limiter {
         Limiter {
             store,
             epoch: Instant::now(),
+            unix_at_epoch_us: persist::unix_now_us(),
+            persist: None,
             degraded: AtomicU64::new(0),
             lockouts: lockout::MemoryLockouts::new(1_000_000),
+        }
+    }
+
+    /// A memory limiter whose quotas (limits with a period of at least
+    /// [`persist::QUOTA_MIN_PERIOD_SECS`]) are kept in the SQLite file at `path`: the live
+    /// state of the limits named in `quotas` is restored now (a TAT further ahead than the
+    /// limit now allows is cut to it), and new state is written behind the request path.
+    /// `capacity` bounds the pending writes and the file's rows.
+    pub fn with_storage(
+        store: memory::MemoryStore,
+        path: &Path,
+        quotas: &HashMap<String, Gcra>,
+        capacity: usize,
+    ) -> Result<Limiter, persist::PersistError> {
+        let epoch = Instant::now();
+        let now_unix = persist::unix_now_us();
+        let mut restored = 0u64;
+        let persister = persist::Persister::open(path, capacity, now_unix, |row| {
+            let Some(gcra) = quotas.get(&row.limit) else {
+                return;
+            };
+            let of_limit = row
+                .key
+                .strip_prefix(row.limit.as_str())
+                .is_some_and(|rest| rest.starts_with('|'));
+            if !of_limit {
+                return;
+            }
+            let ahead = row
+                .tat_unix_us
+                .saturating_sub(now_unix)
+                .min(gcra.burst.saturating_mul(gcra.interval_us));
+            let now = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+            if store.restore(&row.key, now.saturating_add(ahead)) {
+                restored += 1;
+            }
+        })?;
+        tracing::info!(file = %path.display(), restored, "rate-limit quota state loaded");
+        let mut limiter = Limiter::new(Store::Memory(store));
+        limiter.epoch = epoch;
+        limiter.unix_at_epoch_us = now_unix;
+        limiter.persist = Some(persister);
+        Ok(limiter)
+    }
+
+    /// The file quotas are kept in, when there is one.
+    pub fn storage_path(&self) -> Option<&Path> {
+        self.persist.as_ref().map(persist::Persister::path)
+    }
+
+    /// How many writes of quota state to the storage file failed.
+    pub fn storage_failures(&self) -> u64 {
+        self.persist
+            .as_ref()
+            .map_or(0, persist::Persister::failures)
+    }
+
+    /// How many quota updates were lost because the writer was behind.
+    pub fn storage_dropped(&self) -> u64 {
+        self.persist.as_ref().map_or(0, persist::Persister::dropped)
+    }
+
+    /// Writes all quota state recorded so far to the storage file and waits for it (graceful
+    /// shutdown). Blocks the calling thread; does nothing without a storage file.
+    pub fn flush_storage(&self) {
+        if let Some(p) = &self.persist {
+            p.flush();
+        }
+    }
+
+    /// Hands the new TATs of admitted quotas with a bucket of their own to the writer (a
+    /// shared overflow bucket is not the client's state).
+    fn record(
+        &self,
+        p: &persist::Persister,
+        limits: &[&Limit],
+        keys: &[String],
+        outcomes: &[Outcome],
+        own: &[bool],
+        now: u64,
+    ) {
+        for (((limit, key), outcome), own) in limits.iter().zip(keys).zip(outcomes).zip(own) {
+            if *own && limit.period_secs >= persist::QUOTA_MIN_PERIOD_SECS {
+                let tat = self
+                    .unix_at_epoch_us
+                    .saturating_add(now.saturating_add(outcome.reset_us));
+                p.record(key, limit.name.len(), tat);
+            }
         }
     }
 
@@ -261,7 +358,11 @@ impl Limiter {
             .collect();
         match &self.store {
             Store::Memory(m) => {
-                let (allowed, outcomes) = m.check(&gcras, self.now_us());
+                let now = self.now_us();
+                let (allowed, outcomes, own) = m.check_slots(&gcras, now);
+                if let (true, Some(p)) = (allowed, &self.persist) {
+                    self.record(p, &limits, &keys, &outcomes, &own, now);
+                }
                 decide(&limits, allowed, &outcomes, false)
             }
             Store::Redis {

@@ -241,9 +241,7 @@ fn config_error(config: &Config, pointer: String, message: String) -> BuildError
 pub fn limiter_for(config: &Config) -> Result<Limiter, BuildError> {
     let state = &config.state;
     if state.backend == "memory" {
-        return Ok(Limiter::new(Store::Memory(
-            ratelimit::memory::MemoryStore::new(1_000_000),
-        )));
+        return state::memory_limiter(config);
     }
     let shared =
         ratelimit::redis::RedisStore::new(&state.backend, "portcullis", Duration::from_millis(200))
@@ -263,7 +261,7 @@ pub fn limiter_for(config: &Config) -> Result<Limiter, BuildError> {
     };
     Ok(Limiter::new(Store::Redis {
         shared,
-        local: ratelimit::memory::MemoryStore::new(1_000_000),
+        local: ratelimit::memory::MemoryStore::new(state::STATE_CAPACITY),
         on_failure,
     }))
 }
@@ -277,11 +275,6 @@ impl Gateway {
         clock: Clock,
     ) -> Result<Gateway, BuildError> {
         let mut warnings = Vec::new();
-        if config.storage.is_some() || config.detect.is_some() {
-            warnings.push(
-                "`storage` and `detect` are accepted but not used by this version".to_owned(),
-            );
-        }
         let mut issuers = Vec::new();
         for (i, j) in config.identity.jwt.iter().enumerate() {
             let mut algorithms = Vec::new();
@@ -386,6 +379,7 @@ impl Gateway {
             Some(l) => l,
             None => Arc::new(limiter_for(&config)?),
         };
+        state::warnings(&config, &limiter, &mut warnings);
         let mut apis = Vec::new();
         for (i, api) in config.apis.iter().enumerate() {
             apis.push(build_api(&config, i, api, &mut warnings)?);
@@ -513,7 +507,7 @@ fn build_api(
             }
         }
         let mut limit = Limit::new(
-            format!("{}/{j}", api.name),
+            state::limit_name(&api.name, j),
             key,
             rl.limit,
             rl.per.0.as_secs().max(1),
@@ -651,6 +645,7 @@ fn load_spec(path: &Path) -> Result<Catalog, portcullis_spec::Error> {
 }
 
 pub mod lockout;
+mod state;
 mod summary;
 
 #[cfg(test)]
