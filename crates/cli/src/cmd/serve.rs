@@ -49,7 +49,12 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
                 .unwrap_or_default()
         );
         wait_for_signals(&running).await;
+        let shared = running.shared.clone();
         running.shutdown().await;
+        // Quota state recorded since the last periodic write reaches `storage.path` before
+        // the process exits (a no-op without it).
+        let limiter = shared.gateway.load().limiter.clone();
+        let _ = tokio::task::spawn_blocking(move || limiter.flush_storage()).await;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Outcome::Clean)
