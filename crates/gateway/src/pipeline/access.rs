@@ -237,10 +237,16 @@ pub(crate) async fn run(
 }
 
 /// True when a refusal counts towards the client's lockout: a presented credential refused with
-/// 401, unless the gateway could not get the keys to check it (an outage of the key set must
-/// not lock out every client).
+/// 401, unless the gateway could not get the keys to check it or the introspection endpoint
+/// failed (with `failure_status: 401`): an outage must not lock out every client.
 fn counts_for_lockout(d: &Denial, presented: bool) -> bool {
-    presented && d.status == 401 && d.reason != unauthorized(&AuthFailure::KeysUnavailable).reason
+    presented
+        && d.status == 401
+        && d.reason != unauthorized(&AuthFailure::KeysUnavailable).reason
+        && !matches!(
+            d.rule,
+            "auth.introspection-unavailable" | "auth.introspection-invalid"
+        )
 }
 
 /// Refuses in every mode (a body that cannot be read).
@@ -595,3 +601,6 @@ fn owner_denial(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;
