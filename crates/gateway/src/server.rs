@@ -42,6 +42,14 @@ pub enum StartError {
     /// TLS setup failed.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// A worker thread or its runtime could not be started.
+    #[error("cannot start worker thread {index}: {error}")]
+    Worker {
+        /// Which worker.
+        index: usize,
+        /// The OS error.
+        error: std::io::Error,
+    },
     /// The decision log file cannot be opened.
     #[error("decision log {path}: {error}")]
     Log {
@@ -96,7 +104,6 @@ pub async fn start(
     };
     let shared = Arc::new(Shared {
         gateway: ArcSwap::from_pointee(gateway),
-        proxy: Proxy::new(),
         metrics: Metrics::new(),
         log,
         config_path,
@@ -104,23 +111,27 @@ pub async fn start(
         reload_lock: tokio::sync::Mutex::new(()),
     });
     let listen = config.server.listen;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|error| StartError::Bind {
-            addr: listen,
-            error,
-        })?;
-    let addr = listener.local_addr().map_err(|error| StartError::Bind {
+    let bind_error = |error| StartError::Bind {
         addr: listen,
         error,
-    })?;
+    };
+    let listener = std::net::TcpListener::bind(listen).map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
     let (shutdown, rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(accept_loop(
-        listener,
-        shared.clone(),
-        tls,
-        rx.clone(),
-    ))];
+    let workers = config.server.workers.unwrap_or_else(default_workers);
+    let mut tasks = Vec::with_capacity(workers + 1);
+    for index in 0..workers {
+        let listener = listener.try_clone().map_err(bind_error)?;
+        tasks.push(spawn_worker(
+            index,
+            listener,
+            shared.clone(),
+            tls.clone(),
+            rx.clone(),
+        )?);
+    }
+    drop(listener);
     let mut admin_addr = None;
     if let Some(admin) = &config.admin {
         let listener = TcpListener::bind(admin.listen)
@@ -139,7 +150,7 @@ pub async fn start(
             rx,
         )));
     }
-    tracing::info!(%addr, admin = ?admin_addr, "gateway listening");
+    tracing::info!(%addr, admin = ?admin_addr, workers, "gateway listening");
     Ok(Running {
         addr,
         admin_addr,
@@ -149,6 +160,46 @@ pub async fn start(
     })
 }
 
+/// One worker thread per CPU unless `server.workers` says otherwise.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Starts worker `index`: a thread with its own single-threaded runtime that accepts from its
+/// copy of the listening socket and serves those connections, with its own upstream pool, so a
+/// request is read, checked, forwarded and answered on one thread (no hand-offs between
+/// threads, as nginx's workers). Returns a task on the caller's runtime that ends when the
+/// worker has drained its connections.
+fn spawn_worker(
+    index: usize,
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stop: watch::Receiver<bool>,
+) -> Result<JoinHandle<()>, StartError> {
+    let worker_error = |error| StartError::Worker { index, error };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(worker_error)?;
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name(format!("portcullis-worker-{index}"))
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => accept_loop(listener, shared, tls, stop).await,
+                    Err(e) => tracing::error!(worker = index, error = %e, "worker cannot listen"),
+                }
+            });
+            let _ = done.send(());
+        })
+        .map_err(worker_error)?;
+    Ok(tokio::spawn(async move {
+        let _ = finished.await;
+    }))
+}
+
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
@@ -156,6 +207,7 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    let proxy = Proxy::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -180,11 +232,13 @@ async fn accept_loop(
                     .timer(TokioTimer::new())
                     .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX));
                 let shared = shared.clone();
+                let proxy = proxy.clone();
                 match &tls {
                     None => {
                         let service = service_fn(move |req| {
                             let shared = shared.clone();
-                            async move { Ok::<_, Infallible>(handle(shared, req, peer, false).await) }
+                            let proxy = proxy.clone();
+                            async move { Ok::<_, Infallible>(handle(shared, &proxy, req, peer, false).await) }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                         let conn = graceful.watch(conn);
@@ -210,10 +264,11 @@ async fn accept_loop(
                             let cert = client_cert(&stream);
                             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                                 let shared = shared.clone();
+                                let proxy = proxy.clone();
                                 if let Some(cert) = &cert {
                                     req.extensions_mut().insert(cert.clone());
                                 }
-                                async move { Ok::<_, Infallible>(handle(shared, req, peer, true).await) }
+                                async move { Ok::<_, Infallible>(handle(shared, &proxy, req, peer, true).await) }
                             });
                             let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                             if let Err(e) = watcher.watch(conn).await {

@@ -49,6 +49,9 @@ pub enum ConfigError {
     },
 }
 
+/// The most worker threads `server.workers` may ask for.
+const MAX_WORKERS: usize = 1024;
+
 impl Config {
     /// Reads and checks the shape of a configuration file (specs are not loaded here).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -108,6 +111,14 @@ impl Config {
     fn check(&self, at: &dyn Fn(&str, String) -> ConfigError) -> Result<(), ConfigError> {
         if self.apis.is_empty() {
             return Err(at("/apis", "at least one API is required".to_owned()));
+        }
+        if let Some(n) = self.server.workers
+            && !(1..=MAX_WORKERS).contains(&n)
+        {
+            return Err(at(
+                "/server/workers",
+                format!("{n} worker threads: give between 1 and {MAX_WORKERS}"),
+            ));
         }
         for (i, api) in self.apis.iter().enumerate() {
             if self.apis.iter().take(i).any(|a| a.name == api.name) {
@@ -397,6 +408,13 @@ mod tests {
         let e = load(&text).unwrap_err().to_string();
         assert!(
             e.contains("gw.yaml:5:") && e.contains("/apis/0/mode"),
+            "{e}"
+        );
+
+        let text = format!("server:\n  workers: 0\n{MINIMAL}");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("/server/workers") && e.contains("between 1 and 1024"),
             "{e}"
         );
 

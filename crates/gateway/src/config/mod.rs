@@ -75,6 +75,9 @@ pub struct ServerConfig {
     /// Peers (addresses or CIDR ranges) whose `X-Forwarded-For` and `X-Request-Id` are believed.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Worker threads serving the public listener, each with its own event loop and upstream
+    /// connection pool (default: one per CPU). Read at start; a reload does not change it.
+    pub workers: Option<usize>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             tls: None,
             limits: LimitsConfig::default(),
             trusted_proxies: Vec::new(),
+            workers: None,
         }
     }
 }

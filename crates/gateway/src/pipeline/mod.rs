@@ -34,8 +34,6 @@ use portcullis_spec::{Route, normalize_path};
 pub struct Shared {
     /// The running configuration (swapped atomically on reload).
     pub gateway: ArcSwap<Gateway>,
-    /// The upstream client.
-    pub proxy: Proxy,
     /// Metrics.
     pub metrics: Metrics,
     /// Decision log.
@@ -143,6 +141,7 @@ fn host_of(req: &Request<Incoming>) -> Option<String> {
 /// Handles one request end to end.
 pub async fn handle(
     shared: Arc<Shared>,
+    proxy: &Proxy,
     req: Request<Incoming>,
     peer: SocketAddr,
     tls: bool,
@@ -166,6 +165,7 @@ pub async fn handle(
     };
     let ctx = Ctx {
         shared: &shared,
+        proxy,
         gw: &gw,
         request_id: &request_id,
         ip,
@@ -242,6 +242,7 @@ pub async fn handle(
 /// Per-request context.
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
+    pub proxy: &'a Proxy,
     pub gw: &'a Gateway,
     pub request_id: &'a str,
     pub ip: IpAddr,
@@ -435,7 +436,6 @@ pub(crate) async fn forward(
     };
     let timeout = ctx.gw.config.server.limits.upstream_timeout.0;
     match ctx
-        .shared
         .proxy
         .forward(
             parts,

@@ -120,6 +120,8 @@ pub struct Upstream {
     pub scheme: http::uri::Scheme,
     /// `host:port`.
     pub authority: http::uri::Authority,
+    /// The address to connect to: host and port (80 when the URL gives none).
+    pub address: String,
     /// Path prefix prepended to forwarded paths (no trailing slash).
     pub prefix: String,
 }
@@ -417,8 +419,14 @@ fn upstream_of(config: &Config, i: usize, text: &str) -> Result<Upstream, BuildE
         .authority()
         .cloned()
         .ok_or_else(|| bad("no host".to_owned()))?;
+    let address = format!(
+        "{}:{}",
+        authority.host(),
+        authority.port_u16().unwrap_or(80)
+    );
     Ok(Upstream {
         scheme,
+        address,
         authority,
         prefix: uri.path().trim_end_matches('/').to_owned(),
     })

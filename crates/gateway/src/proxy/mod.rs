@@ -2,7 +2,10 @@
 //! ways (RFC 9110 §7.6.1), `X-Forwarded-*` and `X-Request-Id` set, the normalized path sent
 //! (what was checked is what is forwarded).
 
+mod pool;
+
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,9 +13,6 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::runtime::Upstream;
 
@@ -35,10 +35,28 @@ pub enum ProxyError {
     Build(String),
 }
 
-/// The upstream client, shared by every request and kept across reloads.
+/// The upstream client of one worker thread (each worker has its own, see `pool`), kept
+/// across reloads.
 #[derive(Clone)]
 pub struct Proxy {
-    client: Client<HttpConnector, Body>,
+    pool: Arc<pool::Pool>,
+}
+
+/// Boxes a body into [`Body`].
+pub(crate) fn boxed<B>(body: B) -> Body
+where
+    B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    body.map_err(|e| Box::new(e) as BoxError).boxed()
+}
+
+/// An empty body.
+#[cfg(test)]
+pub(crate) fn empty() -> Body {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 impl Default for Proxy {
@@ -89,18 +107,11 @@ pub struct Forwarded<'a> {
 }
 
 impl Proxy {
-    /// A pooled client.
+    /// A client with an empty pool.
     pub fn new() -> Proxy {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(256)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .build(connector);
-        Proxy { client }
+        Proxy {
+            pool: Arc::new(pool::Pool::default()),
+        }
     }
 
     /// Sends `parts`+`body` to `upstream` at `path_and_query`, rewriting headers; returns the
@@ -114,12 +125,13 @@ impl Proxy {
         forwarded: &Forwarded<'_>,
         timeout: Duration,
     ) -> Result<Response<Body>, ProxyError> {
-        let uri = Uri::builder()
-            .scheme(upstream.scheme.clone())
-            .authority(upstream.authority.clone())
-            .path_and_query(format!("{}{path_and_query}", upstream.prefix))
-            .build()
-            .map_err(|e| ProxyError::Build(e.to_string()))?;
+        // Origin form (`/path?query`): the connection is already the upstream's.
+        let uri = if upstream.prefix.is_empty() {
+            Uri::try_from(path_and_query)
+        } else {
+            Uri::try_from(format!("{}{path_and_query}", upstream.prefix))
+        }
+        .map_err(|e| ProxyError::Build(e.to_string()))?;
         let original_host = parts.headers.get(header::HOST).cloned().or_else(|| {
             parts
                 .uri
@@ -159,14 +171,12 @@ impl Proxy {
         parts.uri = uri;
         parts.version = http::Version::HTTP_11;
         let request = Request::from_parts(parts, body);
-        let response = tokio::time::timeout(timeout, self.client.request(request))
-            .await
-            .map_err(|_| ProxyError::Timeout)?
-            .map_err(|e| ProxyError::Connect(e.to_string()))?;
-        let (mut parts, body) = response.into_parts();
-        strip_hop_by_hop(&mut parts.headers);
-        let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
-        Ok(Response::from_parts(parts, body))
+        let mut response =
+            tokio::time::timeout(timeout, self.pool.send(&upstream.address, request))
+                .await
+                .map_err(|_| ProxyError::Timeout)??;
+        strip_hop_by_hop(response.headers_mut());
+        Ok(response)
     }
 }
 
