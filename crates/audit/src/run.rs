@@ -78,27 +78,26 @@ pub fn audit_paths(paths: &[PathBuf], settings: &Settings) -> Outcome {
         }
     }
 
-    enum Done {
-        Audited(PathBuf, Vec<portcullis_report::Finding>),
-        Skipped(PathBuf),
-        Failed(Failure),
-    }
-    let results: Vec<Done> = inputs
-        .par_iter()
-        .map(|input| match load(&input.path) {
-            Ok(catalog) => Done::Audited(input.path.clone(), audit_catalog(&catalog, settings)),
-            Err(portcullis_spec::Error::NotOpenApi { .. }) if input.walked => {
-                Done::Skipped(input.path.clone())
-            }
-            Err(e) => Done::Failed(Failure::Load(e)),
-        })
+    // Largest files first, so that no core is left alone with a big document at the end;
+    // the results are put back in input order.
+    let mut order: Vec<(u64, usize)> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| (std::fs::metadata(&input.path).map_or(0, |m| m.len()), i))
         .collect();
+    order.sort_by_key(|&(size, i)| (std::cmp::Reverse(size), i));
+    let mut results: Vec<(usize, Done)> = order
+        .par_iter()
+        .with_max_len(1)
+        .filter_map(|&(_, i)| inputs.get(i).map(|input| (i, audit_one(input, settings))))
+        .collect();
+    results.sort_by_key(|(i, _)| *i);
 
     let mut report = Report::new("portcullis", env!("CARGO_PKG_VERSION"));
     let mut skipped = Vec::new();
     let mut audited = 0;
     let mut lowest: Option<u8> = None;
-    for done in results {
+    for (_, done) in results {
         match done {
             Done::Audited(path, findings) => {
                 audited += 1;
@@ -124,6 +123,24 @@ pub fn audit_paths(paths: &[PathBuf], settings: &Settings) -> Outcome {
         failures,
         skipped,
         audited,
+    }
+}
+
+/// What became of one input.
+enum Done {
+    Audited(PathBuf, Vec<portcullis_report::Finding>),
+    Skipped(PathBuf),
+    Failed(Failure),
+}
+
+/// Loads and audits one input (the catalog is dropped here, on the worker).
+fn audit_one(input: &Input, settings: &Settings) -> Done {
+    match load(&input.path) {
+        Ok(catalog) => Done::Audited(input.path.clone(), audit_catalog(&catalog, settings)),
+        Err(portcullis_spec::Error::NotOpenApi { .. }) if input.walked => {
+            Done::Skipped(input.path.clone())
+        }
+        Err(e) => Done::Failed(Failure::Load(e)),
     }
 }
 

@@ -70,15 +70,19 @@ impl Positions {
             return Some((root.line, root.column, false));
         };
         for token in tokens {
-            let index = match current {
-                Value::Object(map) => map.keys().position(|k| k == token.as_ref()),
-                Value::Array(items) => token.parse::<usize>().ok().filter(|i| *i < items.len()),
-                _ => None,
-            };
-            let next_value = match (current, index) {
-                (Value::Object(map), Some(i)) => map.values().nth(i),
-                (Value::Array(items), Some(i)) => items.get(i),
-                _ => None,
+            // A member is found by hash; its index (the position tree is by index) by
+            // comparing addresses, not strings: large mappings (`paths`, `schemas`) have
+            // thousands of keys.
+            let (index, next_value) = match current {
+                Value::Object(map) => match map.get_key_value(token.as_ref()) {
+                    Some((key, v)) => (map.keys().position(|k| std::ptr::eq(k, key)), Some(v)),
+                    None => (None, None),
+                },
+                Value::Array(items) => {
+                    let i = token.parse::<usize>().ok();
+                    (i, i.and_then(|i| items.get(i)))
+                }
+                _ => (None, None),
             };
             let next_node = index
                 .and_then(|i| node.children.get(i))
