@@ -13,6 +13,13 @@ use clap::Parser;
 use args::{Cli, Command};
 use cmd::{NotAvailable, Outcome};
 
+/// jemalloc instead of the system allocator: parsing, auditing and dropping many documents on
+/// every core at once spent about a third of the audit's CPU time in glibc malloc and free
+/// (CPU time of the corpus audit: about 8 s with jemalloc, 11.5 s with glibc, 10.6 s with
+/// mimalloc).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
