@@ -173,22 +173,24 @@ pub async fn handle(
         tls,
     };
     let timeout = gw.config.server.limits.request_timeout.0;
-    let response =
-        match tokio::time::timeout(timeout, process(&ctx, req, &mut outcome, &mut path)).await {
-            Ok(r) => r,
-            Err(_) => {
-                let denial = Denial::new(
-                    504,
-                    "request.timeout",
-                    "the request took longer than request_timeout",
-                )
-                .detail("the request took too long");
-                outcome.decision = "block";
-                outcome.rule = Some(denial.rule);
-                outcome.reason = Some(denial.reason.clone());
-                problem::response(&denial, &request_id)
-            }
-        };
+    // Boxed: the stages' future is large, and hyper keeps this one in its connection state;
+    // boxed once here, it is not copied again at each await and hand-over.
+    let stages = Box::pin(process(&ctx, req, &mut outcome, &mut path));
+    let response = match tokio::time::timeout(timeout, stages).await {
+        Ok(r) => r,
+        Err(_) => {
+            let denial = Denial::new(
+                504,
+                "request.timeout",
+                "the request took longer than request_timeout",
+            )
+            .detail("the request took too long");
+            outcome.decision = "block";
+            outcome.rule = Some(denial.rule);
+            outcome.reason = Some(denial.reason.clone());
+            problem::response(&denial, &request_id)
+        }
+    };
     let latency = start.elapsed();
     let status = response.status().as_u16();
     let api_label = outcome.api.clone().unwrap_or_else(|| "-".to_owned());
