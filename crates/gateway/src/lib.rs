@@ -4,7 +4,9 @@
 //!
 //! * [`config`]: the YAML configuration file, as written.
 //! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
+//! * [`client_tls`]: verified TLS for outbound connections (key sets, introspection, upstreams).
 pub mod admin;
+pub mod client_tls;
 pub mod config;
 pub mod decision;
 pub mod identity;

@@ -11,8 +11,10 @@ use super::Dur;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntrospectionConfig {
-    /// The endpoint's `http://` URL.
+    /// The endpoint's `http://` or `https://` URL.
     pub endpoint: String,
+    /// TLS to an `https://` endpoint (a private CA, a client certificate).
+    pub tls: Option<super::ClientTlsConfig>,
     /// The gateway's client id at the authorization server.
     pub client_id: String,
     /// Its client secret (sent as HTTP Basic; never printed).
@@ -134,19 +136,8 @@ impl IntrospectionConfig {
     /// Checks serde cannot express: `(pointer under /identity/introspection, message)`.
     pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
         let endpoint = &self.endpoint;
-        if endpoint.starts_with("https://") {
-            return Err((
-                "/endpoint",
-                format!(
-                    "{:?}: https introspection endpoints are not supported by this build yet \
-                     (its HTTP client has no TLS); reach the endpoint over http:// on loopback \
-                     or a private network",
-                    super::redact_url(endpoint)
-                ),
-            ));
-        }
         let uri = endpoint.parse::<http::Uri>().ok();
-        if !endpoint.starts_with("http://")
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
             || uri
                 .as_ref()
                 .and_then(http::Uri::host)
@@ -154,7 +145,10 @@ impl IntrospectionConfig {
         {
             return Err((
                 "/endpoint",
-                format!("{:?} is not an http:// URL", super::redact_url(endpoint)),
+                format!(
+                    "{:?} is not an http:// or https:// URL",
+                    super::redact_url(endpoint)
+                ),
             ));
         }
         if self.client_id.is_empty() {
@@ -246,16 +240,12 @@ mod tests {
     fn each_mistake_is_named_at_its_key() {
         let cases = [
             (
-                GOOD.replace("http://127.0.0.1:8090", "https://as.example"),
-                "/identity/introspection/endpoint: \"https://as.example/introspect\": https introspection endpoints are not supported by this build yet",
-            ),
-            (
                 GOOD.replace("http://127.0.0.1:8090/introspect", "ftp://x"),
-                "/identity/introspection/endpoint: \"ftp://x\" is not an http:// URL",
+                "/identity/introspection/endpoint: \"ftp://x\" is not an http:// or https:// URL",
             ),
             (
                 GOOD.replace("http://127.0.0.1:8090/introspect", "http://"),
-                "is not an http:// URL",
+                "is not an http:// or https:// URL",
             ),
             (
                 GOOD.replace("gateway", "\"\""),

@@ -216,6 +216,7 @@ impl Config {
         {
             return Err(at(&format!("/identity/introspection{pointer}"), message));
         }
+        super::outbound_tls::check(self).map_err(|(p, m)| at(&p, m))?;
         if let Some(tls) = &self.server.tls
             && tls.client_auth.is_some()
             && tls.client_ca.is_none()

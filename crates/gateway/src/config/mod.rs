@@ -9,6 +9,7 @@ mod introspection;
 mod load;
 pub(crate) mod located;
 pub mod lockout;
+pub mod outbound_tls;
 mod redact;
 pub mod units;
 
@@ -22,6 +23,7 @@ pub use introspection::{
     IntrospectionCacheConfig, IntrospectionConfig, IntrospectionOnFailure, Secret,
 };
 pub use load::ConfigError;
+pub use outbound_tls::ClientTlsConfig;
 pub use redact::redact_url;
 pub use units::{ByteSize, Dur};
 
@@ -194,9 +196,11 @@ fn default_admin_listen() -> SocketAddr {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
-    /// `memory` or a `redis://` URL.
+    /// `memory`, or a `redis://` or `rediss://` (TLS) URL.
     #[serde(default = "default_backend")]
     pub backend: String,
+    /// With `rediss://`: a private CA and a client certificate.
+    pub tls: Option<ClientTlsConfig>,
     /// What a Redis failure means: `local`, `deny` or `allow`.
     #[serde(default)]
     pub on_failure: OnFailureConfig,
@@ -216,6 +220,7 @@ impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             backend: default_backend(),
+            tls: None,
             on_failure: OnFailureConfig::default(),
             replicas: 1,
         }
@@ -350,9 +355,11 @@ pub struct JwtConfig {
     pub audiences: Vec<String>,
     /// JWKS: an `http(s)://` URL or a file path.
     pub jwks: Option<String>,
-    /// OpenID Connect discovery: the `http://` URL of the provider's
+    /// OpenID Connect discovery: the `http(s)://` URL of the provider's
     /// `/.well-known/openid-configuration`, whose `jwks_uri` is used (instead of `jwks`).
     pub discovery: Option<String>,
+    /// TLS of the `https://` key set and discovery fetches (a private CA, a client certificate).
+    pub tls: Option<ClientTlsConfig>,
     /// Allowed algorithms (default `[RS256]`).
     #[serde(default = "default_algorithms")]
     pub algorithms: Vec<String>,
@@ -394,8 +401,10 @@ pub struct ApiConfig {
     pub name: String,
     /// Its OpenAPI document (relative to the config file).
     pub spec: PathBuf,
-    /// Where requests go: `http://host:port[/prefix]`.
+    /// Where requests go: `http(s)://host:port[/prefix]`.
     pub upstream: String,
+    /// TLS to an `https://` upstream: a private CA, a client certificate, the name verified.
+    pub upstream_tls: Option<ClientTlsConfig>,
     /// Mount point on the gateway (default: the spec's server base paths).
     pub base_path: Option<String>,
     /// Only requests for this `Host` reach this API.

@@ -21,9 +21,9 @@ use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use indexmap::IndexMap;
 use tokio::sync::Semaphore;
 
@@ -31,6 +31,7 @@ use self::cache::{Cache, Lifetimes, Lookup};
 use self::response::{Answer, Expect};
 use super::Principal;
 use super::jwt::{Clock, MAX_TOKEN_BYTES};
+use crate::client_tls::{self, ClientTls};
 use crate::config::{IntrospectionConfig, IntrospectionOnFailure, redact_url};
 
 pub use self::response::DEFAULT_ISSUER;
@@ -149,7 +150,7 @@ pub struct Introspector {
     cache: Cache,
     calls: Semaphore,
     clock: Clock,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 /// A configuration that cannot be turned into an introspector.
@@ -165,11 +166,13 @@ enum CallError {
 
 impl Introspector {
     /// An introspector for `config` (checked by the config loader); `roles` maps role names to
-    /// the scopes they grant.
+    /// the scopes they grant; `tls` verifies an `https://` endpoint (without it only
+    /// `http://` works).
     pub fn new(
         config: &IntrospectionConfig,
         roles: &IndexMap<String, Vec<String>>,
         clock: Clock,
+        tls: Option<&ClientTls>,
     ) -> Result<Introspector, IntrospectorError> {
         let endpoint: hyper::Uri = config
             .endpoint
@@ -184,6 +187,12 @@ impl Introspector {
         let mut authorization = HeaderValue::from_str(&format!("Basic {credentials}"))
             .map_err(|e| IntrospectorError(format!("client credentials: {e}")))?;
         authorization.set_sensitive(true);
+        let client = client_tls::http_client(tls).map_err(|e| {
+            IntrospectorError(format!(
+                "{}: cannot set up TLS: {e}",
+                redact_url(&config.endpoint)
+            ))
+        })?;
         let cache = &config.cache;
         let allow_cached = config.on_failure == IntrospectionOnFailure::AllowCached;
         Ok(Introspector {
@@ -209,7 +218,7 @@ impl Introspector {
             }),
             calls: Semaphore::new(config.max_in_flight.max(1)),
             clock,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client,
         })
     }
 
@@ -308,7 +317,7 @@ impl Introspector {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| CallError::Unavailable(chain(&e)))?;
+                .map_err(|e| CallError::Unavailable(client_tls::describe(&e)))?;
             let status = response.status();
             if status != StatusCode::OK {
                 let hint = if status == StatusCode::UNAUTHORIZED {
@@ -375,18 +384,6 @@ pub fn looks_like_jwt(token: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// An error and its sources, joined (hyper's own text alone is "client error (Connect)").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]

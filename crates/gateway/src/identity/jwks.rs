@@ -1,18 +1,23 @@
 //! JSON Web Key Sets: parsed into verification keys (symmetric `oct` keys are never taken
-//! from a key set), loaded from a file, or fetched from a URL and kept fresh.
+//! from a key set), loaded from a file, or fetched from an `http://` or `https://` URL (the
+//! certificate verified, see [`crate::client_tls`]) and kept fresh.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 
-use crate::config::redact_url;
+use crate::client_tls::{self, ClientTls};
+use crate::config::{ClientTlsConfig, redact_url};
+
+/// The client key sets and discovery documents are fetched with.
+type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// Largest key set accepted.
 const MAX_JWKS_BYTES: usize = 512 * 1024;
@@ -60,6 +65,14 @@ pub enum JwksError {
         url: String,
         /// What failed.
         message: String,
+    },
+    /// TLS for the URL could not be set up (a `ca` or client certificate file is unusable).
+    #[error("{url}: cannot set up TLS: {error}")]
+    Tls {
+        /// The URL.
+        url: String,
+        /// The file at fault and why.
+        error: crate::tls::TlsError,
     },
     /// Not a key set.
     #[error("{origin}: not a JSON Web Key Set: {message}")]
@@ -136,21 +149,29 @@ pub struct RemoteJwks {
     url: String,
     min_refetch: Duration,
     state: RwLock<RemoteState>,
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: HttpClient,
 }
 
 impl RemoteJwks {
-    /// A key set at `url`, refetched at most once per `min_refetch`.
-    pub fn new(url: &str, min_refetch: Duration) -> RemoteJwks {
-        RemoteJwks {
+    /// A key set at `url`, refetched at most once per `min_refetch`; an `https://` URL is
+    /// verified with `tls` (without it, only `http://` works).
+    pub fn new(
+        url: &str,
+        min_refetch: Duration,
+        tls: Option<&ClientTls>,
+    ) -> Result<RemoteJwks, JwksError> {
+        Ok(RemoteJwks {
             url: redact_url(url),
             min_refetch,
             state: RwLock::new(RemoteState {
                 keys: Arc::new(Vec::new()),
                 last_attempt: None,
             }),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+            client: client_tls::http_client(tls).map_err(|error| JwksError::Tls {
+                url: redact_url(url),
+                error,
+            })?,
+        })
     }
 
     /// The keys held now (stale ones stay while the endpoint fails).
@@ -185,10 +206,7 @@ impl RemoteJwks {
 }
 
 /// GETs `url` (bounded in size and time).
-async fn fetch_bytes(
-    client: &Client<HttpConnector, Empty<Bytes>>,
-    url: &str,
-) -> Result<Bytes, JwksError> {
+async fn fetch_bytes(client: &HttpClient, url: &str) -> Result<Bytes, JwksError> {
     let fail = |message: String| JwksError::Fetch {
         url: redact_url(url),
         message,
@@ -197,7 +215,7 @@ async fn fetch_bytes(
     let response = tokio::time::timeout(FETCH_TIMEOUT, client.get(uri))
         .await
         .map_err(|_| fail("timed out".to_owned()))?
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(client_tls::describe(&e)))?;
     if !response.status().is_success() {
         return Err(fail(format!("status {}", response.status())));
     }
@@ -211,21 +229,52 @@ async fn fetch_bytes(
     .to_bytes())
 }
 
-/// OpenID Connect discovery: fetches the provider metadata at `url` (`http://` only, like key
-/// sets), checks that its `issuer` is exactly `issuer` (OpenID Connect Discovery 1.0 §4.3),
-/// and returns its `jwks_uri`.
-pub async fn discover(url: &str, issuer: &str) -> Result<String, JwksError> {
+/// How a key source's URLs are reached: the issuer's `tls` block and the directory its
+/// paths are relative to.
+#[derive(Clone, Copy)]
+pub struct Reach<'a> {
+    /// `identity.jwt[].tls`.
+    pub tls: Option<&'a ClientTlsConfig>,
+    /// The config file's directory.
+    pub base_dir: &'a std::path::Path,
+}
+
+impl Reach<'_> {
+    /// The TLS settings for `url`: built only for `https://` (so an `http://` key set never
+    /// needs a trust store).
+    fn tls_for(&self, url: &str) -> Result<Option<ClientTls>, JwksError> {
+        if !url.starts_with("https://") {
+            return Ok(None);
+        }
+        client_tls::client_config(self.tls, self.base_dir)
+            .map(Some)
+            .map_err(|error| JwksError::Tls {
+                url: redact_url(url),
+                error,
+            })
+    }
+}
+
+/// OpenID Connect discovery: fetches the provider metadata at `url` (`http://` or
+/// `https://`), checks that its `issuer` is exactly `issuer` (OpenID Connect Discovery 1.0
+/// §4.3), and returns its `jwks_uri`.
+pub async fn discover(url: &str, issuer: &str, reach: Reach<'_>) -> Result<String, JwksError> {
     let invalid = |message: String| JwksError::Invalid {
         origin: redact_url(url),
         message,
     };
-    if !url.starts_with("http://") {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(JwksError::Fetch {
             url: redact_url(url),
-            message: "only http:// discovery URLs are supported by this build".to_owned(),
+            message: "a discovery URL is http:// or https://".to_owned(),
         });
     }
-    let client = Client::builder(TokioExecutor::new()).build_http();
+    let tls = reach.tls_for(url)?;
+    let client: HttpClient =
+        client_tls::http_client(tls.as_ref()).map_err(|error| JwksError::Tls {
+            url: redact_url(url),
+            error,
+        })?;
     let body = fetch_bytes(&client, url).await?;
     let doc: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| invalid(format!("provider metadata is not JSON: {e}")))?;
@@ -244,25 +293,18 @@ pub async fn discover(url: &str, issuer: &str) -> Result<String, JwksError> {
         .ok_or_else(|| invalid("provider metadata has no jwks_uri".to_owned()))
 }
 
-/// Loads keys from `source`: an `http://` URL (fetched now) or a file path.
-pub async fn load(source: &str, base_dir: &std::path::Path) -> Result<KeySource, JwksError> {
-    if source.starts_with("http://") {
-        let remote = RemoteJwks::new(source, Duration::from_secs(10));
+/// Loads keys from `source`: an `http://` or `https://` URL (fetched now) or a file path.
+pub async fn load(source: &str, reach: Reach<'_>) -> Result<KeySource, JwksError> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let tls = reach.tls_for(source)?;
+        let remote = RemoteJwks::new(source, Duration::from_secs(10), tls.as_ref())?;
         if let Err(e) = remote.refresh().await {
             // Degrade: start without keys; requests get `keys_unavailable` until it answers.
             tracing::warn!(error = %e, "JWKS endpoint unavailable at load; will retry on demand");
         }
         return Ok(KeySource::Remote(Box::new(remote)));
     }
-    if source.starts_with("https://") {
-        return Err(JwksError::Fetch {
-            url: redact_url(source),
-            message: "https key sets are not supported by this build yet; serve the JWKS over \
-                      loopback http or point `jwks` at a file"
-                .to_owned(),
-        });
-    }
-    let path = base_dir.join(source);
+    let path = reach.base_dir.join(source);
     let bytes = read_bounded(&path)?;
     Ok(KeySource::Static(Arc::new(parse(
         &path.display().to_string(),

@@ -4,6 +4,10 @@
 
 mod pool;
 
+pub use pool::Endpoint;
+#[cfg(test)]
+pub(crate) use pool::Pool;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -172,7 +176,7 @@ impl Proxy {
         parts.version = http::Version::HTTP_11;
         let request = Request::from_parts(parts, body);
         let mut response =
-            tokio::time::timeout(timeout, self.pool.send(&upstream.address, request))
+            tokio::time::timeout(timeout, self.pool.send(&upstream.endpoint, request))
                 .await
                 .map_err(|_| ProxyError::Timeout)??;
         strip_hop_by_hop(response.headers_mut());

@@ -1,5 +1,10 @@
-//! One worker's upstream connections: HTTP/1.1 connections kept open per upstream address and
-//! used by one request at a time.
+//! One worker's upstream connections: HTTP/1.1 connections, plain or TLS, kept open per
+//! upstream [`Endpoint`] and used by one request at a time.
+//!
+//! An endpoint's pool key holds the scheme, the address and, for TLS, the name verified and a
+//! digest of the trust anchors and client certificate, so connections made with other settings
+//! (plain and TLS to the same `host:port`, or another CA after a reload) are never shared.
+//! A TLS connection is verified (see [`crate::client_tls`]) and offers ALPN `http/1.1`.
 //!
 //! Each worker thread has its own pool, so a request, its upstream connection and the task that
 //! drives that connection stay on one thread. A connection goes back to the pool when the
@@ -8,6 +13,7 @@
 //! ones are kept at most [`IDLE_TIMEOUT`] and [`MAX_IDLE_PER_UPSTREAM`] per upstream.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -19,9 +25,13 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use super::{Body, ProxyError};
+use crate::client_tls::{self, ClientTls};
 
 /// How long an idle connection is kept.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,45 +45,99 @@ struct Idle {
     since: Instant,
 }
 
-/// Idle connections by upstream address (`host:port`).
+/// Where a pool connects: an address, TLS settings when the upstream is `https://`, and the
+/// key its idle connections are kept under.
+#[derive(Clone)]
+pub struct Endpoint {
+    key: Arc<str>,
+    address: String,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint").field("key", &self.key).finish()
+    }
+}
+
+impl Endpoint {
+    /// Plain HTTP to `address` (`host:port`).
+    pub fn plain(address: String) -> Endpoint {
+        Endpoint {
+            key: format!("http://{address}").into(),
+            address,
+            tls: None,
+        }
+    }
+
+    /// TLS to `address`, verifying `server_name` (also sent as SNI) with `tls`.
+    pub fn tls(address: String, server_name: ServerName<'static>, tls: &ClientTls) -> Endpoint {
+        let mut config = (*tls.config).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Endpoint {
+            key: format!(
+                "https://{address} name={} trust={}",
+                server_name.to_str(),
+                tls.fingerprint
+            )
+            .into(),
+            address,
+            tls: Some((TlsConnector::from(Arc::new(config)), server_name)),
+        }
+    }
+
+    /// The pool key: scheme, address and TLS settings.
+    pub fn key(&self) -> &Arc<str> {
+        &self.key
+    }
+
+    /// `http://host:port` or `https://host:port`, for messages.
+    fn shown(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
+    }
+}
+
+/// Idle connections by [`Endpoint::key`].
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<String, Vec<Idle>>>,
+    idle: Mutex<HashMap<Arc<str>, Vec<Idle>>>,
 }
 
 impl Pool {
-    /// Sends `request` (origin-form URI, `Host` set) to `address`, on an idle connection when
+    /// Sends `request` (origin-form URI, `Host` set) to `endpoint`, on an idle connection when
     /// one is open, else on a new one. A request that an idle connection refused before
     /// writing it (the upstream had closed it) is sent again on a new connection.
     pub async fn send(
         self: &Arc<Self>,
-        address: &str,
+        endpoint: &Endpoint,
         request: Request<Body>,
     ) -> Result<Response<Body>, ProxyError> {
+        let key = endpoint.key();
         let mut request = request;
-        while let Some(mut sender) = self.checkout(address) {
+        while let Some(mut sender) = self.checkout(key) {
             if sender.ready().await.is_err() {
                 continue;
             }
             match sender.try_send_request(request).await {
-                Ok(response) => return Ok(self.returning(address, sender, response)),
+                Ok(response) => return Ok(self.returning(key, sender, response)),
                 Err(mut e) => match e.take_message() {
                     Some(unsent) => request = unsent,
                     None => return Err(ProxyError::Connect(e.into_error().to_string())),
                 },
             }
         }
-        let mut sender = connect(address).await?;
+        let mut sender = connect(endpoint).await?;
         match sender.send_request(request).await {
-            Ok(response) => Ok(self.returning(address, sender, response)),
+            Ok(response) => Ok(self.returning(key, sender, response)),
             Err(e) => Err(ProxyError::Connect(e.to_string())),
         }
     }
 
     /// An idle connection that is still open and not too old, if any.
-    fn checkout(&self, address: &str) -> Option<SendRequest<Body>> {
+    fn checkout(&self, key: &str) -> Option<SendRequest<Body>> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.get_mut(address)?;
+        let list = idle.get_mut(key)?;
         while let Some(entry) = list.pop() {
             if !entry.sender.is_closed() && entry.since.elapsed() < IDLE_TIMEOUT {
                 return Some(entry.sender);
@@ -82,14 +146,14 @@ impl Pool {
         None
     }
 
-    fn checkin(&self, address: &str, sender: SendRequest<Body>) {
+    fn checkin(&self, key: &Arc<str>, sender: SendRequest<Body>) {
         if sender.is_closed() {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = match idle.get_mut(address) {
+        let list = match idle.get_mut(key) {
             Some(list) => list,
-            None => idle.entry(address.to_owned()).or_default(),
+            None => idle.entry(key.clone()).or_default(),
         };
         if list.len() < MAX_IDLE_PER_UPSTREAM {
             list.push(Idle {
@@ -101,7 +165,7 @@ impl Pool {
 
     fn returning(
         self: &Arc<Self>,
-        address: &str,
+        key: &Arc<str>,
         sender: SendRequest<Body>,
         response: Response<Incoming>,
     ) -> Response<Body> {
@@ -110,7 +174,7 @@ impl Pool {
             inner: body,
             slot: Some(Slot {
                 pool: self.clone(),
-                address: address.to_owned(),
+                key: key.clone(),
                 sender,
             }),
         };
@@ -118,16 +182,39 @@ impl Pool {
     }
 }
 
-/// Opens a connection and starts the task that drives it (on the current worker).
-async fn connect(address: &str) -> Result<SendRequest<Body>, ProxyError> {
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => return Err(ProxyError::Connect(e.to_string())),
-        Err(_) => return Err(ProxyError::Connect("connect timed out".to_owned())),
+/// Opens a connection (TCP, then TLS for an `https://` endpoint, both within
+/// [`CONNECT_TIMEOUT`]) and starts the task that drives it (on the current worker).
+async fn connect(endpoint: &Endpoint) -> Result<SendRequest<Body>, ProxyError> {
+    let fail = |message: String| ProxyError::Connect(format!("{}: {message}", endpoint.shown()));
+    let opening = async {
+        let stream = TcpStream::connect(&endpoint.address)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        match &endpoint.tls {
+            None => handshake(stream).await,
+            Some((connector, name)) => {
+                let stream = connector
+                    .connect(name.clone(), stream)
+                    .await
+                    .map_err(|e| fail(client_tls::describe(&e)))?;
+                handshake(stream).await
+            }
+        }
     };
-    let _ = stream.set_nodelay(true);
+    match tokio::time::timeout(CONNECT_TIMEOUT, opening).await {
+        Ok(opened) => opened,
+        Err(_) => Err(fail("connect timed out".to_owned())),
+    }
+}
+
+/// HTTP/1.1 over an open stream; the connection's task runs on the current worker.
+async fn handshake<T>(io: T) -> Result<SendRequest<Body>, ProxyError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, connection) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
+        .handshake(TokioIo::new(io))
         .await
         .map_err(|e| ProxyError::Connect(e.to_string()))?;
     tokio::spawn(async move {
@@ -140,7 +227,7 @@ async fn connect(address: &str) -> Result<SendRequest<Body>, ProxyError> {
 
 struct Slot {
     pool: Arc<Pool>,
-    address: String,
+    key: Arc<str>,
     sender: SendRequest<Body>,
 }
 
@@ -153,7 +240,7 @@ struct Returning {
 impl Returning {
     fn release(&mut self) {
         if let Some(slot) = self.slot.take() {
-            slot.pool.checkin(&slot.address, slot.sender);
+            slot.pool.checkin(&slot.key, slot.sender);
         }
     }
 }
@@ -254,7 +341,10 @@ mod tests {
         let (address, accepted) = upstream(usize::MAX).await;
         let pool = Arc::new(Pool::default());
         for _ in 0..5 {
-            let response = pool.send(&address, get(&address)).await.unwrap();
+            let response = pool
+                .send(&Endpoint::plain(address.clone()), get(&address))
+                .await
+                .unwrap();
             let body = response.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(&body[..], b"ok");
         }
@@ -265,9 +355,15 @@ mod tests {
     async fn an_unread_response_does_not_return_its_connection() {
         let (address, accepted) = upstream(usize::MAX).await;
         let pool = Arc::new(Pool::default());
-        let first = pool.send(&address, get(&address)).await.unwrap();
+        let first = pool
+            .send(&Endpoint::plain(address.clone()), get(&address))
+            .await
+            .unwrap();
         // Still held: the second request needs a second connection.
-        let second = pool.send(&address, get(&address)).await.unwrap();
+        let second = pool
+            .send(&Endpoint::plain(address.clone()), get(&address))
+            .await
+            .unwrap();
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
         drop((first, second));
     }
@@ -277,7 +373,10 @@ mod tests {
         let (address, accepted) = upstream(1).await;
         let pool = Arc::new(Pool::default());
         for _ in 0..3 {
-            let response = pool.send(&address, get(&address)).await.unwrap();
+            let response = pool
+                .send(&Endpoint::plain(address.clone()), get(&address))
+                .await
+                .unwrap();
             let body = response.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(&body[..], b"ok");
             // Let the connection task see the upstream's close.
@@ -292,7 +391,10 @@ mod tests {
         let address = listener.local_addr().unwrap().to_string();
         drop(listener);
         let pool = Arc::new(Pool::default());
-        let e = pool.send(&address, get(&address)).await.unwrap_err();
+        let e = pool
+            .send(&Endpoint::plain(address.clone()), get(&address))
+            .await
+            .unwrap_err();
         assert!(matches!(e, ProxyError::Connect(_)), "{e}");
     }
 }

@@ -102,18 +102,24 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// A store for `url` (`redis://host:port/db`); keys are prefixed with `prefix`. Nothing is
-    /// connected until the first check.
+    /// A store for `url` (`redis://host:port/db`, or `rediss://` verified against the system's
+    /// roots); keys are prefixed with `prefix`. Nothing is connected until the first check.
     pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, RedisLimitError> {
         let client = redis::Client::open(url).map_err(|e| RedisLimitError::Url(e.to_string()))?;
-        Ok(RedisStore {
+        Ok(RedisStore::with_client(client, prefix, timeout))
+    }
+
+    /// A store over `client` (e.g. a `rediss://` client with a private CA, made with
+    /// `redis::Client::build_with_tls`).
+    pub fn with_client(client: redis::Client, prefix: &str, timeout: Duration) -> RedisStore {
+        RedisStore {
             client,
             script: redis::Script::new(SCRIPT),
             connection: tokio::sync::Mutex::new((None, None)),
             timeout,
             prefix: prefix.to_owned(),
             failures: AtomicU64::new(0),
-        })
+        }
     }
 
     /// How many checks failed (connection, timeout or protocol errors).

@@ -10,7 +10,7 @@ use portcullis_spec::{Catalog, ParameterIn, Router, RouterOptions, SecuritySchem
 use serde_json::Value;
 
 use crate::config::{
-    ApiConfig, Config, Deprecated, Mode, OnFailureConfig, RequestPolicy, Undocumented, redact_url,
+    ApiConfig, Config, Deprecated, Mode, OnFailureConfig, RequestPolicy, Undocumented,
 };
 use crate::identity::apikeys::{ApiKeyError, ApiKeys};
 use crate::identity::introspection::Introspector;
@@ -111,19 +111,6 @@ pub struct OpPlan {
     pub deprecated: bool,
     /// The limits that apply to it (indices into [`Api::limits`]).
     pub limits: Vec<usize>,
-}
-
-/// Where an API's requests go.
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    /// `http` or `https`.
-    pub scheme: http::uri::Scheme,
-    /// `host:port`.
-    pub authority: http::uri::Authority,
-    /// The address to connect to: host and port (80 when the URL gives none).
-    pub address: String,
-    /// Path prefix prepended to forwarded paths (no trailing slash).
-    pub prefix: String,
 }
 
 /// One API, compiled.
@@ -245,15 +232,11 @@ pub fn limiter_for(config: &Config) -> Result<Limiter, BuildError> {
     if state.backend == "memory" {
         return state::memory_limiter(config);
     }
-    let shared =
-        ratelimit::redis::RedisStore::new(&state.backend, "portcullis", Duration::from_millis(200))
-            .map_err(|e| {
-                config_error(
-                    config,
-                    "/state/backend".to_owned(),
-                    format!("{}: {e}", redact_url(&state.backend)),
-                )
-            })?;
+    let shared = ratelimit::redis::RedisStore::with_client(
+        state::redis_client(config)?,
+        "portcullis",
+        Duration::from_millis(200),
+    );
     let on_failure = match state.on_failure {
         OnFailureConfig::Local => OnFailure::Local {
             replicas: state.replicas.max(1),
@@ -298,6 +281,10 @@ impl Gateway {
                 }
                 algorithms.push(alg);
             }
+            let reach = jwks::Reach {
+                tls: j.tls.as_ref(),
+                base_dir: &config.base_dir,
+            };
             let keys = match (&j.jwks, &j.discovery) {
                 (Some(_), Some(_)) => {
                     return Err(config_error(
@@ -306,10 +293,10 @@ impl Gateway {
                         "give `jwks` or `discovery`, not both".to_owned(),
                     ));
                 }
-                (Some(source), None) => jwks::load(source, &config.base_dir).await?,
+                (Some(source), None) => jwks::load(source, reach).await?,
                 (None, Some(url)) => {
-                    let jwks_uri = jwks::discover(url, &j.issuer).await?;
-                    jwks::load(&jwks_uri, &config.base_dir).await?
+                    let jwks_uri = jwks::discover(url, &j.issuer, reach).await?;
+                    jwks::load(&jwks_uri, reach).await?
                 }
                 (None, None) => jwks::KeySource::Static(Arc::new(Vec::new())),
             };
@@ -327,15 +314,23 @@ impl Gateway {
             });
         }
         let introspection = match &config.identity.introspection {
-            Some(c) => Some(Arc::new(
-                Introspector::new(c, &config.roles, clock.clone()).map_err(|e| {
-                    config_error(
-                        &config,
-                        "/identity/introspection/endpoint".to_owned(),
-                        e.to_string(),
-                    )
-                })?,
-            )),
+            Some(c) => {
+                let tls = upstream::tls_for(
+                    &config,
+                    "/identity/introspection/tls",
+                    &c.endpoint,
+                    c.tls.as_ref(),
+                )?;
+                let introspector = Introspector::new(c, &config.roles, clock.clone(), tls.as_ref())
+                    .map_err(|e| {
+                        config_error(
+                            &config,
+                            "/identity/introspection/endpoint".to_owned(),
+                            e.to_string(),
+                        )
+                    })?;
+                Some(Arc::new(introspector))
+            }
             None => None,
         };
         let verifier = Arc::new(Verifier::new(issuers, config.roles.clone(), clock));
@@ -399,37 +394,6 @@ impl Gateway {
             warnings,
         })
     }
-}
-
-fn upstream_of(config: &Config, i: usize, text: &str) -> Result<Upstream, BuildError> {
-    let bad = |m: String| config_error(config, format!("/apis/{i}/upstream"), m);
-    let uri: http::Uri = text
-        .parse()
-        .map_err(|e| bad(format!("{:?}: {e}", redact_url(text))))?;
-    let scheme = uri
-        .scheme()
-        .cloned()
-        .ok_or_else(|| bad("no scheme".to_owned()))?;
-    if scheme != http::uri::Scheme::HTTP {
-        return Err(bad(
-            "only http:// upstreams are supported by this version".to_owned()
-        ));
-    }
-    let authority = uri
-        .authority()
-        .cloned()
-        .ok_or_else(|| bad("no host".to_owned()))?;
-    let address = format!(
-        "{}:{}",
-        authority.host(),
-        authority.port_u16().unwrap_or(80)
-    );
-    Ok(Upstream {
-        scheme,
-        address,
-        authority,
-        prefix: uri.path().trim_end_matches('/').to_owned(),
-    })
 }
 
 fn scheme_of(kind: &SecuritySchemeKind) -> Scheme {
@@ -614,7 +578,7 @@ fn build_api(
         catalog: Arc::new(catalog),
         router,
         ops,
-        upstream: upstream_of(config, i, &api.upstream)?,
+        upstream: upstream::compile(config, i, api)?,
         host: api.host.as_ref().map(|h| h.to_ascii_lowercase()),
         strip: api.base_path.clone().filter(|b| b != "/" && !b.is_empty()),
         mode: api.mode,
@@ -655,6 +619,9 @@ fn load_spec(path: &Path) -> Result<Catalog, portcullis_spec::Error> {
 pub mod lockout;
 mod state;
 mod summary;
+mod upstream;
+
+pub use upstream::Upstream;
 
 #[cfg(test)]
 mod tests {
@@ -706,7 +673,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Every OS error's text ends with its code: `... (os error 2)`.
         let os_error = "(os error ";
-        let Err(e) = jwks::load("missing.jwks.json", dir.path()).await else {
+        let Err(e) = jwks::load(
+            "missing.jwks.json",
+            jwks::Reach {
+                tls: None,
+                base_dir: dir.path(),
+            },
+        )
+        .await
+        else {
             panic!("a missing key set loads");
         };
         let shown = chain(&BuildError::from(e));

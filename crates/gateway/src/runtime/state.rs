@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{BuildError, config_error};
-use crate::config::Config;
+use crate::config::{Config, redact_url};
 use crate::ratelimit::memory::MemoryStore;
 use crate::ratelimit::persist::QUOTA_MIN_PERIOD_SECS;
 use crate::ratelimit::{Gcra, Limiter, Store};
@@ -16,6 +16,55 @@ pub const STATE_CAPACITY: usize = 1_000_000;
 /// state key, so state follows a limit's position.
 pub fn limit_name(api: &str, index: usize) -> String {
     format!("{api}/{index}")
+}
+
+/// The Redis client `state.backend` names: for `rediss://`, the certificate is verified
+/// against `state.tls.ca` when given (else the system's roots) and `state.tls.cert`/`key` are
+/// presented. Nothing is connected here.
+pub fn redis_client(config: &Config) -> Result<redis::Client, BuildError> {
+    let state = &config.state;
+    let url = &state.backend;
+    let fail = |pointer: &str, message: String| {
+        config_error(
+            config,
+            pointer.to_owned(),
+            format!("{}: {message}", redact_url(url)),
+        )
+    };
+    let Some(tls) = state.tls.as_ref().filter(|_| url.starts_with("rediss://")) else {
+        return redis::Client::open(url.as_str())
+            .map_err(|e| fail("/state/backend", format!("invalid Redis URL: {e}")));
+    };
+    let read = |key: &str, path: &std::path::Path| {
+        let path = config.base_dir.join(path);
+        std::fs::read(&path).map_err(|e| {
+            fail(
+                &format!("/state/tls/{key}"),
+                format!("{}: {e}", path.display()),
+            )
+        })
+    };
+    // redis-rs would take a file without certificates as an empty trust store; refuse it here.
+    if let Some(ca) = &tls.ca {
+        crate::client_tls::certificates(&config.base_dir.join(ca), "CA certificates")
+            .map_err(|e| fail("/state/tls/ca", e.to_string()))?;
+    }
+    let root_cert = tls.ca.as_ref().map(|p| read("ca", p)).transpose()?;
+    let client_tls = match (&tls.cert, &tls.key) {
+        (Some(cert), Some(key)) => Some(redis::ClientTlsConfig {
+            client_cert: read("cert", cert)?,
+            client_key: read("key", key)?,
+        }),
+        _ => None,
+    };
+    redis::Client::build_with_tls(
+        url.as_str(),
+        redis::TlsCertificates {
+            client_tls,
+            root_cert,
+        },
+    )
+    .map_err(|e| fail("/state/tls", format!("cannot set up TLS: {e}")))
 }
 
 /// The quotas of `config` (limits whose period is at least an hour), by name.
@@ -185,5 +234,54 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_rediss_backend_builds_a_verifying_tls_client() {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+        let dir = tempfile::tempdir().unwrap();
+        let state = |tls: &str| {
+            let mut c = config(
+                dir.path(),
+                &format!("state: {{ backend: \"rediss://:s3cret@127.0.0.1:6380/0\"{tls} }}\n"),
+            );
+            c.base_dir = data.clone();
+            c
+        };
+        for tls in [
+            "",
+            ", tls: { ca: ca.pem }",
+            ", tls: { ca: ca.pem, cert: client.pem, key: client.key }",
+        ] {
+            let client = redis_client(&state(tls)).unwrap_or_else(|e| panic!("{tls}: {e}"));
+            let redis::ConnectionAddr::TcpTls { host, insecure, .. } =
+                &client.get_connection_info().addr
+            else {
+                panic!("{tls}: rediss:// is not a TLS connection");
+            };
+            assert_eq!(host, "127.0.0.1");
+            assert!(!insecure, "{tls}");
+        }
+        for (tls, pointer, problem) in [
+            (
+                ", tls: { ca: client.key }",
+                "/state/tls/ca",
+                "no certificate",
+            ),
+            (", tls: { ca: missing.pem }", "/state/tls/ca", "cannot read"),
+            (
+                ", tls: { ca: ca.pem, cert: client.pem, key: missing.key }",
+                "/state/tls/key",
+                "missing.key",
+            ),
+        ] {
+            let e = redis_client(&state(tls)).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("{pointer}: rediss://:***@127.0.0.1:6380/0: "))
+                    && e.contains(problem)
+                    && !e.contains("s3cret"),
+                "{e}"
+            );
+        }
     }
 }

@@ -370,7 +370,7 @@ fn answers() -> HashMap<&'static str, Value> {
 async fn credentials_are_basic_with_form_encoding_and_the_token_is_a_form() {
     let (ep, url) = endpoint(answers()).await;
     let t = Arc::new(AtomicU64::new(NOW));
-    let i = Introspector::new(&config(&url, json!({})), &roles(), clock_at(&t)).unwrap();
+    let i = Introspector::new(&config(&url, json!({})), &roles(), clock_at(&t), None).unwrap();
     let judged = i.introspect("good").await;
     assert_eq!(judged.result.unwrap().subject.as_deref(), Some("alice"));
     assert_eq!(judged.call, Some(CallResult::Active));
@@ -393,7 +393,7 @@ async fn answers_are_cached_until_ttl_or_exp_and_refusals_briefly() {
         &url,
         json!({ "cache": { "ttl": "60s", "inactive_ttl": "10s" } }),
     );
-    let i = Introspector::new(&c, &roles(), clock_at(&t)).unwrap();
+    let i = Introspector::new(&c, &roles(), clock_at(&t), None).unwrap();
 
     assert!(i.introspect("good").await.result.is_ok());
     let again = i.introspect("good").await;
@@ -442,7 +442,7 @@ async fn a_failing_endpoint_is_denied_with_its_reason() {
     let (ep, url) = endpoint(answers()).await;
     let t = Arc::new(AtomicU64::new(NOW));
     let c = config(&url, json!({ "cache": { "capacity": 0 } }));
-    let i = Introspector::new(&c, &roles(), clock_at(&t)).unwrap();
+    let i = Introspector::new(&c, &roles(), clock_at(&t), None).unwrap();
     let cases = [
         (
             Mode::Error500,
@@ -475,7 +475,7 @@ async fn a_failing_endpoint_is_denied_with_its_reason() {
         &format!("http://{closed}/introspect"),
         json!({ "failure_status": 401 }),
     );
-    let i = Introspector::new(&c, &roles(), clock_at(&t)).unwrap();
+    let i = Introspector::new(&c, &roles(), clock_at(&t), None).unwrap();
     let f = i.introspect("good").await.result.unwrap_err();
     assert_eq!(
         (f.rule(), f.status()),
@@ -494,6 +494,7 @@ async fn a_failing_endpoint_is_denied_with_its_reason() {
         &config(&format!("http://{addr}/introspect"), json!({})),
         &roles(),
         clock_at(&t),
+        None,
     )
     .unwrap();
     let f = i.introspect("good").await.result.unwrap_err();
@@ -509,7 +510,7 @@ async fn allow_cached_uses_an_earlier_active_answer_never_past_exp() {
             &url,
             json!({ "on_failure": on_failure, "cache": { "ttl": "1s", "max_stale": "60s" } }),
         );
-        let i = Introspector::new(&c, &roles(), clock_at(&t)).unwrap();
+        let i = Introspector::new(&c, &roles(), clock_at(&t), None).unwrap();
         assert!(i.introspect("good").await.result.is_ok());
         assert!(i.introspect("short").await.result.is_ok());
         ep.set(Mode::Error500);

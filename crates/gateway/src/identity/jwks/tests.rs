@@ -33,6 +33,14 @@ const JWKS: &str = include_str!(concat!(
 ));
 const ISS: &str = "https://rotating.test";
 
+/// Plain `http://` reach: no `tls` block.
+fn plain() -> Reach<'static> {
+    Reach {
+        tls: None,
+        base_dir: std::path::Path::new("."),
+    }
+}
+
 #[derive(Clone, Default)]
 struct Server {
     kids: Arc<Mutex<Vec<String>>>,
@@ -87,7 +95,7 @@ fn verifier(url: &str, min_refetch: Duration) -> Verifier {
         audiences: Vec::new(),
         algorithms: vec![Algorithm::RS256],
         leeway: 0,
-        keys: KeySource::Remote(Box::new(RemoteJwks::new(url, min_refetch))),
+        keys: KeySource::Remote(Box::new(RemoteJwks::new(url, min_refetch, None).unwrap())),
         secret: None,
         roles_claim: "roles".to_owned(),
     };
@@ -224,45 +232,63 @@ async fn discovery_finds_the_key_set_of_the_right_issuer() {
     server.set(&["k1"]);
     let jwks_url = serve(server.clone()).await;
     let url = provider(ISS, Some(&jwks_url)).await;
-    let found = discover(&url, ISS).await.unwrap();
+    let found = discover(&url, ISS, plain()).await.unwrap();
     assert_eq!(found, jwks_url);
     let v = verifier(&found, Duration::ZERO);
     assert_eq!(check(&v, "k1", 1).await, Ok(()));
 
-    let e = discover(&url, "https://other.test").await.unwrap_err();
+    let e = discover(&url, "https://other.test", plain())
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("names issuer"), "{e}");
     let no_keys = provider(ISS, None).await;
-    let e = discover(&no_keys, ISS).await.unwrap_err();
+    let e = discover(&no_keys, ISS, plain()).await.unwrap_err();
     assert!(e.to_string().contains("no jwks_uri"), "{e}");
-    let e = discover(&jwks_url, ISS).await.unwrap_err();
+    let e = discover(&jwks_url, ISS, plain()).await.unwrap_err();
     assert!(
         e.to_string().contains("no issuer"),
         "a key set is not provider metadata: {e}"
     );
-    let e = discover("https://idp.test/.well-known/openid-configuration", ISS)
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("http://"), "{e}");
+    let e = discover(
+        "ftp://idp.test/.well-known/openid-configuration",
+        ISS,
+        plain(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("http:// or https://"), "{e}");
 }
 
 #[tokio::test]
 async fn fetch_and_discovery_errors_hide_url_passwords() {
     // Nothing listens on port 1: the fetch fails and the error shows the URL.
-    let remote = RemoteJwks::new("http://svc:hunter2@127.0.0.1:1/jwks.json", Duration::ZERO);
+    let remote = RemoteJwks::new(
+        "http://svc:hunter2@127.0.0.1:1/jwks.json",
+        Duration::ZERO,
+        None,
+    )
+    .unwrap();
     let e = remote.refresh().await.unwrap_err().to_string();
     assert!(e.contains("http://svc:***@127.0.0.1:1/jwks.json"), "{e}");
     assert!(!e.contains("hunter2"), "{e}");
-    let e = discover("http://svc:hunter2@127.0.0.1:1/.well-known/x", ISS)
+    let e = discover("http://svc:hunter2@127.0.0.1:1/.well-known/x", ISS, plain())
         .await
         .unwrap_err()
         .to_string();
     assert!(e.contains("svc:***@") && !e.contains("hunter2"), "{e}");
-    let e = discover("https://svc:hunter2@idp/.well-known/x", ISS)
-        .await
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
-    assert!(e.contains("svc:***@idp") && !e.contains("hunter2"), "{e}");
+    let e = discover(
+        "https://svc:hunter2@127.0.0.1:1/.well-known/x",
+        ISS,
+        plain(),
+    )
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        e.contains("svc:***@127.0.0.1") && !e.contains("hunter2"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -271,7 +297,15 @@ async fn a_key_set_file_over_the_limit_is_refused() {
     let path = dir.path().join("big.jwks.json");
     let padding = " ".repeat(MAX_JWKS_BYTES + 1);
     std::fs::write(&path, format!("{{\"keys\": []{padding}}}")).unwrap();
-    let Err(err) = load("big.jwks.json", dir.path()).await else {
+    let Err(err) = load(
+        "big.jwks.json",
+        Reach {
+            tls: None,
+            base_dir: dir.path(),
+        },
+    )
+    .await
+    else {
         panic!("an oversized key set loaded");
     };
     assert!(err.to_string().contains("over the limit"), "{err}");

@@ -1,0 +1,106 @@
+//! Where an API's requests go ([`Upstream`]), and the verified TLS of the gateway's outbound
+//! `https://` connections, compiled from their `tls` blocks.
+
+use rustls::pki_types::ServerName;
+
+use super::{BuildError, config_error};
+use crate::client_tls::{self, ClientTls};
+use crate::config::{ApiConfig, ClientTlsConfig, Config, redact_url};
+use crate::proxy::Endpoint;
+
+/// Where an API's requests go.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// `http` or `https`.
+    pub scheme: http::uri::Scheme,
+    /// `host:port` as written (the `Host` header sent).
+    pub authority: http::uri::Authority,
+    /// What the pool connects to: address, TLS settings, pool key.
+    pub endpoint: Endpoint,
+    /// Path prefix prepended to forwarded paths (no trailing slash).
+    pub prefix: String,
+}
+
+/// The TLS settings for an `https://` `url` (`None` for any other URL), from its `tls` block
+/// at `pointer`; errors name the block and the file at fault.
+pub(super) fn tls_for(
+    config: &Config,
+    pointer: &str,
+    url: &str,
+    tls: Option<&ClientTlsConfig>,
+) -> Result<Option<ClientTls>, BuildError> {
+    if !url.starts_with("https://") {
+        return Ok(None);
+    }
+    client_tls::client_config(tls, &config.base_dir)
+        .map(Some)
+        .map_err(|e| {
+            config_error(
+                config,
+                pointer.to_owned(),
+                format!("TLS for {}: {e}", redact_url(url)),
+            )
+        })
+}
+
+/// Compiles `apis[i].upstream` and `upstream_tls`.
+pub(super) fn compile(config: &Config, i: usize, api: &ApiConfig) -> Result<Upstream, BuildError> {
+    let text = &api.upstream;
+    let bad = |m: String| config_error(config, format!("/apis/{i}/upstream"), m);
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|e| bad(format!("{:?}: {e}", redact_url(text))))?;
+    let scheme = uri
+        .scheme()
+        .cloned()
+        .ok_or_else(|| bad("no scheme".to_owned()))?;
+    let authority = uri
+        .authority()
+        .cloned()
+        .ok_or_else(|| bad("no host".to_owned()))?;
+    let https = scheme == http::uri::Scheme::HTTPS;
+    if !https && scheme != http::uri::Scheme::HTTP {
+        return Err(bad(format!(
+            "{:?}: the scheme must be http or https",
+            redact_url(text)
+        )));
+    }
+    let host = authority.host();
+    let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let address = format!("{host}:{port}");
+    let endpoint = match tls_for(
+        config,
+        &format!("/apis/{i}/upstream_tls"),
+        text,
+        api.upstream_tls.as_ref(),
+    )? {
+        None => Endpoint::plain(address),
+        Some(tls) => {
+            // The name verified: `server_name`, else the URL's host (an IPv6 literal without
+            // its brackets).
+            let name = api
+                .upstream_tls
+                .as_ref()
+                .and_then(|t| t.server_name.clone())
+                .unwrap_or_else(|| {
+                    host.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_owned()
+                });
+            let server_name = ServerName::try_from(name.clone()).map_err(|_| {
+                config_error(
+                    config,
+                    format!("/apis/{i}/upstream"),
+                    format!("{name:?} is not a DNS name or IP address a certificate can name"),
+                )
+            })?;
+            Endpoint::tls(address, server_name, &tls)
+        }
+    };
+    Ok(Upstream {
+        scheme,
+        authority,
+        endpoint,
+        prefix: uri.path().trim_end_matches('/').to_owned(),
+    })
+}
