@@ -196,17 +196,121 @@ apis:
 /// The first line of the gateway's stderr containing `needle` (bounded wait: the line is
 /// written before the response is sent, but read from the pipe by another thread).
 fn logged(gw: &Gateway, needle: &str) -> String {
-    for _ in 0..200 {
+    logged_all(gw, &[needle])
+        .unwrap_or_else(|| panic!("never logged {needle:?}:\n{}", gw.stderr.lock().unwrap()))
+}
+
+/// The first line of the gateway's stderr containing every one of `needles`, if one shows up
+/// within a bounded wait.
+fn logged_all(gw: &Gateway, needles: &[&str]) -> Option<String> {
+    for _ in 0..80 {
         if let Some(line) = gw
             .stderr
             .lock()
             .unwrap()
             .lines()
-            .find(|l| l.contains(needle))
+            .find(|l| needles.iter().all(|n| l.contains(n)))
         {
-            return line.to_owned();
+            return Some(line.to_owned());
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    panic!("never logged {needle:?}:\n{}", gw.stderr.lock().unwrap());
+    None
+}
+
+const PUBLIC_SPEC: &str = r#"openapi: 3.1.0
+info: { title: public, version: "1" }
+paths:
+  /ping:
+    get:
+      operationId: ping
+      responses:
+        "200": { description: ok }
+"#;
+
+/// `state.backend: rediss://` against a real redis-server serving TLS with the test CA's
+/// certificate and requiring a client certificate: with `state.tls` the limit is counted in
+/// Redis (with `on_failure: allow` a 429 can only come from Redis); without it (the system's
+/// roots) Redis is not trusted, `on_failure: deny` refuses, and the log says why.
+#[test]
+fn rate_limits_through_rediss() {
+    let certs = std::path::Path::new(CERTS);
+    let Some((redis, tls_port)) = support::redis::Redis::start_tls_or_skip(
+        &certs.join("server.pem"),
+        &certs.join("server.key"),
+        &certs.join("ca.pem"),
+    ) else {
+        return;
+    };
+    let upstream = support::echo_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spec.yaml"), PUBLIC_SPEC).unwrap();
+    let start = |name: &str, on_failure: &str, tls: &str| {
+        let config = format!(
+            r#"server: {{ listen: "127.0.0.1:0" }}
+log: {{ decisions: off }}
+state:
+  backend: "rediss://127.0.0.1:{tls_port}/0"
+  on_failure: {on_failure}
+{tls}apis:
+  - name: public
+    spec: spec.yaml
+    upstream: "http://{upstream}"
+    rate_limits:
+      - {{ key: ip, limit: 2, per: 1m }}
+"#
+        );
+        let path = dir.path().join(name);
+        std::fs::write(&path, config).unwrap();
+        Gateway::start(&path)
+    };
+    let ping = |gw: &Gateway| {
+        gw.send("GET /ping HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
+            .status
+    };
+
+    let trusting = start(
+        "trusting.yaml",
+        "allow",
+        &format!(
+            "  tls: {{ ca: \"{CERTS}/ca.pem\", cert: \"{CERTS}/client.pem\", key: \"{CERTS}/client.key\" }}\n"
+        ),
+    );
+    // Requests that found Redis unavailable (a slow machine: 200 ms per check) pass
+    // uncounted, so the third counted one is refused, however many came before it.
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let status = ping(&trusting);
+        statuses.push(status);
+        if status != 200 {
+            break;
+        }
+    }
+    assert!(
+        statuses.len() >= 3 && statuses.last() == Some(&429),
+        "{statuses:?}\n{}",
+        trusting.stderr.lock().unwrap()
+    );
+    let keys = redis.command("KEYS portcullis*");
+    assert!(keys.contains("portcullispublic/0"), "{keys}");
+    drop(trusting);
+
+    let doubting = start("doubting.yaml", "deny", "");
+    // Each failed check is logged; Redis is asked again at most once a second.
+    for _ in 0..10 {
+        assert_eq!(ping(&doubting), 429);
+        if logged_all(
+            &doubting,
+            &["rate-limit state unavailable", "UnknownIssuer"],
+        )
+        .is_some()
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    panic!(
+        "the untrusted certificate was never named:\n{}",
+        doubting.stderr.lock().unwrap()
+    );
 }

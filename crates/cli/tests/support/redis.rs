@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -17,15 +18,7 @@ impl Redis {
     /// Starts redis-server on a free port and waits (bounded) for its `PONG`; `None`, after
     /// printing why, when redis-server is not installed.
     pub fn start_or_skip() -> Option<Redis> {
-        let installed = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            eprintln!(
-                "skipped: redis-server not installed (.ci/run installs it from Debian's packages)"
-            );
+        if !installed() {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")
@@ -52,25 +45,104 @@ impl Redis {
 
     fn wait_ready(&self) {
         for _ in 0..200 {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut buf = [0u8; 16];
-                if s.write_all(b"PING\r\n").is_ok()
-                    && s.read(&mut buf)
-                        .is_ok_and(|n| buf.get(..n).is_some_and(|b| b.starts_with(b"+PONG")))
-                {
-                    return;
-                }
+            if self.pong() {
+                return;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("redis-server did not answer on port {}", self.port);
     }
 
+    /// True when it answers `PING` on its plain port.
+    fn pong(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut buf = [0u8; 16];
+        s.write_all(b"PING\r\n").is_ok()
+            && s.read(&mut buf)
+                .is_ok_and(|n| buf.get(..n).is_some_and(|b| b.starts_with(b"+PONG")))
+    }
+
+    /// Starts redis-server on a free port and, with TLS, on a second one (returned): it
+    /// presents `cert`/`key` and requires client certificates signed by `ca`. `None`, after
+    /// printing why, when redis-server is not installed or cannot do TLS.
+    pub fn start_tls_or_skip(cert: &Path, key: &Path, ca: &Path) -> Option<(Redis, u16)> {
+        if !installed() {
+            return None;
+        }
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free loopback port")
+        };
+        let (port, tls_port) = (free(), free());
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--tls-port", &tls_port.to_string()])
+            .arg("--tls-cert-file")
+            .arg(cert)
+            .arg("--tls-key-file")
+            .arg(key)
+            .arg("--tls-ca-cert-file")
+            .arg(ca)
+            .args([
+                "--tls-auth-clients",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let mut redis = Redis { child, port };
+        for _ in 0..200 {
+            if redis.pong() {
+                return Some((redis, tls_port));
+            }
+            if let Ok(Some(status)) = redis.child.try_wait() {
+                eprintln!("skipped: redis-server cannot serve TLS here (it exited: {status})");
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not answer on port {port}");
+    }
+
+    /// Sends one inline command on the plain port; the raw answer.
+    pub fn command(&self, line: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        s.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned()
+    }
+
     /// Its URL (`redis://127.0.0.1:<port>/`).
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
+}
+
+/// True when redis-server is installed; otherwise says that the test skips.
+fn installed() -> bool {
+    let installed = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        eprintln!(
+            "skipped: redis-server not installed (.ci/run installs it from Debian's packages)"
+        );
+    }
+    installed
 }
 
 impl Drop for Redis {

@@ -139,10 +139,18 @@ impl RedisStore {
             return Err(RedisLimitError::Unavailable);
         }
         slot.1 = Some(Instant::now());
+        // Over TLS, no retry inside the manager: its backoff (100 ms and up) outlasts a short
+        // `timeout`, so a failed handshake (untrusted certificate...) would only ever show as
+        // a timeout, and retrying it at once cannot help. This store retries on its own, at
+        // most once a second.
+        let tls = matches!(
+            self.client.get_connection_info().addr,
+            redis::ConnectionAddr::TcpTls { .. }
+        );
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(self.timeout)
             .set_response_timeout(self.timeout)
-            .set_number_of_retries(1);
+            .set_number_of_retries(if tls { 0 } else { 1 });
         let manager = tokio::time::timeout(
             self.timeout,
             ConnectionManager::new_with_config(self.client.clone(), config),
