@@ -33,8 +33,8 @@ const SYSTEM_STORE: &str = "the system trust store";
 pub struct ClientTls {
     /// The rustls configuration (no ALPN set).
     pub config: Arc<ClientConfig>,
-    /// Hex SHA-256 of the trust anchors and client certificate used (stable across reloads
-    /// while the files are unchanged).
+    /// The first 64 bits (hex) of a SHA-256 over the trust anchors and client certificate
+    /// used (stable across reloads while the files are unchanged).
     pub fingerprint: String,
 }
 
@@ -104,15 +104,15 @@ pub fn client_config(tls: Option<&ClientTlsConfig>, base: &Path) -> Result<Clien
     use sha2::{Digest, Sha256};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut digest = Sha256::new();
-    let roots = match tls.and_then(|t| t.ca.as_ref()) {
-        Some(ca) => {
-            let path = base.join(ca);
+    let ca_path = tls.and_then(|t| t.ca.as_ref()).map(|ca| base.join(ca));
+    let roots = match &ca_path {
+        Some(path) => {
             let mut roots = RootCertStore::empty();
-            for cert in certificates(&path, "CA certificates")? {
+            for cert in certificates(path, "CA certificates")? {
                 digest.update(cert.as_ref());
                 roots
                     .add(cert)
-                    .map_err(|e| err(&path, format!("not a usable CA certificate: {e}")))?;
+                    .map_err(|e| err(path, format!("not a usable CA certificate: {e}")))?;
             }
             Arc::new(roots)
         }
@@ -123,7 +123,7 @@ pub fn client_config(tls: Option<&ClientTlsConfig>, base: &Path) -> Result<Clien
     };
     let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
         .build()
-        .map_err(|e| err(Path::new(SYSTEM_STORE), e))?;
+        .map_err(|e| err(ca_path.as_deref().unwrap_or(Path::new(SYSTEM_STORE)), e))?;
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| err(base, e))?

@@ -377,6 +377,7 @@ impl Gateway {
             None => Arc::new(limiter_for(&config)?),
         };
         state::warnings(&config, &limiter, &mut warnings);
+        upstream::cleartext_warnings(&config, &mut warnings);
         let mut apis = Vec::new();
         for (i, api) in config.apis.iter().enumerate() {
             apis.push(build_api(&config, i, api, &mut warnings)?);

@@ -43,6 +43,52 @@ pub(super) fn tls_for(
         })
 }
 
+/// Warns of identity endpoints reached over plain `http://` beyond this machine: whoever is on
+/// the path could swap the keys a token is verified with (and forge tokens), or read the tokens
+/// and client secret sent to introspection.
+pub(super) fn cleartext_warnings(config: &Config, warnings: &mut Vec<String>) {
+    let remote_http = |url: &str| {
+        if !url.starts_with("http://") {
+            return false;
+        }
+        let host = url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_owned))
+            .unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    };
+    for (i, jwt) in config.identity.jwt.iter().enumerate() {
+        for (key, url) in [("jwks", &jwt.jwks), ("discovery", &jwt.discovery)] {
+            if let Some(url) = url.as_deref().filter(|u| remote_http(u)) {
+                warnings.push(format!(
+                    "identity.jwt[{i}].{key} {} is plain http beyond this machine: anyone on the \
+                     path can swap the keys and forge tokens; use https://",
+                    redact_url(url)
+                ));
+            }
+        }
+    }
+    if let Some(url) = config
+        .identity
+        .introspection
+        .as_ref()
+        .map(|c| c.endpoint.as_str())
+        .filter(|u| remote_http(u))
+    {
+        warnings.push(format!(
+            "identity.introspection.endpoint {} is plain http beyond this machine: tokens and \
+             the client secret cross the network in clear; use https://",
+            redact_url(url)
+        ));
+    }
+}
+
 /// Compiles `apis[i].upstream` and `upstream_tls`.
 pub(super) fn compile(config: &Config, i: usize, api: &ApiConfig) -> Result<Upstream, BuildError> {
     let text = &api.upstream;
@@ -103,4 +149,36 @@ pub(super) fn compile(config: &Config, i: usize, api: &ApiConfig) -> Result<Upst
         endpoint,
         prefix: uri.path().trim_end_matches('/').to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_endpoints_over_remote_plain_http_are_warned_of() {
+        let text = "identity:\n  jwt:\n    \
+            - { issuer: a, jwks: \"http://idp.example/jwks.json\" }\n    \
+            - { issuer: b, jwks: \"http://127.0.0.1:8082/jwks.json\" }\n    \
+            - { issuer: c, discovery: \"http://localhost:8082/.well-known/openid-configuration\" }\n    \
+            - { issuer: d, jwks: \"https://idp.example/jwks.json\" }\n    \
+            - { issuer: e, jwks: keys.json }\n  \
+            introspection: { endpoint: \"http://svc:pw@10.0.0.5/introspect\", client_id: gw, client_secret: s }\n\
+            apis: [{ name: a, spec: a.yaml, upstream: \"http://127.0.0.1:9\" }]\n";
+        let config =
+            Config::from_str_in("gw.yaml", text, std::path::Path::new("."), &|_| None).unwrap();
+        let mut warnings = Vec::new();
+        cleartext_warnings(&config, &mut warnings);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .starts_with("identity.jwt[0].jwks http://idp.example/jwks.json is plain http"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1]
+                .starts_with("identity.introspection.endpoint http://svc:***@10.0.0.5/introspect"),
+            "{warnings:?}"
+        );
+    }
 }
