@@ -191,6 +191,27 @@ apis:
             && line.contains("unknown issuer"),
         "{line}"
     );
+
+    // `check` shows what each upstream trusts.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("check")
+        .arg("--config")
+        .arg(&config_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "api trusted -> https://localhost:{}/base (TLS: ca {ca})  mode enforce",
+            trusted.port()
+        )),
+        "{stdout}"
+    );
 }
 
 /// The first line of the gateway's stderr containing `needle` (bounded wait: the line is

@@ -99,6 +99,22 @@ pub fn check(args: &ConfigArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// ` (TLS: ca certs/ca.pem, client certificate, name orders.internal)` for an https upstream.
+fn upstream_trust(tls: &serde_json::Value) -> String {
+    let Some(ca) = tls.get("ca").and_then(serde_json::Value::as_str) else {
+        return String::new();
+    };
+    let mut out = format!(" (TLS: ca {ca}");
+    if tls["client_certificate"] == true {
+        out.push_str(", client certificate");
+    }
+    if let Some(name) = tls["server_name"].as_str() {
+        out.push_str(&format!(", name {name}"));
+    }
+    out.push(')');
+    out
+}
+
 fn summary_text(path: &Path, s: &serde_json::Value) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
@@ -115,9 +131,10 @@ fn summary_text(path: &Path, s: &serde_json::Value) -> String {
         out.push('\n');
         let _ = writeln!(
             out,
-            "api {} -> {}  mode {}  undocumented {}  validate {}  unknown_fields {}",
+            "api {} -> {}{}  mode {}  undocumented {}  validate {}  unknown_fields {}",
             str_of(&api["name"]),
             str_of(&api["upstream"]),
+            upstream_trust(&api["upstream_tls"]),
             str_of(&api["mode"]),
             str_of(&api["undocumented"]),
             str_of(

@@ -53,6 +53,14 @@ impl Gateway {
                 serde_json::json!({
                     "name": api.name,
                     "upstream": crate::config::redact_url(&format!("{}://{}{}", api.upstream.scheme, api.upstream.authority, api.upstream.prefix)),
+                    "upstream_tls": (api.upstream.scheme == http::uri::Scheme::HTTPS).then(|| {
+                        let tls = c.apis.iter().find(|a| a.name == api.name).and_then(|a| a.upstream_tls.as_ref());
+                        serde_json::json!({
+                            "ca": tls.and_then(|t| t.ca.as_ref()).map_or_else(|| "system".to_owned(), |p| p.display().to_string()),
+                            "client_certificate": tls.is_some_and(|t| t.cert.is_some()),
+                            "server_name": tls.and_then(|t| t.server_name.clone()),
+                        })
+                    }),
                     "host": api.host,
                     "base_path": api.strip,
                     "mode": api.mode,
@@ -80,7 +88,7 @@ impl Gateway {
             }),
             "mtls_mappings": self.cert_map.as_ref().map_or(0, |m| m.len()),
             "admin": c.admin.as_ref().map(|a| a.listen.to_string()),
-            "state": c.state.backend.split('@').next_back().unwrap_or_default(),
+            "state": crate::config::redact_url(&c.state.backend),
             "jwt_issuers": c.identity.jwt.iter().map(|j| j.issuer.clone()).collect::<Vec<_>>(),
             "introspection": c.identity.introspection.as_ref().map(|i| serde_json::json!({
                 "endpoint": crate::config::redact_url(&i.endpoint),
