@@ -73,14 +73,14 @@ pub(crate) fn check(config: &Config) -> Result<(), (String, String)> {
         let Some(tls) = &jwt.tls else { continue };
         let base = format!("/identity/jwt/{i}/tls");
         block(base.clone(), tls, false)?;
-        let https = |u: &Option<String>| u.as_deref().is_some_and(|u| u.starts_with("https://"));
-        if !https(&jwt.jwks) && !https(&jwt.discovery) {
-            let url = jwt
-                .discovery
+        // With `discovery` the key set's URL is only known at load (and may be https://).
+        if jwt.discovery.is_none()
+            && !jwt
+                .jwks
                 .as_deref()
-                .or(jwt.jwks.as_deref())
-                .unwrap_or("");
-            return not_tls(base, "the key source", url);
+                .is_some_and(|u| u.starts_with("https://"))
+        {
+            return not_tls(base, "the key source", jwt.jwks.as_deref().unwrap_or(""));
         }
     }
     if let Some(introspection) = &config.identity.introspection
@@ -182,6 +182,10 @@ mod tests {
         };
         assert!(jwt("jwks: https://idp.example/jwks.json").is_ok());
         assert!(jwt("discovery: https://idp.example/.well-known/openid-configuration").is_ok());
+        // The discovered key set may be https even when discovery is not.
+        assert!(jwt("discovery: http://127.0.0.1:8082/.well-known/openid-configuration").is_ok());
+        let e = jwt("jwks: http://127.0.0.1:8082/jwks.json").unwrap_err();
+        assert!(e.contains("/identity/jwt/0/tls:"), "{e}");
         let e = jwt("jwks: keys.json").unwrap_err();
         assert!(
             e.contains("/identity/jwt/0/tls:") && e.contains("\"keys.json\" is not https://"),
