@@ -10,7 +10,9 @@
 //! drives that connection stay on one thread. A connection goes back to the pool when the
 //! response body has been read to its end; one dropped earlier is closed (HTTP/1.1 cannot
 //! abandon a response half read). Closed connections are noticed and dropped at checkout; idle
-//! ones are kept at most [`IDLE_TIMEOUT`] and [`MAX_IDLE_PER_UPSTREAM`] per upstream.
+//! ones are kept at most [`IDLE_TIMEOUT`] and [`MAX_IDLE_PER_UPSTREAM`] per upstream. Every
+//! [`SWEEP_EVERY`] check-ins the whole pool is swept, so connections under a key no longer used
+//! (an upstream or its TLS settings changed by a reload) are closed too.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -37,6 +39,8 @@ use crate::client_tls::{self, ClientTls};
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many idle connections are kept per upstream address.
 pub const MAX_IDLE_PER_UPSTREAM: usize = 256;
+/// Check-ins between two sweeps of the whole pool.
+pub const SWEEP_EVERY: u32 = 1024;
 /// How long connecting to an upstream may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -101,7 +105,19 @@ impl Endpoint {
 /// Idle connections by [`Endpoint::key`].
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<Arc<str>, Vec<Idle>>>,
+    idle: Mutex<IdleSet>,
+}
+
+#[derive(Default)]
+struct IdleSet {
+    by_key: HashMap<Arc<str>, Vec<Idle>>,
+    checkins: u32,
+}
+
+impl Idle {
+    fn usable(&self) -> bool {
+        !self.sender.is_closed() && self.since.elapsed() < IDLE_TIMEOUT
+    }
 }
 
 impl Pool {
@@ -137,9 +153,9 @@ impl Pool {
     /// An idle connection that is still open and not too old, if any.
     fn checkout(&self, key: &str) -> Option<SendRequest<Body>> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.get_mut(key)?;
+        let list = idle.by_key.get_mut(key)?;
         while let Some(entry) = list.pop() {
-            if !entry.sender.is_closed() && entry.since.elapsed() < IDLE_TIMEOUT {
+            if entry.usable() {
                 return Some(entry.sender);
             }
         }
@@ -151,9 +167,13 @@ impl Pool {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = match idle.get_mut(key) {
+        idle.checkins += 1;
+        if idle.checkins >= SWEEP_EVERY {
+            idle.sweep();
+        }
+        let list = match idle.by_key.get_mut(key) {
             Some(list) => list,
-            None => idle.entry(key.clone()).or_default(),
+            None => idle.by_key.entry(key.clone()).or_default(),
         };
         if list.len() < MAX_IDLE_PER_UPSTREAM {
             list.push(Idle {
@@ -161,6 +181,12 @@ impl Pool {
                 since: Instant::now(),
             });
         }
+    }
+
+    /// Closes every connection that is closed or idle too long, under any key.
+    #[cfg(test)]
+    fn sweep(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).sweep();
     }
 
     fn returning(
@@ -179,6 +205,17 @@ impl Pool {
             }),
         };
         Response::from_parts(parts, super::boxed(body))
+    }
+}
+
+impl IdleSet {
+    /// Drops closed and expired connections, and keys left with none.
+    fn sweep(&mut self) {
+        self.checkins = 0;
+        self.by_key.retain(|_, list| {
+            list.retain(Idle::usable);
+            !list.is_empty()
+        });
     }
 }
 
@@ -383,6 +420,37 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_sweep_drops_keys_left_without_connections() {
+        let (kept, _) = upstream(usize::MAX).await;
+        let (emptied, _) = upstream(usize::MAX).await;
+        let pool = Arc::new(Pool::default());
+        for address in [&kept, &emptied] {
+            let response = pool
+                .send(&Endpoint::plain(address.clone()), get(address))
+                .await
+                .unwrap();
+            response.into_body().collect().await.unwrap();
+        }
+        // The idle connection to `emptied` is taken and its response held: its list is empty.
+        let held = pool
+            .send(&Endpoint::plain(emptied.clone()), get(&emptied))
+            .await
+            .unwrap();
+        let keys = |pool: &Pool| {
+            let idle = pool.idle.lock().unwrap();
+            let mut keys: Vec<String> = idle.by_key.keys().map(|k| k.to_string()).collect();
+            keys.sort();
+            keys
+        };
+        let mut both = vec![format!("http://{kept}"), format!("http://{emptied}")];
+        both.sort();
+        assert_eq!(keys(&pool), both);
+        pool.sweep();
+        assert_eq!(keys(&pool), [format!("http://{kept}")]);
+        drop(held);
     }
 
     #[tokio::test]
