@@ -168,6 +168,18 @@ async fn a_certificate_for_another_name_is_a_name_mismatch() {
 }
 
 #[tokio::test]
+async fn an_expired_certificate_is_named_as_expired() {
+    let server = serve(acceptor("expired", None), acceptor("stranger", None)).await;
+    let url = format!("https://localhost:{}/jwks.json", server.addr.port());
+    let e = fetch(&url, Some(&tls_block("ca.pem"))).await.unwrap_err();
+    assert!(
+        e.contains("TLS handshake failed: the server's certificate has expired"),
+        "{e}"
+    );
+    assert_eq!(server.answered.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
 async fn keys_already_held_stay_when_tls_starts_failing() {
     let server = serve(acceptor("server", None), acceptor("stranger", None)).await;
     let url = format!("https://127.0.0.1:{}/jwks.json", server.addr.port());

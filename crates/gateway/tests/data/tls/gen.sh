@@ -25,4 +25,16 @@ leaf ca client "/CN=portcullis-gateway" "extendedKeyUsage=clientAuth
 subjectAltName=DNS:gateway.internal"
 leaf other-ca stranger "/CN=localhost" "extendedKeyUsage=serverAuth
 subjectAltName=DNS:localhost,IP:127.0.0.1"
+# Expired (valid in 2020 only): `openssl ca`, since `openssl x509 -req` cannot date backwards.
+key expired.key
+openssl req -new -key expired.key -subj "/CN=localhost" -out expired.csr
+printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+  "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" > expired.ext
+printf '%s\n' "[ca]" "default_ca = d" "[d]" "database = index.txt" "new_certs_dir = ." \
+  "serial = serial" "default_md = sha256" "policy = p" "[p]" "commonName = supplied" > ca.cnf
+: > index.txt
+echo 01 > serial
+openssl ca -batch -notext -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr \
+  -startdate 20200101000000Z -enddate 20210101000000Z -extfile expired.ext -out expired.pem
+rm -f expired.csr expired.ext ca.cnf index.txt* serial* 01.pem
 rm -f ca.srl other-ca.srl ca.key other-ca.key
