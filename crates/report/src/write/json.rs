@@ -7,10 +7,9 @@
 
 use std::io::{self, Write};
 
-use crate::{Finding, Report};
+use crate::Report;
 
-/// Findings rendered per block (and per thread at least, so small reports stay on one thread).
-const BLOCK: usize = 4096;
+use super::blocks::{BLOCK, splice};
 
 /// Writes the report as JSON (pretty when `pretty`), followed by a newline.
 pub fn json(report: &Report, out: &mut dyn Write, pretty: bool) -> io::Result<()> {
@@ -22,9 +21,7 @@ pub fn json(report: &Report, out: &mut dyn Write, pretty: bool) -> io::Result<()
         }
         return out.write_all(b"\n");
     }
-    // Everything but the findings, as serde_json writes it, then the findings spliced in
-    // where it wrote an empty list. No string holds a raw newline (JSON escapes it), so the
-    // first `\n  "findings": []` is the member itself.
+    // Everything but the findings, as serde_json writes it; the findings spliced in.
     let shell = Report {
         tool: report.tool.clone(),
         version: report.version.clone(),
@@ -35,77 +32,19 @@ pub fn json(report: &Report, out: &mut dyn Write, pretty: bool) -> io::Result<()
         rules: Vec::new(),
     };
     let text = serde_json::to_vec_pretty(&shell)?;
-    let marker: &[u8] = b"\n  \"findings\": []";
-    let at = text
-        .windows(marker.len())
-        .position(|w| w == marker)
-        .ok_or_else(|| io::Error::other("the report has no findings member"))?;
-    let (head, tail) = text.split_at(at);
-    let tail = tail.get(marker.len()..).unwrap_or_default();
-    out.write_all(head)?;
-    out.write_all(b"\n  \"findings\": [\n")?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let mut first = true;
-    for block in report.findings.chunks(BLOCK * threads) {
-        for part in render_block(block, threads)? {
-            if !first {
-                out.write_all(b",\n")?;
-            }
-            first = false;
-            out.write_all(&part)?;
-        }
-    }
-    out.write_all(b"\n  ]")?;
-    out.write_all(tail)?;
+    splice(out, &text, "findings", 1, &report.findings, |f, buf| {
+        serde_json::to_writer_pretty(buf, f).map_err(io::Error::from)
+    })?;
     out.write_all(b"\n")
 }
 
-/// The findings of `block`, pretty-printed one level inside the `findings` list, rendered on
-/// up to `threads` threads; one buffer per non-empty slice, in order.
-fn render_block(block: &[Finding], threads: usize) -> io::Result<Vec<Vec<u8>>> {
-    let per = block.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = block
-            .chunks(per)
-            .map(|slice| s.spawn(move || render(slice)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| io::Error::other("a JSON writer thread panicked"))?
-            })
-            .collect()
-    })
-}
-
-/// Findings pretty-printed at the depth of the `findings` list's items, joined by `,\n`.
-fn render(findings: &[Finding]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(findings.len() * 700);
-    let mut one = Vec::with_capacity(1024);
-    for (i, f) in findings.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b",\n");
-        }
-        one.clear();
-        serde_json::to_writer_pretty(&mut one, f)?;
-        out.extend_from_slice(b"    ");
-        for line in one.split_inclusive(|b| *b == b'\n') {
-            out.extend_from_slice(line);
-            if line.ends_with(b"\n") {
-                out.extend_from_slice(b"    ");
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::{Cwe, Location, Owasp, RuleInfo, Severity};
+    use crate::{Cwe, Finding, Location, Owasp, RuleInfo, Severity};
 
-    fn report(n: usize) -> Report {
+    /// A report of `n` findings over 7 files, every third with evidence.
+    pub(crate) fn report(n: usize) -> Report {
         let rule = RuleInfo {
             id: "PC-T-001".into(),
             title: "t \"quoted\"\nline".into(),

@@ -3,6 +3,7 @@
 //! [`Report::finish`](crate::Report::finish) on a copy only when asked to; callers finish the
 //! report first.
 
+mod blocks;
 mod json;
 mod sarif;
 mod text;

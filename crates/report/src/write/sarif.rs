@@ -7,14 +7,28 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
+use super::blocks::{BLOCK, splice};
 use crate::{Cwe, Finding, Owasp, Report, RuleInfo};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/portcullis-security/portcullis";
 
-/// Writes the report as SARIF 2.1.0 (pretty-printed), followed by a newline.
+/// Writes the report as SARIF 2.1.0 (pretty-printed), followed by a newline. A large report's
+/// results are rendered block by block on every core and streamed (the same bytes as
+/// [`sarif_value`] pretty-printed, without holding every result in memory).
 pub fn sarif(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &sarif_value(report))?;
+    if report.findings.len() <= BLOCK {
+        serde_json::to_writer_pretty(&mut *out, &sarif_value(report))?;
+        return out.write_all(b"\n");
+    }
+    let rules = rules_of(report);
+    let shell = log(report, &rules, artifacts_of(report), Vec::new());
+    let text = serde_json::to_vec_pretty(&shell)?;
+    splice(out, &text, "results", 3, &report.findings, |f, buf| {
+        let index = rules.iter().position(|r| r.id == f.rule);
+        let value = result(f, index, &mut BTreeMap::new());
+        serde_json::to_writer_pretty(buf, &value).map_err(io::Error::from)
+    })?;
     out.write_all(b"\n")
 }
 
@@ -295,7 +309,31 @@ pub fn sarif_value(report: &Report) -> Value {
             result(f, index, &mut artifacts)
         })
         .collect();
-    let artifacts: Vec<Value> = artifacts
+    log(report, &rules, artifact_list(artifacts), results)
+}
+
+/// The artifacts the results of `report` name (as [`result`] records them), without
+/// building the results.
+fn artifacts_of(report: &Report) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    let mut artifacts = BTreeMap::new();
+    for f in &report.findings {
+        let loc = &f.location;
+        if let Some(file) = &loc.file {
+            if seen.insert(file.as_str()) {
+                let (uri, absolute) = path_uri(file);
+                artifacts.insert(uri, absolute);
+            }
+        } else if let Some(url) = &loc.url {
+            artifacts.insert(url.clone(), true);
+        }
+    }
+    artifact_list(artifacts)
+}
+
+/// `artifacts` entries: uri -> whether it is absolute (no `%SRCROOT%` base).
+fn artifact_list(artifacts: BTreeMap<String, bool>) -> Vec<Value> {
+    artifacts
         .into_iter()
         .map(|(uri, absolute)| {
             if absolute {
@@ -304,7 +342,11 @@ pub fn sarif_value(report: &Report) -> Value {
                 json!({"location": {"uri": uri, "uriBaseId": "%SRCROOT%"}})
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The SARIF log around `results`.
+fn log(report: &Report, rules: &[RuleInfo], artifacts: Vec<Value>, results: Vec<Value>) -> Value {
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -318,7 +360,7 @@ pub fn sarif_value(report: &Report) -> Value {
                     "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>()
                 }
             },
-            "taxonomies": taxonomies(&rules),
+            "taxonomies": taxonomies(rules),
             "artifacts": artifacts,
             "results": results,
             "columnKind": "unicodeCodePoints"
@@ -342,6 +384,22 @@ mod tests {
             path_uri("/tmp/x#1.yaml"),
             ("file:///tmp/x%231.yaml".to_owned(), true)
         );
+    }
+
+    #[test]
+    fn streamed_output_is_byte_for_byte_the_value() {
+        for n in [0, 1, BLOCK + 1, 3 * BLOCK + 17] {
+            let mut r = crate::write::json::tests::report(n);
+            if let Some(f) = r.findings.get_mut(5) {
+                f.location.file = None;
+                f.location.url = Some("https://api.example/x".into());
+            }
+            let mut got = Vec::new();
+            sarif(&r, &mut got).unwrap();
+            let mut want = serde_json::to_vec_pretty(&sarif_value(&r)).unwrap();
+            want.push(b'\n');
+            assert!(got == want, "{n} findings: output differs");
+        }
     }
 
     #[test]
