@@ -115,23 +115,24 @@ pub async fn start(
         addr: listen,
         error,
     };
-    let listener = std::net::TcpListener::bind(listen).map_err(bind_error)?;
-    listener.set_nonblocking(true).map_err(bind_error)?;
+    let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
     let (shutdown, rx) = watch::channel(false);
     let workers = config.server.workers.unwrap_or_else(default_workers);
-    let mut tasks = Vec::with_capacity(workers + 1);
+    let mut tasks = Vec::with_capacity(workers + 2);
+    let mut handoff = Vec::with_capacity(workers);
     for index in 0..workers {
-        let listener = listener.try_clone().map_err(bind_error)?;
+        let (to_worker, connections) = tokio::sync::mpsc::channel(HANDOFF_QUEUE);
+        handoff.push(to_worker);
         tasks.push(spawn_worker(
             index,
-            listener,
+            connections,
             shared.clone(),
             tls.clone(),
             rx.clone(),
         )?);
     }
-    drop(listener);
+    tasks.push(tokio::spawn(accept_loop(listener, handoff, rx.clone())));
     let mut admin_addr = None;
     if let Some(admin) = &config.admin {
         let listener = TcpListener::bind(admin.listen)
@@ -165,14 +166,64 @@ fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// Starts worker `index`: a thread with its own single-threaded runtime that accepts from its
-/// copy of the listening socket and serves those connections, with its own upstream pool, so a
-/// request is read, checked, forwarded and answered on one thread (no hand-offs between
-/// threads, as nginx's workers). Returns a task on the caller's runtime that ends when the
-/// worker has drained its connections.
+/// Accepted connections a worker may have waiting before the acceptor waits for it.
+const HANDOFF_QUEUE: usize = 256;
+
+/// A connection accepted for a worker: the socket (detached from the acceptor's runtime) and
+/// the peer's address.
+type Accepted = (std::net::TcpStream, SocketAddr);
+
+/// Accepts connections and hands them to the workers in turn (round robin), so that every
+/// worker gets its share however the connections arrive (workers accepting from a shared
+/// socket themselves left one with all of a burst). Stops on `stop`; dropping the hand-off
+/// queues then tells the workers that no more connections come.
+async fn accept_loop(
+    listener: TcpListener,
+    workers: Vec<tokio::sync::mpsc::Sender<Accepted>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut next = 0usize;
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepted connection cannot be handed over");
+                continue;
+            }
+        };
+        let Some(worker) = workers.get(next % workers.len().max(1)) else {
+            break;
+        };
+        next = next.wrapping_add(1);
+        tokio::select! {
+            sent = worker.send((stream, peer)) => if sent.is_err() {
+                tracing::error!("a worker has stopped; connection dropped");
+            },
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+/// Starts worker `index`: a thread with its own single-threaded runtime that serves the
+/// connections handed to it, with its own upstream pool, so a request is read, checked,
+/// forwarded and answered on one thread (no hand-offs between threads, as nginx's workers).
+/// Returns a task on the caller's runtime that ends when the worker has drained its
+/// connections.
 fn spawn_worker(
     index: usize,
-    listener: std::net::TcpListener,
+    connections: tokio::sync::mpsc::Receiver<Accepted>,
     shared: Arc<Shared>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     stop: watch::Receiver<bool>,
@@ -186,12 +237,7 @@ fn spawn_worker(
     std::thread::Builder::new()
         .name(format!("portcullis-worker-{index}"))
         .spawn(move || {
-            runtime.block_on(async move {
-                match TcpListener::from_std(listener) {
-                    Ok(listener) => accept_loop(listener, shared, tls, stop).await,
-                    Err(e) => tracing::error!(worker = index, error = %e, "worker cannot listen"),
-                }
-            });
+            runtime.block_on(serve_connections(connections, shared, tls, stop));
             let _ = done.send(());
         })
         .map_err(worker_error)?;
@@ -200,8 +246,10 @@ fn spawn_worker(
     }))
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// A worker's loop: serves each connection handed to it until told to stop or no more come,
+/// then lets in-flight requests finish (up to 30 s).
+async fn serve_connections(
+    mut connections: tokio::sync::mpsc::Receiver<Accepted>,
     shared: Arc<Shared>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
@@ -210,16 +258,15 @@ async fn accept_loop(
     let proxy = Proxy::new();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
+            handed = connections.recv() => {
+                let Some((stream, peer)) = handed else { break };
+                let stream = match tokio::net::TcpStream::from_std(stream) {
+                    Ok(s) => s,
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        tracing::warn!(error = %e, "connection cannot be served by this worker");
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
                 let limits = shared.gateway.load().config.server.limits.clone();
                 let mut builder = auto::Builder::new(TokioExecutor::new());
                 builder
@@ -281,7 +328,7 @@ async fn accept_loop(
             _ = stop.changed() => break,
         }
     }
-    drop(listener);
+    drop(connections);
     if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
         .await
         .is_err()
