@@ -10,6 +10,12 @@
 #                         turn the cache off; `jwt_bench verify` measures the verifier alone)
 #   (g) limit_memory      (c) plus a rate limit on the client IP, memory backend (never denies)
 #   (h) limit_redis       the same limit with the Redis backend (a redis-server started here)
+# and the baselines that send the same request as a row above, so that a ratio compares like
+# with like:
+#   nginx_post            nginx proxying (d)'s POST with its JSON body: the base of (d)
+#   route_token           (e)'s config and bearer header, sent to the unsecured GET /items, so
+#                         the gateway carries the same bytes but checks no credential: the base
+#                         of (e) and (f), whose ratio to it is the cost of authentication
 # then the p99 added latency at half of saturation load: wrk with a per-request delay (a Lua
 # `delay()` hook) so that each run sends about half the rate (c) reached, against the upstream
 # directly, through nginx and through Portcullis (c); "added" is the difference of p99s.
@@ -27,7 +33,7 @@ DURATION=${DURATION:-15s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 TOKENS=${TOKENS:-30000}
-SCENARIOS=${SCENARIOS:-"direct nginx route validate jwt_cache jwt_nocache limit_memory limit_redis"}
+SCENARIOS=${SCENARIOS:-"direct nginx nginx_post route validate route_token jwt_cache jwt_nocache limit_memory limit_redis"}
 BASE_PORT=${BASE_PORT:-18080}
 UP_PORT=$BASE_PORT
 NGINX_PORT=$((BASE_PORT + 1))
@@ -182,6 +188,11 @@ request = function() return wrk.format("GET", "/secure/items", header) end
 LUA
 } >"$work/jwt_cache.lua"
 { cat "$work/done.lua"; cat <<LUA
+local header = { ["Authorization"] = "Bearer $first_token" }
+request = function() return wrk.format("GET", "/items", header) end
+LUA
+} >"$work/token_route.lua"
+{ cat "$work/done.lua"; cat <<LUA
 local threads = 0
 function setup(thread) thread:set("id", threads); threads = threads + 1 end
 local tokens = {}
@@ -269,7 +280,16 @@ for scenario in $SCENARIOS; do
     direct)
       measure=("$up_pid")
       echo "$(run_wrk direct "$UP_PORT" get.lua) rss_mib=-" >>"$results" ;;
-    nginx)
+    nginx | nginx_post)
+      script=get.lua
+      [ "$scenario" = nginx_post ] && script=post.lua
+      if [ ${#nginx_pids[@]} -gt 0 ]; then
+        measure=("${nginx_pids[@]}")
+        line=$(run_wrk "$scenario" "$NGINX_PORT" "$script")
+        echo "$line rss_mib=$(peak_rss_mib "${nginx_pids[@]}")" >>"$results"
+        tail -n1 "$results" >&2
+        continue
+      fi
       mkdir -p "$work/nginx"
       cat >"$work/nginx/nginx.conf" <<NGINX
 worker_processes $THREADS;
@@ -300,13 +320,14 @@ NGINX
       wait_port "$NGINX_PORT"
       mapfile -t workers < <(pgrep -P "$master")
       measure=("$master" "${workers[@]}")
-      line=$(run_wrk nginx "$NGINX_PORT" get.lua)
+      line=$(run_wrk "$scenario" "$NGINX_PORT" "$script")
       echo "$line rss_mib=$(peak_rss_mib "$master" "${workers[@]}")" >>"$results"
       nginx_pids=("${measure[@]}") ;;
-    route | validate | jwt_cache | jwt_nocache | limit_memory | limit_redis)
+    route | validate | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
       config=$scenario script=get.lua
       case $scenario in
         validate) script=post.lua ;;
+        route_token) config=jwt script=token_route.lua ;;
         jwt_cache) config=jwt script=jwt_cache.lua ;;
         jwt_nocache) config=jwt script=jwt_nocache.lua ;;
         limit_redis)
@@ -353,12 +374,18 @@ awk '
   { label[NR] = $1; rps[$1] = val("rps"); p50[$1] = val("p50"); p99[$1] = val("p99"); p999[$1] = val("p999");
     non[$1] = val("non2xx"); err[$1] = val("errors"); rss[$1] = val("rss_mib"); cpu[$1] = val("cpu_us") }
   END {
-    printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | CPU us/req | vs nginx | vs (c) route | non-2xx/errors |\n"
+    # Each row against nginx sending the same request, and against the Portcullis row that
+    # differs from it by one feature only (its base).
+    same["route"] = "nginx"; same["validate"] = "nginx_post"; same["half_route"] = "half_nginx"
+    base["validate"] = "route"; base["route_token"] = "route"; base["jwt_cache"] = "route_token"
+    base["jwt_nocache"] = "route_token"; base["limit_memory"] = "route"; base["limit_redis"] = "route"
+    printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | CPU us/req | vs nginx, same request | vs its base | non-2xx/errors |\n"
     printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     for (i = 1; i <= NR; i++) {
       l = label[i]
-      vn = (rps["nginx"] > 0) ? sprintf("%.2fx", rps[l] / rps["nginx"]) : "-"
-      vr = (rps["route"] > 0) ? sprintf("%.2fx", rps[l] / rps["route"]) : "-"
+      s = same[l]; b = base[l]
+      vn = (s != "" && rps[s] > 0) ? sprintf("%.2fx", rps[l] / rps[s]) : "-"
+      vr = (b != "" && rps[b] > 0) ? sprintf("%.2fx of %s", rps[l] / rps[b], b) : "-"
       printf "| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s | %s | %s/%s |\n", l, rps[l], p50[l] / 1000, p99[l] / 1000, p999[l] / 1000, rss[l], cpu[l], vn, vr, non[l], err[l]
     }
     if (p99["half_direct"] != "" && p99["half_route"] != "")

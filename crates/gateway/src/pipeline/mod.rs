@@ -89,7 +89,7 @@ fn request_id(req: &Request<Incoming>, trusted_peer: bool) -> String {
     if trusted_peer
         && let Some(id) = req
             .headers()
-            .get("x-request-id")
+            .get(crate::proxy::X_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
         && !id.is_empty()
         && id.len() <= 128
@@ -107,7 +107,7 @@ fn client_ip(req: &Request<Incoming>, peer: IpAddr, trusted_peer: bool, gw: &Gat
     }
     let hops: Vec<IpAddr> = req
         .headers()
-        .get_all("x-forwarded-for")
+        .get_all(crate::proxy::X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -453,7 +453,7 @@ pub(crate) async fn forward(
             outcome.upstream_status = Some(response.status().as_u16());
             let headers = response.headers_mut();
             if let Ok(v) = HeaderValue::from_str(ctx.request_id) {
-                headers.insert("x-request-id", v);
+                headers.insert(crate::proxy::X_REQUEST_ID, v);
             }
             for (name, value) in extra {
                 if let Ok(v) = HeaderValue::from_str(&value) {

@@ -69,32 +69,43 @@ impl Default for Proxy {
     }
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// `X-Forwarded-For`: a constant, so lookups skip parsing and validating the name.
+pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// `X-Forwarded-Proto`.
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `X-Forwarded-Host`.
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+/// `X-Request-Id`.
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
 }
 
@@ -144,7 +155,7 @@ impl Proxy {
         });
         let headers = &mut parts.headers;
         strip_hop_by_hop(headers);
-        let xff = match (forwarded.trusted_peer, headers.get("x-forwarded-for")) {
+        let xff = match (forwarded.trusted_peer, headers.get(X_FORWARDED_FOR)) {
             (true, Some(prior)) => format!(
                 "{}, {}",
                 prior.to_str().unwrap_or_default(),
@@ -153,21 +164,18 @@ impl Proxy {
             _ => forwarded.client_ip.to_string(),
         };
         if let Ok(v) = HeaderValue::from_str(&xff) {
-            headers.insert("x-forwarded-for", v);
+            headers.insert(X_FORWARDED_FOR, v);
         }
-        if !(forwarded.trusted_peer && headers.contains_key("x-forwarded-proto")) {
-            headers.insert(
-                "x-forwarded-proto",
-                HeaderValue::from_static(forwarded.proto),
-            );
+        if !(forwarded.trusted_peer && headers.contains_key(X_FORWARDED_PROTO)) {
+            headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(forwarded.proto));
         }
         if let Some(host) = original_host
-            && !(forwarded.trusted_peer && headers.contains_key("x-forwarded-host"))
+            && !(forwarded.trusted_peer && headers.contains_key(X_FORWARDED_HOST))
         {
-            headers.insert("x-forwarded-host", host);
+            headers.insert(X_FORWARDED_HOST, host);
         }
         if let Ok(v) = HeaderValue::from_str(forwarded.request_id) {
-            headers.insert("x-request-id", v);
+            headers.insert(X_REQUEST_ID, v);
         }
         if let Ok(v) = HeaderValue::from_str(upstream.authority.as_str()) {
             headers.insert(header::HOST, v);
