@@ -291,6 +291,9 @@ async fn limits(
         .metrics
         .ratelimit_degraded
         .set(i64::try_from(ctx.gw.limiter.degraded_decisions()).unwrap_or(i64::MAX));
+    if decision.allowed && !api.rate_limit_headers {
+        return Ok(Vec::new());
+    }
     let headers: Headers = vec![
         (
             HeaderName::from_static("ratelimit-limit"),
