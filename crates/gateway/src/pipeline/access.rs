@@ -276,7 +276,7 @@ async fn limits(
     headers: &HeaderMap,
     outcome: &mut Outcome,
 ) -> Result<Headers, Response<Body>> {
-    let keyed: Vec<(&crate::ratelimit::Limit, String)> = indices
+    let keyed: smallvec::SmallVec<[(&crate::ratelimit::Limit, String); 4]> = indices
         .iter()
         .filter_map(|i| api.limits.get(*i))
         .filter_map(|l| limit_key(&l.key, ctx.ip, principal, headers).map(|k| (l, k)))
@@ -284,7 +284,7 @@ async fn limits(
     if keyed.is_empty() {
         return Ok(Vec::new());
     }
-    let checks: Vec<(&crate::ratelimit::Limit, &str)> =
+    let checks: smallvec::SmallVec<[(&crate::ratelimit::Limit, &str); 4]> =
         keyed.iter().map(|(l, k)| (*l, k.as_str())).collect();
     let decision = ctx.gw.limiter.check(&checks).await;
     ctx.shared

@@ -35,6 +35,10 @@ const OVERFLOW_KEY: &str = "\u{0}overflow";
 /// At most one sweep of a full shard per this many microseconds.
 const SWEEP_EVERY_US: u64 = 100_000;
 
+/// The per-check scratch lists of one request: a request meets few limits, so they live on
+/// the stack (no allocation on the request path).
+type Few<T> = smallvec::SmallVec<[T; 4]>;
+
 struct Shard {
     tats: HashMap<Box<str>, u64>,
     last_sweep_us: u64,
@@ -136,20 +140,20 @@ impl MemoryStore {
         checks: &[(&str, Gcra)],
         now_us: u64,
     ) -> (bool, Vec<Outcome>, Vec<bool>) {
-        let mut indices: Vec<usize> = checks.iter().map(|(k, _)| self.shard_of(k)).collect();
+        let mut indices: Few<usize> = checks.iter().map(|(k, _)| self.shard_of(k)).collect();
         let order = {
             let mut o = indices.clone();
             o.sort_unstable();
             o.dedup();
             o
         };
-        let mut guards: Vec<(usize, MutexGuard<'_, Shard>)> = order
+        let mut guards: Few<(usize, MutexGuard<'_, Shard>)> = order
             .iter()
             .filter_map(|i| self.lock(*i).map(|g| (*i, g)))
             .collect();
 
         // Decide which key each check uses (its own, or the shard's overflow bucket).
-        let mut keys: Vec<&str> = Vec::with_capacity(checks.len());
+        let mut keys: Few<&str> = Few::with_capacity(checks.len());
         let mut own: Vec<bool> = Vec::with_capacity(checks.len());
         for ((key, _), shard_index) in checks.iter().zip(indices.iter_mut()) {
             let Some((_, shard)) = guards.iter_mut().find(|(i, _)| i == shard_index) else {
@@ -177,7 +181,7 @@ impl MemoryStore {
         }
 
         let mut outcomes = Vec::with_capacity(checks.len());
-        let mut updates = Vec::with_capacity(checks.len());
+        let mut updates: Few<Option<u64>> = Few::with_capacity(checks.len());
         for (((_, gcra), key), shard_index) in checks.iter().zip(&keys).zip(&indices) {
             let tat = guards
                 .iter()

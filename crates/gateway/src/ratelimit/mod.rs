@@ -160,7 +160,11 @@ pub const MAX_CLIENT_KEY: usize = 64;
 /// client value short enough to be kept as is can equal one). Stable across replicas.
 pub fn state_key(name: &str, client: &str) -> String {
     if client.len() <= MAX_CLIENT_KEY {
-        format!("{name}|{client}")
+        let mut key = String::with_capacity(name.len() + 1 + client.len());
+        key.push_str(name);
+        key.push('|');
+        key.push_str(client);
+        key
     } else {
         use sha2::Digest;
         format!("{name}|#{:x}", sha2::Sha256::digest(client.as_bytes()))
@@ -346,12 +350,12 @@ impl Limiter {
         if checks.is_empty() {
             return decide(&[], true, &[], false);
         }
-        let limits: Vec<&Limit> = checks.iter().map(|(l, _)| *l).collect();
-        let keys: Vec<String> = checks
+        let limits: smallvec::SmallVec<[&Limit; 4]> = checks.iter().map(|(l, _)| *l).collect();
+        let keys: smallvec::SmallVec<[String; 4]> = checks
             .iter()
             .map(|(l, client)| state_key(&l.name, client))
             .collect();
-        let gcras: Vec<(&str, Gcra)> = keys
+        let gcras: smallvec::SmallVec<[(&str, Gcra); 4]> = keys
             .iter()
             .zip(&limits)
             .map(|(k, l)| (k.as_str(), l.gcra))
