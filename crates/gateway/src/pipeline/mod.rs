@@ -529,31 +529,6 @@ pub(crate) fn deprecated_denial(api: &Api, plan: &OpPlan) -> Option<(Denial, Mod
 }
 
 /// Rate-limit key for one limit.
-/// The client address as a limit key, as `Display` writes it; IPv4 (the common case) is
-/// written octet by octet: `to_string` through the formatter was a third of the limiter's
-/// cost per request.
-fn ip_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let mut out = String::with_capacity(15);
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                if octet >= 100 {
-                    out.push(char::from(b'0' + octet / 100));
-                }
-                if octet >= 10 {
-                    out.push(char::from(b'0' + octet / 10 % 10));
-                }
-                out.push(char::from(b'0' + octet % 10));
-            }
-            out
-        }
-        IpAddr::V6(_) => ip.to_string(),
-    }
-}
-
 pub(crate) fn limit_key(
     source: &crate::ratelimit::KeySource,
     ip: IpAddr,
@@ -562,7 +537,7 @@ pub(crate) fn limit_key(
 ) -> Option<String> {
     use crate::ratelimit::KeySource;
     match source {
-        KeySource::Ip => Some(ip_key(ip)),
+        KeySource::Ip => Some(crate::proxy::ip_text(ip)),
         KeySource::Subject => principal.and_then(|p| p.subject.clone()),
         KeySource::KeyId => principal.and_then(|p| p.claim("key_id")),
         KeySource::Header(h) => headers
@@ -570,26 +545,5 @@ pub(crate) fn limit_key(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         KeySource::Claim(c) => principal.and_then(|p| p.claim(c)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ip_keys_read_as_display_writes_them() {
-        for octets in [
-            [0, 0, 0, 0],
-            [127, 0, 0, 1],
-            [10, 7, 161, 32],
-            [255, 255, 255, 255],
-            [9, 99, 100, 199],
-        ] {
-            let ip = IpAddr::from(octets);
-            assert_eq!(ip_key(ip), ip.to_string());
-        }
-        let v6: IpAddr = "2001:db8::1".parse().unwrap_or(IpAddr::from([0; 16]));
-        assert_eq!(ip_key(v6), "2001:db8::1");
     }
 }

@@ -104,8 +104,40 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
             headers.remove(name);
         }
     }
-    for name in &HOP_BY_HOP {
+    // A request carries a handful of headers: finding the hop-by-hop ones among them is
+    // cheaper than looking up each of the nine names.
+    let present: smallvec::SmallVec<[HeaderName; 2]> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name))
+        .cloned()
+        .collect();
+    for name in present {
         headers.remove(name);
+    }
+}
+
+/// An address as `Display` writes it (for `X-Forwarded-For` and limit keys); IPv4, the common
+/// case, is written octet by octet: `to_string` through the formatter showed in profiles of
+/// the request path (a third of the rate limiter's cost).
+pub(crate) fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut out = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+            out
+        }
+        IpAddr::V6(_) => ip.to_string(),
     }
 }
 
@@ -161,7 +193,7 @@ impl Proxy {
                 prior.to_str().unwrap_or_default(),
                 forwarded.client_ip
             ),
-            _ => forwarded.client_ip.to_string(),
+            _ => ip_text(forwarded.client_ip),
         };
         if let Ok(v) = HeaderValue::from_str(&xff) {
             headers.insert(X_FORWARDED_FOR, v);
@@ -197,6 +229,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ip_text_reads_as_display_writes_it() {
+        for octets in [
+            [0, 0, 0, 0],
+            [127, 0, 0, 1],
+            [10, 7, 161, 32],
+            [255, 255, 255, 255],
+            [9, 99, 100, 199],
+        ] {
+            let ip = IpAddr::from(octets);
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+        let v6 = IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(ip_text(v6), "2001:db8::1");
+    }
+
+    #[test]
     fn hop_by_hop_headers_go() {
         let mut h = HeaderMap::new();
         h.insert(
@@ -208,6 +256,16 @@ mod tests {
         h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
         h.insert("upgrade", HeaderValue::from_static("websocket"));
         h.insert("x-kept", HeaderValue::from_static("1"));
+        for name in [
+            "te",
+            "trailer",
+            "proxy-connection",
+            "proxy-authenticate",
+            "proxy-authorization",
+        ] {
+            h.append(name, HeaderValue::from_static("a"));
+            h.append(name, HeaderValue::from_static("b"));
+        }
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
