@@ -112,18 +112,20 @@ impl BodyCheck {
 
     /// The documented media type a `Content-Type` falls under, most specific first.
     pub fn media_for(&self, content_type: &str) -> Option<&MediaCheck> {
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        // Compared without allocating: this runs for every request with a body.
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
         let (top, _) = essence.split_once('/')?;
-        let wildcard = format!("{top}/*");
+        let is_top_wildcard = |range: &str| {
+            range.len() == top.len() + 2
+                && range.ends_with("/*")
+                && range
+                    .get(..top.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(top))
+        };
         self.media
             .iter()
-            .find(|m| m.range == essence)
-            .or_else(|| self.media.iter().find(|m| m.range == wildcard))
+            .find(|m| m.range.eq_ignore_ascii_case(essence))
+            .or_else(|| self.media.iter().find(|m| is_top_wildcard(&m.range)))
             .or_else(|| self.media.iter().find(|m| m.range == "*/*"))
     }
 
@@ -218,7 +220,11 @@ fn validate_instance(
                 | ValidationErrorKind::AdditionalProperties { .. }
         )
     };
-    if unknown_fields && let Some(strict) = &media.strict {
+    // `is_valid` first: most bodies are valid, and it is much cheaper than collecting errors.
+    if unknown_fields
+        && let Some(strict) = &media.strict
+        && !strict.is_valid(instance)
+    {
         for e in strict.iter_errors(instance) {
             if is_unknown(&e) {
                 out.push(Violation {
@@ -233,6 +239,7 @@ fn validate_instance(
     }
     if validate
         && let Some(loose) = &media.loose
+        && !loose.is_valid(instance)
         && let Some(e) = loose.iter_errors(instance).next()
     {
         out.push(Violation::new("request.body", 400, describe(&e)));

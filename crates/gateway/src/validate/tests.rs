@@ -175,6 +175,7 @@ async fn bodies_table() {
     let cases: &[(Option<&str>, &str, &[&str])] = &[
         (json, r#"{"name":"pen","price":1.5}"#, &[]),
         (json, r#"{"name":"pen","price":null}"#, &[]),
+        (Some("Application/JSON"), r#"{"name":"pen"}"#, &[]),
         (
             Some("application/json; charset=utf-8"),
             r#"{"name":"pen"}"#,
@@ -233,4 +234,56 @@ async fn multipart_bodies() {
         .map(|v| v.rule)
         .collect();
     assert_eq!(got, ["request.body"]);
+}
+
+#[test]
+fn media_types_match_exact_then_wildcards_in_any_case() {
+    const WILD: &str = r##"
+openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /upload:
+    post:
+      operationId: upload
+      requestBody:
+        content:
+          application/json: { schema: { type: object } }
+          image/*: { schema: { type: string, format: binary } }
+      responses: { '200': { description: ok } }
+    put:
+      operationId: anything
+      requestBody:
+        content:
+          text/plain: { schema: { type: string } }
+          '*/*': { schema: { type: string } }
+      responses: { '200': { description: ok } }
+"##;
+    let catalog = portcullis_spec::load_str("w.yaml", WILD).unwrap();
+    let range = |op: &str, ct: &str| {
+        let check = RequestCheck::new(&catalog, catalog.operation(op).unwrap()).unwrap();
+        check
+            .body
+            .as_ref()
+            .unwrap()
+            .media_for(ct)
+            .map(|m| m.range.clone())
+    };
+    assert_eq!(
+        range("upload", "application/json").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        range("upload", " Application/Json ; charset=utf-8").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(range("upload", "IMAGE/png").as_deref(), Some("image/*"));
+    assert_eq!(range("upload", "image/").as_deref(), Some("image/*"));
+    assert_eq!(range("upload", "text/plain"), None);
+    assert_eq!(range("upload", "imagex/png"), None);
+    assert_eq!(range("upload", "json"), None);
+    assert_eq!(
+        range("anything", "TEXT/PLAIN").as_deref(),
+        Some("text/plain")
+    );
+    assert_eq!(range("anything", "application/xml").as_deref(), Some("*/*"));
 }
