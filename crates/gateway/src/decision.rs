@@ -168,8 +168,8 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Appends `value` in decimal, left-padded with zeros to `width` digits (more if it needs
-/// more).
-fn push_padded(out: &mut String, value: u64, width: u32) {
+/// more), without going through the formatter (used on every request).
+pub(crate) fn push_padded(out: &mut String, value: u64, width: u32) {
     let digits = value.checked_ilog10().unwrap_or(0) + 1;
     for _ in digits..width {
         out.push('0');

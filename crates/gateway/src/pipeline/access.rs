@@ -276,7 +276,7 @@ async fn limits(
     headers: &HeaderMap,
     outcome: &mut Outcome,
 ) -> Result<Headers, Response<Body>> {
-    let keyed: smallvec::SmallVec<[(&crate::ratelimit::Limit, String); 4]> = indices
+    let keyed: crate::ratelimit::Few<(&crate::ratelimit::Limit, String)> = indices
         .iter()
         .filter_map(|i| api.limits.get(*i))
         .filter_map(|l| limit_key(&l.key, ctx.ip, principal, headers).map(|k| (l, k)))
@@ -284,7 +284,7 @@ async fn limits(
     if keyed.is_empty() {
         return Ok(Vec::new());
     }
-    let checks: smallvec::SmallVec<[(&crate::ratelimit::Limit, &str); 4]> =
+    let checks: crate::ratelimit::Few<(&crate::ratelimit::Limit, &str)> =
         keyed.iter().map(|(l, k)| (*l, k.as_str())).collect();
     let decision = ctx.gw.limiter.check(&checks).await;
     ctx.shared

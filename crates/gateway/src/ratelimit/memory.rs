@@ -22,6 +22,7 @@
 //! Several limits are checked all-or-nothing: the shards involved are locked in index order, a
 //! request is admitted only if every limit admits it, and only then are the TATs updated.
 
+use super::Few;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,10 +35,6 @@ const SHARDS: usize = 64;
 const OVERFLOW_KEY: &str = "\u{0}overflow";
 /// At most one sweep of a full shard per this many microseconds.
 const SWEEP_EVERY_US: u64 = 100_000;
-
-/// The per-check scratch lists of one request: a request meets few limits, so they live on
-/// the stack (no allocation on the request path).
-type Few<T> = smallvec::SmallVec<[T; 4]>;
 
 struct Shard {
     tats: HashMap<Box<str>, u64>,

@@ -151,6 +151,10 @@ pub struct Decision {
     pub degraded: bool,
 }
 
+/// The per-check lists of one request: a request meets few limits, so they live on the stack
+/// (no allocation on the request path).
+pub(crate) type Few<T> = smallvec::SmallVec<[T; 4]>;
+
 /// Client values longer than this (a header or claim can carry kilobytes) are stored under
 /// their SHA-256 instead, so one key's memory is bounded whatever the client sends.
 pub const MAX_CLIENT_KEY: usize = 64;
@@ -350,12 +354,12 @@ impl Limiter {
         if checks.is_empty() {
             return decide(&[], true, &[], false);
         }
-        let limits: smallvec::SmallVec<[&Limit; 4]> = checks.iter().map(|(l, _)| *l).collect();
-        let keys: smallvec::SmallVec<[String; 4]> = checks
+        let limits: Few<&Limit> = checks.iter().map(|(l, _)| *l).collect();
+        let keys: Few<String> = checks
             .iter()
             .map(|(l, client)| state_key(&l.name, client))
             .collect();
-        let gcras: smallvec::SmallVec<[(&str, Gcra); 4]> = keys
+        let gcras: Few<(&str, Gcra)> = keys
             .iter()
             .zip(&limits)
             .map(|(k, l)| (k.as_str(), l.gcra))
