@@ -1,21 +1,47 @@
 //! Prometheus metrics, served on the admin listener at `/metrics`.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use std::sync::{Arc, LazyLock};
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+/// A label value shared with the running configuration (an API name, an operation id): the
+/// per-request metrics clone a pointer, not the text.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+pub struct Label(pub Arc<str>);
+
+impl Label {
+    /// `-`: no API matched, or the operation is undocumented.
+    pub fn none() -> Label {
+        static NONE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("-"));
+        Label(NONE.clone())
+    }
+
+    /// The value, or [`Label::none`].
+    pub fn or_none(value: Option<&Arc<str>>) -> Label {
+        value.map_or_else(Label::none, |v| Label(v.clone()))
+    }
+}
+
+impl EncodeLabelValue for Label {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&&*self.0, encoder)
+    }
+}
+
 /// Labels of a finished request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// API name (`-` when none matched).
-    pub api: String,
+    pub api: Label,
     /// Operation id (`-` when undocumented).
-    pub operation: String,
+    pub operation: Label,
     /// `allow`, `block`, `monitor`.
-    pub decision: String,
+    pub decision: &'static str,
     /// Status sent.
     pub status: u16,
 }
@@ -24,16 +50,16 @@ pub struct RequestLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiLabels {
     /// API name.
-    pub api: String,
+    pub api: Label,
 }
 
 /// Labels of a rule hit.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RuleLabels {
     /// API name.
-    pub api: String,
+    pub api: Label,
     /// Rule id.
-    pub rule: String,
+    pub rule: &'static str,
 }
 
 /// Labels of a lockout.

@@ -63,7 +63,9 @@ pub(crate) async fn run(
             Ok(h) => h,
             Err(r) => return r,
         };
-        return forward(
+        // Boxed, as every await off the common path here: an async fn's state holds each
+        // future it awaits (twice over while it is moved in), and this one is built per request.
+        return Box::pin(forward(
             ctx,
             api,
             parts,
@@ -71,7 +73,7 @@ pub(crate) async fn run(
             forward_path,
             outcome,
             extra,
-        )
+        ))
         .await;
     };
     if let Some((d, mode)) = deprecated_denial(api, plan)
@@ -82,7 +84,7 @@ pub(crate) async fn run(
     // Lockout: a login operation's body is read first (it names the account); a locked IP or
     // account is refused before any credential is checked.
     let body = match lockout::login_of(api, plan) {
-        Some(_) => match read_body(body, max).await {
+        Some(_) => match Box::pin(read_body(body, max)).await {
             Ok(b) => Pending::Read(b),
             Err(d) => return refuse(outcome, &d, rid),
         },
@@ -94,17 +96,28 @@ pub(crate) async fn run(
     };
     let watch = lockout::Watch::new(api, plan, ctx.ip, early, &parts.headers);
     if let Some(w) = &watch
-        && let Some(d) = w.check(ctx).await
+        && let Some(d) = Box::pin(w.check(ctx)).await
         && let Some(r) = outcome.deny(api.mode, d, rid)
     {
         return r;
     }
     let cert = parts.extensions.get::<Arc<ClientCert>>().map(|c| &**c);
-    let auth = authenticate(ctx, plan, &parts.headers, parts.uri.query(), cert).await;
+    let auth = if plan.security.is_empty() {
+        Ok(None)
+    } else {
+        Box::pin(authenticate(
+            ctx,
+            plan,
+            &parts.headers,
+            parts.uri.query(),
+            cert,
+        ))
+        .await
+    };
     if let (Some(w), Err((d, presented))) = (&watch, &auth)
         && counts_for_lockout(d, *presented)
     {
-        w.auth_failed(ctx).await;
+        Box::pin(w.auth_failed(ctx)).await;
     }
     let principal = auth.as_ref().ok().cloned().flatten();
     if let Some(p) = &principal {
@@ -195,7 +208,7 @@ pub(crate) async fn run(
     let (body, bytes) = match body {
         Pending::Read(b) => (full(b.clone()), Some(b)),
         Pending::Stream(body) if validate_body || (body_params && has_body) => {
-            match read_body(body, max).await {
+            match Box::pin(read_body(body, max)).await {
                 Ok(b) => (full(b.clone()), Some(b)),
                 Err(d) => return refuse(outcome, &d, rid),
             }
@@ -207,15 +220,14 @@ pub(crate) async fn run(
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let violations = check
-            .check(
-                content_type,
-                bytes,
-                ctx.gw.config.server.limits.max_json_depth,
-                on(api.request.validate),
-                on(api.request.unknown_fields),
-            )
-            .await;
+        let violations = Box::pin(check.check(
+            content_type,
+            bytes,
+            ctx.gw.config.server.limits.max_json_depth,
+            on(api.request.validate),
+            on(api.request.unknown_fields),
+        ))
+        .await;
         for v in violations {
             if let Some(r) = deny_violation(api, v, outcome, rid) {
                 return r;
@@ -231,7 +243,7 @@ pub(crate) async fn run(
     }
     let response = forward(ctx, api, parts, body, forward_path, outcome, extra).await;
     if let Some(w) = &watch {
-        w.answered(ctx, outcome.upstream_status).await;
+        Box::pin(w.answered(ctx, outcome.upstream_status)).await;
     }
     response
 }
@@ -269,6 +281,21 @@ fn deny_violation(
 
 /// Checks the applicable limits in one store round trip.
 async fn limits(
+    ctx: &Ctx<'_>,
+    api: &Api,
+    indices: &[usize],
+    principal: Option<&Principal>,
+    headers: &HeaderMap,
+    outcome: &mut Outcome,
+) -> Result<Headers, Response<Body>> {
+    if indices.is_empty() {
+        return Ok(Vec::new());
+    }
+    Box::pin(check_limits(ctx, api, indices, principal, headers, outcome)).await
+}
+
+/// [`limits`] for a non-empty list (boxed there: the store's future is large).
+async fn check_limits(
     ctx: &Ctx<'_>,
     api: &Api,
     indices: &[usize],

@@ -7,6 +7,7 @@
 
 mod access;
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::config::{Action, Deprecated, Mode, Undocumented};
 use crate::decision::{self, Decision, DecisionLog};
 use crate::identity::Principal;
 use crate::identity::jwt::Clock;
-use crate::metrics::{ApiLabels, Metrics, RequestLabels, RuleLabels};
+use crate::metrics::{ApiLabels, Label, Metrics, RequestLabels, RuleLabels};
 use crate::problem::{self, Denial};
 use crate::proxy::{Body, BoxError, Forwarded, Proxy};
 use crate::runtime::{Api, Gateway, OpPlan};
@@ -48,8 +49,8 @@ pub struct Shared {
 
 /// What one request did, for the log and metrics.
 pub(crate) struct Outcome {
-    pub api: Option<String>,
-    pub operation: Option<String>,
+    pub api: Option<Arc<str>>,
+    pub operation: Option<Arc<str>>,
     pub decision: &'static str,
     pub rule: Option<&'static str>,
     pub reason: Option<String>,
@@ -120,7 +121,7 @@ fn client_ip(req: &Request<Incoming>, peer: IpAddr, trusted_peer: bool, gw: &Gat
         .unwrap_or(peer)
 }
 
-fn host_of(req: &Request<Incoming>) -> Option<String> {
+fn host_of(req: &Request<Incoming>) -> Option<Cow<'_, str>> {
     let raw = req
         .headers()
         .get(header::HOST)
@@ -135,7 +136,12 @@ fn host_of(req: &Request<Incoming>) -> Option<String> {
         }
         _ => raw,
     };
-    Some(host.to_ascii_lowercase())
+    // Hosts arrive in lower case almost always: copied only when they are not.
+    Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    })
 }
 
 /// Handles one request end to end.
@@ -151,7 +157,7 @@ pub async fn handle(
     let trusted_peer = gw.trusted.iter().any(|c| c.contains(peer.ip()));
     let request_id = request_id(&req, trusted_peer);
     let ip = client_ip(&req, peer.ip(), trusted_peer, &gw);
-    let method = req.method().to_string();
+    let method = req.method().as_str().to_owned();
     let mut path = req.uri().path().to_owned();
     let mut outcome = Outcome {
         api: None,
@@ -173,9 +179,9 @@ pub async fn handle(
         tls,
     };
     let timeout = gw.config.server.limits.request_timeout.0;
-    // Boxed: the stages' future is large, and hyper keeps this one in its connection state;
-    // boxed once here, it is not copied again at each await and hand-over.
-    let stages = Box::pin(process(&ctx, req, &mut outcome, &mut path));
+    // Not boxed: the stages' future is a few kilobytes now that every rare await in it is
+    // boxed, and hyper moves it once into its connection state (a box here cost more).
+    let stages = process(&ctx, req, &mut outcome, &mut path);
     let response = match tokio::time::timeout(timeout, stages).await {
         Ok(r) => r,
         Err(_) => {
@@ -193,34 +199,32 @@ pub async fn handle(
     };
     let latency = start.elapsed();
     let status = response.status().as_u16();
-    let api_label = outcome.api.clone().unwrap_or_else(|| "-".to_owned());
+    let api_label = Label::or_none(outcome.api.as_ref());
     let metrics = &shared.metrics;
     metrics
         .requests
         .get_or_create(&RequestLabels {
             api: api_label.clone(),
-            operation: outcome.operation.clone().unwrap_or_else(|| "-".to_owned()),
-            decision: outcome.decision.to_owned(),
+            operation: Label::or_none(outcome.operation.as_ref()),
+            decision: outcome.decision,
             status,
         })
         .inc();
-    metrics
-        .latency
-        .get_or_create(&ApiLabels {
-            api: api_label.clone(),
-        })
-        .observe(latency.as_secs_f64());
     if let Some(rule) = outcome.rule {
         metrics
             .rule_hits
             .get_or_create(&RuleLabels {
-                api: api_label,
-                rule: rule.to_owned(),
+                api: api_label.clone(),
+                rule,
             })
             .inc();
     }
+    metrics
+        .latency
+        .get_or_create(&ApiLabels { api: api_label })
+        .observe(latency.as_secs_f64());
     shared.log.record(Decision {
-        ts: decision::now_rfc3339(),
+        ts: decision::Timestamp::now(),
         request_id,
         api: outcome.api,
         operation: outcome.operation,
@@ -430,29 +434,29 @@ pub(crate) async fn forward(
     outcome: &mut Outcome,
     extra: Vec<(header::HeaderName, String)>,
 ) -> Response<Body> {
+    let request_id = HeaderValue::from_str(ctx.request_id).ok();
     let forwarded = Forwarded {
         client_ip: ctx.ip,
         trusted_peer: ctx.trusted_peer,
         proto: if ctx.tls { "https" } else { "http" },
-        request_id: ctx.request_id,
+        request_id: request_id.as_ref(),
     };
     let timeout = ctx.gw.config.server.limits.upstream_timeout.0;
-    match ctx
-        .proxy
-        .forward(
-            parts,
-            body,
-            &api.upstream,
-            forward_path,
-            &forwarded,
-            timeout,
-        )
-        .await
-    {
+    // Boxed: the upstream exchange is the deepest future of the request; held inline, each
+    // enclosing async fn would carry (and copy at every await) a few kilobytes of it.
+    let exchange = Box::pin(ctx.proxy.forward(
+        parts,
+        body,
+        &api.upstream,
+        forward_path,
+        &forwarded,
+        timeout,
+    ));
+    match exchange.await {
         Ok(mut response) => {
             outcome.upstream_status = Some(response.status().as_u16());
             let headers = response.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(ctx.request_id) {
+            if let Some(v) = request_id {
                 headers.insert(crate::proxy::X_REQUEST_ID, v);
             }
             for (name, value) in extra {
@@ -467,7 +471,7 @@ pub(crate) async fn forward(
                 .metrics
                 .upstream_errors
                 .get_or_create(&ApiLabels {
-                    api: api.name.clone(),
+                    api: Label(api.name.clone()),
                 })
                 .inc();
             tracing::warn!(api = %api.name, error = %e, request_id = ctx.request_id, "upstream failed");

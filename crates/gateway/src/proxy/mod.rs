@@ -78,17 +78,19 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 /// `X-Request-Id`.
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
+/// The hop-by-hop fields of RFC 9110 §7.6.1 (and the obsolete `Keep-Alive`,
+/// `Proxy-Connection`): compared by name, standard ones without touching their text.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    *name == header::CONNECTION
+        || *name == header::PROXY_AUTHENTICATE
+        || *name == header::PROXY_AUTHORIZATION
+        || *name == header::TE
+        || *name == header::TRAILER
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::UPGRADE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
 
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -106,7 +108,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // cheaper than looking up each of the nine names.
     let present: smallvec::SmallVec<[HeaderName; 2]> = headers
         .keys()
-        .filter(|name| HOP_BY_HOP.contains(name))
+        .filter(|name| is_hop_by_hop(name))
         .cloned()
         .collect();
     for name in present {
@@ -125,7 +127,13 @@ pub(crate) fn ip_text(ip: IpAddr) -> String {
                 if i > 0 {
                     out.push('.');
                 }
-                crate::decision::push_padded(&mut out, u64::from(octet), 1);
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
             }
             out
         }
@@ -141,8 +149,8 @@ pub struct Forwarded<'a> {
     pub trusted_peer: bool,
     /// `http` or `https` as received.
     pub proto: &'static str,
-    /// The request id.
-    pub request_id: &'a str,
+    /// The request id, as the `X-Request-Id` header value (made once for both ways).
+    pub request_id: Option<&'a HeaderValue>,
 }
 
 impl Proxy {
@@ -187,7 +195,8 @@ impl Proxy {
             ),
             _ => ip_text(forwarded.client_ip),
         };
-        if let Ok(v) = HeaderValue::from_str(&xff) {
+        // The text's buffer becomes the value's (no copy).
+        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(xff)) {
             headers.insert(X_FORWARDED_FOR, v);
         }
         if !(forwarded.trusted_peer && headers.contains_key(X_FORWARDED_PROTO)) {
@@ -198,11 +207,11 @@ impl Proxy {
         {
             headers.insert(X_FORWARDED_HOST, host);
         }
-        if let Ok(v) = HeaderValue::from_str(forwarded.request_id) {
-            headers.insert(X_REQUEST_ID, v);
+        if let Some(v) = forwarded.request_id {
+            headers.insert(X_REQUEST_ID, v.clone());
         }
-        if let Ok(v) = HeaderValue::from_str(upstream.authority.as_str()) {
-            headers.insert(header::HOST, v);
+        if let Some(v) = &upstream.host_header {
+            headers.insert(header::HOST, v.clone());
         }
         parts.uri = uri;
         parts.version = http::Version::HTTP_11;
@@ -230,6 +239,10 @@ mod tests {
             [9, 99, 100, 199],
         ] {
             let ip = IpAddr::from(octets);
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+        for n in 0..=255u8 {
+            let ip = IpAddr::from([n, 255 - n, n / 2, 1]);
             assert_eq!(ip_text(ip), ip.to_string());
         }
         let v6 = IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);

@@ -110,7 +110,9 @@ pub struct Pool {
 
 #[derive(Default)]
 struct IdleSet {
-    by_key: HashMap<Arc<str>, Vec<Idle>>,
+    /// foldhash: looked up twice per request (checkout, check-in) with our own keys, so
+    /// SipHash's flood resistance buys nothing here.
+    by_key: HashMap<Arc<str>, Vec<Idle>, foldhash::fast::RandomState>,
     checkins: u32,
 }
 
@@ -143,7 +145,8 @@ impl Pool {
                 },
             }
         }
-        let mut sender = connect(endpoint).await?;
+        // Boxed: opening (TCP, TLS, handshake) is the rare path and its future is large.
+        let mut sender = Box::pin(connect(endpoint)).await?;
         match sender.send_request(request).await {
             Ok(response) => Ok(self.returning(key, sender, response)),
             Err(e) => Err(ProxyError::Connect(e.to_string())),

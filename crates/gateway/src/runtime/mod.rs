@@ -97,8 +97,8 @@ pub struct OwnerRule {
 /// One operation, compiled.
 #[derive(Debug)]
 pub struct OpPlan {
-    /// Operation id.
-    pub id: String,
+    /// Operation id (shared with every decision and metric that names it).
+    pub id: Arc<str>,
     /// Validation.
     pub check: RequestCheck,
     /// OR of ANDs; empty: public.
@@ -115,8 +115,8 @@ pub struct OpPlan {
 
 /// One API, compiled.
 pub struct Api {
-    /// Name.
-    pub name: String,
+    /// Name (shared with every decision and metric that names it).
+    pub name: Arc<str>,
     /// The catalog.
     pub catalog: Arc<Catalog>,
     /// Its router.
@@ -558,7 +558,7 @@ fn build_api(
             .map(|(k, _)| k)
             .collect();
         ops.push(OpPlan {
-            id: op.id.clone(),
+            id: Arc::from(op.id.as_str()),
             check,
             security,
             owner,
@@ -575,7 +575,7 @@ fn build_api(
         .map(|(k, _)| k)
         .collect();
     Ok(Api {
-        name: api.name.clone(),
+        name: Arc::from(api.name.as_str()),
         catalog: Arc::new(catalog),
         router,
         ops,

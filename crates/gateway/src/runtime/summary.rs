@@ -54,7 +54,7 @@ impl Gateway {
                     "name": api.name,
                     "upstream": crate::config::redact_url(&format!("{}://{}{}", api.upstream.scheme, api.upstream.authority, api.upstream.prefix)),
                     "upstream_tls": (api.upstream.scheme == http::uri::Scheme::HTTPS).then(|| {
-                        let tls = c.apis.iter().find(|a| a.name == api.name).and_then(|a| a.upstream_tls.as_ref());
+                        let tls = c.apis.iter().find(|a| *a.name == *api.name).and_then(|a| a.upstream_tls.as_ref());
                         serde_json::json!({
                             "ca": tls.and_then(|t| t.ca.as_ref()).map_or_else(|| "system".to_owned(), |p| p.display().to_string()),
                             "client_certificate": tls.is_some_and(|t| t.cert.is_some()),

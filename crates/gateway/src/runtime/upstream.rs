@@ -13,8 +13,10 @@ use crate::proxy::Endpoint;
 pub struct Upstream {
     /// `http` or `https`.
     pub scheme: http::uri::Scheme,
-    /// `host:port` as written (the `Host` header sent).
+    /// `host:port` as written.
     pub authority: http::uri::Authority,
+    /// The `Host` header sent: the authority, made once.
+    pub host_header: Option<http::HeaderValue>,
     /// What the pool connects to: address, TLS settings, pool key.
     pub endpoint: Endpoint,
     /// Path prefix prepended to forwarded paths (no trailing slash).
@@ -145,6 +147,7 @@ pub(super) fn compile(config: &Config, i: usize, api: &ApiConfig) -> Result<Upst
     };
     Ok(Upstream {
         scheme,
+        host_header: http::HeaderValue::from_str(authority.as_str()).ok(),
         authority,
         endpoint,
         prefix: uri.path().trim_end_matches('/').to_owned(),

@@ -118,7 +118,7 @@ impl<'a> Watch<'a> {
             .metrics
             .lockouts
             .get_or_create(&LockoutLabels {
-                api: self.api.name.clone(),
+                api: self.api.name.to_string(),
                 kind: kind.to_owned(),
             })
             .inc();
