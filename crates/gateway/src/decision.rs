@@ -40,8 +40,9 @@ pub struct Decision {
     pub api: Option<Arc<str>>,
     /// The operation (`null` when undocumented).
     pub operation: Option<Arc<str>>,
-    /// Method.
-    pub method: String,
+    /// Method (a standard one is held without allocating).
+    #[serde(serialize_with = "method_text")]
+    pub method: http::Method,
     /// Normalized path (the query is never logged: it may hold secrets).
     pub path: String,
     /// The caller.
@@ -139,6 +140,10 @@ fn spawn_writer(mut out: Box<dyn Write + Send>) -> mpsc::Sender<String> {
         }
     });
     tx
+}
+
+fn method_text<S: serde::Serializer>(method: &http::Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(method.as_str())
 }
 
 /// A point in time kept as read from the clock and written as RFC 3339 UTC with

@@ -157,7 +157,7 @@ pub async fn handle(
     let trusted_peer = gw.trusted.iter().any(|c| c.contains(peer.ip()));
     let request_id = request_id(&req, trusted_peer);
     let ip = client_ip(&req, peer.ip(), trusted_peer, &gw);
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let mut path = req.uri().path().to_owned();
     let mut outcome = Outcome {
         api: None,
@@ -303,8 +303,7 @@ async fn process(
         outcome.reason = Some(d.reason.clone());
         return problem::response(&d, ctx.request_id);
     }
-    let raw_path = req.uri().path().to_owned();
-    let normalized = match normalize_path(&raw_path) {
+    let normalized = match normalize_path(req.uri().path()) {
         Ok(p) => p.as_str().to_owned(),
         Err(e) => {
             let d = Denial::new(
@@ -320,8 +319,9 @@ async fn process(
     };
     logged_path.clone_from(&normalized);
     let host = host_of(&req);
-    let method = req.method().as_str().to_owned();
-    let Some((api, route)) = select(ctx.gw, host.as_deref(), &method, &normalized) else {
+    // A standard method is an enum: cloned without allocating.
+    let method = req.method().clone();
+    let Some((api, route)) = select(ctx.gw, host.as_deref(), method.as_str(), &normalized) else {
         let d = Denial::new(
             404,
             "route.no-api",

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// Parses `bytes` as one JSON value nested at most `max_depth` deep, refusing duplicate keys.
@@ -90,13 +91,18 @@ impl<'de> Visitor<'de> for Seed {
         let inner = self.deeper()?;
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(A::Error::custom(format!(
-                    "duplicate key {key:?} in one object"
-                )));
+            // One lookup per key: the slot found free is the one filled.
+            match map.entry(key) {
+                Entry::Occupied(taken) => {
+                    return Err(A::Error::custom(format!(
+                        "duplicate key {:?} in one object",
+                        taken.key()
+                    )));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(access.next_value_seed(inner)?);
+                }
             }
-            let value = access.next_value_seed(inner)?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }
