@@ -279,23 +279,9 @@ fn deny_violation(
     outcome.deny(mode, Denial::new(v.status, v.rule, v.reason), rid)
 }
 
-/// Checks the applicable limits in one store round trip.
+/// Checks the applicable limits in one store round trip (boxed: the store's future is large,
+/// and most operations have no limit, so it is built only when one applies).
 async fn limits(
-    ctx: &Ctx<'_>,
-    api: &Api,
-    indices: &[usize],
-    principal: Option<&Principal>,
-    headers: &HeaderMap,
-    outcome: &mut Outcome,
-) -> Result<Headers, Response<Body>> {
-    if indices.is_empty() {
-        return Ok(Vec::new());
-    }
-    Box::pin(check_limits(ctx, api, indices, principal, headers, outcome)).await
-}
-
-/// [`limits`] for a non-empty list (boxed there: the store's future is large).
-async fn check_limits(
     ctx: &Ctx<'_>,
     api: &Api,
     indices: &[usize],
@@ -313,7 +299,7 @@ async fn check_limits(
     }
     let checks: crate::ratelimit::Few<(&crate::ratelimit::Limit, &str)> =
         keyed.iter().map(|(l, k)| (*l, k.as_str())).collect();
-    let decision = ctx.gw.limiter.check(&checks).await;
+    let decision = Box::pin(ctx.gw.limiter.check(&checks)).await;
     ctx.shared
         .metrics
         .ratelimit_degraded
