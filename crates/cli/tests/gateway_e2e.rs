@@ -1,7 +1,8 @@
 //! The gateway end to end: the real `portcullis serve` in front of a real upstream on
 //! 127.0.0.1, the same requests in `enforce` and in `monitor` mode, each asserting the status
 //! and the rule the decision log records; then reloads (SIGHUP and the admin API, a bad config
-//! keeps the old one running) and the admin API's token.
+//! keeps the old one running), the admin API's token, and which timeout a slow upstream or
+//! client meets.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -926,5 +927,139 @@ fn deprecated_operations_follow_their_policy() {
         let d = decision_of(&gw, &resp);
         assert_eq!(d["decision"], decision, "deprecated: {policy}: {d}");
         assert_eq!(d["rule"].as_str(), rule, "deprecated: {policy}: {d}");
+    }
+}
+
+/// An upstream on 127.0.0.1 that accepts connections and never answers (held until the test
+/// process ends).
+fn silent_upstream() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// Sends `raw` (which may stop mid-body) and reads one response: its status and body.
+fn send_partial(addr: std::net::SocketAddr, raw: &str) -> Resp {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                break;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no response to {raw:?}: {text:?}"));
+    Resp {
+        status,
+        headers: lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect(),
+        body: body.to_owned(),
+    }
+}
+
+#[test]
+fn timeouts_name_what_was_slow() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    let silent = silent_upstream();
+    // (limits, request, status, decision, rule): a silent upstream is the upstream's timeout
+    // whichever deadline passes first; a client that stops sending is the request's.
+    let get = req("GET", "/api/items/1", &[], None);
+    let stalled = "POST /api/items HTTP/1.1\r\nhost: e2e\r\ncontent-type: application/json\r\n\
+                   content-length: 40\r\n\r\n{\"name\":";
+    let cases = [
+        (
+            "request_timeout: 10s, upstream_timeout: 300ms",
+            get.as_str(),
+            504,
+            "allow",
+            "upstream.timeout",
+        ),
+        (
+            "request_timeout: 300ms, upstream_timeout: 10s",
+            get.as_str(),
+            504,
+            "allow",
+            "upstream.timeout",
+        ),
+        (
+            "request_timeout: 300ms, upstream_timeout: 300ms",
+            get.as_str(),
+            504,
+            "allow",
+            "upstream.timeout",
+        ),
+        (
+            "request_timeout: 300ms",
+            stalled,
+            504,
+            "block",
+            "request.timeout",
+        ),
+    ];
+    for (i, (limits, raw, status, decision, rule)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("timeouts-{i}.yaml"));
+        let text = config(silent, "enforce").replace(
+            "max_body: 2KiB, max_json_depth: 8",
+            &format!("max_body: 2KiB, max_json_depth: 8, {limits}"),
+        );
+        std::fs::write(&path, text).unwrap();
+        let gw = Gateway::start(&path);
+        let started = std::time::Instant::now();
+        let resp = send_partial(gw.addr, raw);
+        assert_eq!(resp.status, status, "{limits}: {}", resp.body);
+        assert!(resp.body.contains(rule), "{limits}: {}", resp.body);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{limits}: answered after {:?}",
+            started.elapsed()
+        );
+        let d = decision_of(&gw, &resp);
+        assert_eq!(d["decision"], decision, "{limits}: {d}");
+        assert_eq!(d["rule"], rule, "{limits}: {d}");
+        if rule == "upstream.timeout" {
+            let metrics = gw.admin("GET", "/metrics", Some(ADMIN_TOKEN)).body;
+            assert!(
+                metrics
+                    .lines()
+                    .any(|l| l == "portcullis_upstream_errors_total{api=\"store\"} 1"),
+                "{limits}: {metrics}"
+            );
+        }
     }
 }

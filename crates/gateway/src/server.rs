@@ -21,8 +21,7 @@ use crate::decision::DecisionLog;
 use crate::identity::jwt::Clock;
 use crate::identity::mtls::ClientCert;
 use crate::metrics::Metrics;
-use crate::pipeline::{Shared, handle};
-use crate::proxy::Proxy;
+use crate::pipeline::{Shared, Worker, handle};
 use crate::runtime::{BuildError, Gateway};
 
 /// The gateway could not start.
@@ -255,7 +254,7 @@ async fn serve_connections(
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
-    let proxy = Proxy::new();
+    let worker = Arc::new(Worker::default());
     loop {
         tokio::select! {
             handed = connections.recv() => {
@@ -279,13 +278,13 @@ async fn serve_connections(
                     .timer(TokioTimer::new())
                     .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX));
                 let shared = shared.clone();
-                let proxy = proxy.clone();
+                let worker = worker.clone();
                 match &tls {
                     None => {
                         let service = service_fn(move |req| {
                             let shared = shared.clone();
-                            let proxy = proxy.clone();
-                            async move { Ok::<_, Infallible>(handle(shared, &proxy, req, peer, false).await) }
+                            let worker = worker.clone();
+                            async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, false).await) }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                         let conn = graceful.watch(conn);
@@ -311,11 +310,11 @@ async fn serve_connections(
                             let cert = client_cert(&stream);
                             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                                 let shared = shared.clone();
-                                let proxy = proxy.clone();
+                                let worker = worker.clone();
                                 if let Some(cert) = &cert {
                                     req.extensions_mut().insert(cert.clone());
                                 }
-                                async move { Ok::<_, Infallible>(handle(shared, &proxy, req, peer, true).await) }
+                                async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, true).await) }
                             });
                             let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                             if let Err(e) = watcher.watch(conn).await {

@@ -24,9 +24,9 @@ use crate::config::{Action, Deprecated, Mode, Undocumented};
 use crate::decision::{self, Decision, DecisionLog};
 use crate::identity::Principal;
 use crate::identity::jwt::Clock;
-use crate::metrics::{ApiLabels, Label, Metrics, RequestLabels, RuleLabels};
+use crate::metrics::{ApiLabels, Label, Metrics, RequestLabels, RuleLabels, WorkerSeries};
 use crate::problem::{self, Denial};
-use crate::proxy::{Body, BoxError, Forwarded, Proxy};
+use crate::proxy::{Body, BoxError, Forwarded, Proxy, ProxyError};
 use crate::runtime::{Api, Gateway, OpPlan};
 use crate::validate::Policy;
 use portcullis_spec::{Route, normalize_path};
@@ -47,6 +47,16 @@ pub struct Shared {
     pub reload_lock: tokio::sync::Mutex<()>,
 }
 
+/// What each worker thread keeps for itself: its upstream connections and its handles to the
+/// per-request metric series.
+#[derive(Default)]
+pub struct Worker {
+    /// The worker's upstream client and pool.
+    pub proxy: Proxy,
+    /// The worker's handles to the request counters and latency histograms.
+    pub series: WorkerSeries,
+}
+
 /// What one request did, for the log and metrics.
 pub(crate) struct Outcome {
     pub api: Option<Arc<str>>,
@@ -57,6 +67,9 @@ pub(crate) struct Outcome {
     pub upstream_status: Option<u16>,
     pub sub: Option<String>,
     pub key_id: Option<String>,
+    /// The request is waiting for the upstream's response head (a deadline passing now is
+    /// the upstream's fault).
+    pub awaiting_upstream: bool,
 }
 
 impl Outcome {
@@ -98,7 +111,11 @@ fn request_id(req: &Request<Incoming>, trusted_peer: bool) -> String {
     {
         return id.to_owned();
     }
-    uuid::Uuid::new_v4().to_string()
+    let mut text = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 /// The client address: the peer, or (peer trusted) the rightmost untrusted X-Forwarded-For hop.
@@ -147,7 +164,7 @@ fn host_of(req: &Request<Incoming>) -> Option<Cow<'_, str>> {
 /// Handles one request end to end.
 pub async fn handle(
     shared: Arc<Shared>,
-    proxy: &Proxy,
+    worker: &Worker,
     req: Request<Incoming>,
     peer: SocketAddr,
     tls: bool,
@@ -168,10 +185,11 @@ pub async fn handle(
         upstream_status: None,
         sub: None,
         key_id: None,
+        awaiting_upstream: false,
     };
     let ctx = Ctx {
         shared: &shared,
-        proxy,
+        proxy: &worker.proxy,
         gw: &gw,
         request_id: &request_id,
         ip,
@@ -184,6 +202,11 @@ pub async fn handle(
     let stages = process(&ctx, req, &mut outcome, &mut path);
     let response = match tokio::time::timeout(timeout, stages).await {
         Ok(r) => r,
+        // The request's deadline also bounds the upstream when it comes first (see `forward`).
+        Err(_) if outcome.awaiting_upstream => {
+            let api = Label::or_none(outcome.api.as_ref());
+            upstream_failed(&ctx, api, &mut outcome, ProxyError::Timeout)
+        }
         Err(_) => {
             let denial = Denial::new(
                 504,
@@ -201,15 +224,6 @@ pub async fn handle(
     let status = response.status().as_u16();
     let api_label = Label::or_none(outcome.api.as_ref());
     let metrics = &shared.metrics;
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            api: api_label.clone(),
-            operation: Label::or_none(outcome.operation.as_ref()),
-            decision: outcome.decision,
-            status,
-        })
-        .inc();
     if let Some(rule) = outcome.rule {
         metrics
             .rule_hits
@@ -219,10 +233,16 @@ pub async fn handle(
             })
             .inc();
     }
-    metrics
-        .latency
-        .get_or_create(&ApiLabels { api: api_label })
-        .observe(latency.as_secs_f64());
+    worker.series.record(
+        metrics,
+        RequestLabels {
+            api: api_label,
+            operation: Label::or_none(outcome.operation.as_ref()),
+            decision: outcome.decision,
+            status,
+        },
+        latency,
+    );
     shared.log.record(Decision {
         ts: decision::Timestamp::now(),
         request_id,
@@ -441,7 +461,12 @@ pub(crate) async fn forward(
         proto: if ctx.tls { "https" } else { "http" },
         request_id: request_id.as_ref(),
     };
-    let timeout = ctx.gw.config.server.limits.upstream_timeout.0;
+    // One timer per request where possible: an upstream timeout no shorter than the
+    // request's leaves the request's deadline to come first, and `handle` then answers
+    // `upstream.timeout` as this would.
+    let limits = &ctx.gw.config.server.limits;
+    let timeout =
+        (limits.upstream_timeout.0 < limits.request_timeout.0).then_some(limits.upstream_timeout.0);
     // Boxed: the upstream exchange is the deepest future of the request; held inline, each
     // enclosing async fn would carry (and copy at every await) a few kilobytes of it.
     let exchange = Box::pin(ctx.proxy.forward(
@@ -452,7 +477,10 @@ pub(crate) async fn forward(
         &forwarded,
         timeout,
     ));
-    match exchange.await {
+    outcome.awaiting_upstream = true;
+    let answered = exchange.await;
+    outcome.awaiting_upstream = false;
+    match answered {
         Ok(mut response) => {
             outcome.upstream_status = Some(response.status().as_u16());
             let headers = response.headers_mut();
@@ -466,28 +494,35 @@ pub(crate) async fn forward(
             }
             response
         }
-        Err(e) => {
-            ctx.shared
-                .metrics
-                .upstream_errors
-                .get_or_create(&ApiLabels {
-                    api: Label(api.name.clone()),
-                })
-                .inc();
-            tracing::warn!(api = %api.name, error = %e, request_id = ctx.request_id, "upstream failed");
-            let (status, rule) = match e {
-                crate::proxy::ProxyError::Timeout => (504, "upstream.timeout"),
-                _ => (502, "upstream.unavailable"),
-            };
-            let d = Denial::new(status, rule, e.to_string())
-                .detail("the upstream service is unavailable");
-            if outcome.rule.is_none() {
-                outcome.rule = Some(d.rule);
-                outcome.reason = Some(d.reason.clone());
-            }
-            problem::response(&d, ctx.request_id)
-        }
+        Err(e) => upstream_failed(ctx, Label(api.name.clone()), outcome, e),
     }
+}
+
+/// The answer when the upstream failed (unreachable, or no response head in time): 502 or
+/// 504, counted by API and logged; the decision stays what the checks made it.
+fn upstream_failed(
+    ctx: &Ctx<'_>,
+    api: Label,
+    outcome: &mut Outcome,
+    error: ProxyError,
+) -> Response<Body> {
+    tracing::warn!(api = %api.0, error = %error, request_id = ctx.request_id, "upstream failed");
+    ctx.shared
+        .metrics
+        .upstream_errors
+        .get_or_create(&ApiLabels { api })
+        .inc();
+    let (status, rule) = match error {
+        ProxyError::Timeout => (504, "upstream.timeout"),
+        _ => (502, "upstream.unavailable"),
+    };
+    let d =
+        Denial::new(status, rule, error.to_string()).detail("the upstream service is unavailable");
+    if outcome.rule.is_none() {
+        outcome.rule = Some(d.rule);
+        outcome.reason = Some(d.reason.clone());
+    }
+    problem::response(&d, ctx.request_id)
 }
 
 /// True when the policy asks for a check.

@@ -162,7 +162,8 @@ impl Proxy {
     }
 
     /// Sends `parts`+`body` to `upstream` at `path_and_query`, rewriting headers; returns the
-    /// upstream's response with hop-by-hop headers removed.
+    /// upstream's response with hop-by-hop headers removed. `timeout` bounds the wait for the
+    /// response head (none: the caller's own deadline does).
     pub async fn forward(
         &self,
         mut parts: http::request::Parts,
@@ -170,7 +171,7 @@ impl Proxy {
         upstream: &Upstream,
         path_and_query: &str,
         forwarded: &Forwarded<'_>,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Result<Response<Body>, ProxyError> {
         // Origin form (`/path?query`): the connection is already the upstream's.
         let uri = if upstream.prefix.is_empty() {
@@ -216,10 +217,13 @@ impl Proxy {
         parts.uri = uri;
         parts.version = http::Version::HTTP_11;
         let request = Request::from_parts(parts, body);
-        let mut response =
-            tokio::time::timeout(timeout, self.pool.send(&upstream.endpoint, request))
+        let sent = self.pool.send(&upstream.endpoint, request);
+        let mut response = match timeout {
+            Some(t) => tokio::time::timeout(t, sent)
                 .await
-                .map_err(|_| ProxyError::Timeout)??;
+                .map_err(|_| ProxyError::Timeout)??,
+            None => sent.await?,
+        };
         strip_hop_by_hop(response.headers_mut());
         Ok(response)
     }
