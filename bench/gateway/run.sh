@@ -13,6 +13,9 @@
 # and the baselines that send the same request as a row above, so that a ratio compares like
 # with like:
 #   nginx_post            nginx proxying (d)'s POST with its JSON body: the base of (d)
+#   nginx_fwd             nginx doing the header work (c) does: X-Forwarded-For/-Proto/-Host
+#                         and an X-Request-Id to the upstream, the X-Request-Id on the answer
+#                         (the issue's (b) is the plain proxy above; this one is like for like)
 #   route_token           (e)'s config and bearer header, sent to the unsecured GET /items, so
 #                         the gateway carries the same bytes but checks no credential: the base
 #                         of (e) and (f), whose ratio to it is the cost of authentication
@@ -40,6 +43,7 @@ NGINX_PORT=$((BASE_PORT + 1))
 GW_PORT=$((BASE_PORT + 2))
 ADMIN_PORT=$((BASE_PORT + 3))
 REDIS_PORT=$((BASE_PORT + 4))
+NGINX_FWD_PORT=$((BASE_PORT + 5))
 secs=${DURATION%s}
 cap=$((secs + 30))
 
@@ -280,12 +284,13 @@ for scenario in $SCENARIOS; do
     direct)
       measure=("$up_pid")
       echo "$(run_wrk direct "$UP_PORT" get.lua) rss_mib=-" >>"$results" ;;
-    nginx | nginx_post)
-      script=get.lua
+    nginx | nginx_post | nginx_fwd)
+      script=get.lua port=$NGINX_PORT
       [ "$scenario" = nginx_post ] && script=post.lua
+      [ "$scenario" = nginx_fwd ] && port=$NGINX_FWD_PORT
       if [ ${#nginx_pids[@]} -gt 0 ]; then
         measure=("${nginx_pids[@]}")
-        line=$(run_wrk "$scenario" "$NGINX_PORT" "$script")
+        line=$(run_wrk "$scenario" "$port" "$script")
         echo "$line rss_mib=$(peak_rss_mib "${nginx_pids[@]}")" >>"$results"
         tail -n1 "$results" >&2
         continue
@@ -312,6 +317,19 @@ http {
       proxy_set_header Connection "";
     }
   }
+  server {
+    listen 127.0.0.1:$NGINX_FWD_PORT;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      proxy_set_header X-Request-Id \$request_id;
+      add_header X-Request-Id \$request_id always;
+    }
+  }
 }
 NGINX
       nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
@@ -320,7 +338,7 @@ NGINX
       wait_port "$NGINX_PORT"
       mapfile -t workers < <(pgrep -P "$master")
       measure=("$master" "${workers[@]}")
-      line=$(run_wrk "$scenario" "$NGINX_PORT" "$script")
+      line=$(run_wrk "$scenario" "$port" "$script")
       echo "$line rss_mib=$(peak_rss_mib "$master" "${workers[@]}")" >>"$results"
       nginx_pids=("${measure[@]}") ;;
     route | validate | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
@@ -388,6 +406,8 @@ awk '
       vr = (b != "" && rps[b] > 0) ? sprintf("%.2fx of %s", rps[l] / rps[b], b) : "-"
       printf "| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s | %s | %s/%s |\n", l, rps[l], p50[l] / 1000, p99[l] / 1000, p999[l] / 1000, rss[l], cpu[l], vn, vr, non[l], err[l]
     }
+    if (rps["nginx_fwd"] > 0 && rps["route"] > 0)
+      printf "\n(c) route / nginx_fwd (nginx doing the same header work): %.2fx\n", rps["route"] / rps["nginx_fwd"]
     if (p99["half_direct"] != "" && p99["half_route"] != "")
       printf "\np99 added at half load: Portcullis (c) %.3f ms", (p99["half_route"] - p99["half_direct"]) / 1000
     if (p99["half_nginx"] != "")
