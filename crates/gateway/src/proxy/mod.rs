@@ -94,6 +94,16 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // A message carries a handful of headers: one walk over them finds the hop-by-hop ones
+    // (Connection among them) for less than looking up each of the nine names.
+    let present: smallvec::SmallVec<[HeaderName; 2]> = headers
+        .keys()
+        .filter(|name| is_hop_by_hop(name))
+        .cloned()
+        .collect();
+    if present.is_empty() {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -101,17 +111,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
         .collect();
-    for name in named {
-        headers.remove(name);
-    }
-    // A request carries a handful of headers: finding the hop-by-hop ones among them is
-    // cheaper than looking up each of the nine names.
-    let present: smallvec::SmallVec<[HeaderName; 2]> = headers
-        .keys()
-        .filter(|name| is_hop_by_hop(name))
-        .cloned()
-        .collect();
-    for name in present {
+    for name in named.into_iter().chain(present) {
         headers.remove(name);
     }
 }
@@ -188,6 +188,9 @@ impl Proxy {
         });
         let headers = &mut parts.headers;
         strip_hop_by_hop(headers);
+        // Room for the five fields set below at once, not one growth at a time (a request's
+        // map holds at most a few hundred fields, far below the map's limit).
+        let _ = headers.try_reserve(5);
         let xff = match (forwarded.trusted_peer, headers.get(X_FORWARDED_FOR)) {
             (true, Some(prior)) => format!(
                 "{}, {}",
