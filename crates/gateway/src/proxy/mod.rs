@@ -39,9 +39,8 @@ pub enum ProxyError {
     Build(String),
 }
 
-/// The upstream client of one worker thread (each worker has its own, see `pool`), kept
-/// across reloads.
-#[derive(Clone)]
+/// The upstream client of one worker thread (each worker has its own, see `pool`, held in
+/// the worker's `pipeline::Worker`), kept across reloads.
 pub struct Proxy {
     pool: Arc<pool::Pool>,
 }
