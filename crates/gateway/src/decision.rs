@@ -160,12 +160,6 @@ impl Timestamp {
     }
 }
 
-impl From<SystemTime> for Timestamp {
-    fn from(t: SystemTime) -> Timestamp {
-        Timestamp(t)
-    }
-}
-
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -216,7 +210,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_with_milliseconds() {
-        let at = |ms: u64| Timestamp::from(UNIX_EPOCH + std::time::Duration::from_millis(ms));
+        let at = |ms: u64| Timestamp(UNIX_EPOCH + std::time::Duration::from_millis(ms));
         assert_eq!(at(0).to_string(), "1970-01-01T00:00:00.000Z");
         assert_eq!(
             at(1_795_335_000_123).to_string(),

@@ -49,13 +49,6 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
-impl RequestLabels {
-    /// The same label set by address (see [`WorkerSeries`]).
-    fn by_address(self) -> ByAddress {
-        ByAddress(self)
-    }
-}
-
 /// Request labels compared and hashed by the addresses of their texts, not the texts: equal
 /// addresses mean equal texts (each [`Label`] in a key keeps its text alive, so an address is
 /// never reused while the key exists); equal texts at other addresses are only another key
@@ -106,17 +99,9 @@ pub struct WorkerSeries {
 impl WorkerSeries {
     /// Counts a finished request in `requests` and its latency in `request_duration_seconds`.
     pub fn record(&self, metrics: &Metrics, labels: RequestLabels, latency: Duration) {
-        let seconds = latency.as_secs_f64();
-        let Ok(mut handles) = self.handles.lock() else {
-            // Poisoned (a panic elsewhere while it was held): the registry directly.
-            metrics.requests.get_or_create(&labels).inc();
-            metrics
-                .latency
-                .get_or_create(&ApiLabels { api: labels.api })
-                .observe(seconds);
-            return;
-        };
-        let key = labels.by_address();
+        // A poisoned map is still a map of valid handles.
+        let mut handles = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+        let key = ByAddress(labels);
         if handles.len() >= WORKER_SERIES_MAX && !handles.contains_key(&key) {
             handles.clear();
         }
@@ -130,7 +115,7 @@ impl WorkerSeries {
                 .clone(),
         });
         series.requests.inc();
-        series.latency.observe(seconds);
+        series.latency.observe(latency.as_secs_f64());
     }
 }
 
