@@ -11,7 +11,7 @@ use portcullis_spec::{Catalog, RequestBody};
 use serde_json::{Map, Value};
 
 use super::params::{Scalar, Shape, scalar, shape_of};
-use super::schema::{SchemaError, compile};
+use super::schema::{SchemaError, compile, strict_implies_loose};
 use super::{Policy, Violation};
 
 /// How a body of a media type is read.
@@ -38,6 +38,9 @@ pub struct MediaCheck {
     pub loose: Option<Validator>,
     /// The schema with undeclared properties refused.
     pub strict: Option<Validator>,
+    /// A body `strict` accepts is accepted by `loose` too (see
+    /// [`super::schema::strict_implies_loose`]): the loose check is then skipped.
+    pub strict_implies_loose: bool,
     /// Types of the top-level properties (form and multipart fields arrive as strings).
     pub fields: HashMap<String, Shape>,
 }
@@ -75,7 +78,7 @@ impl BodyCheck {
                 .trim()
                 .to_ascii_lowercase();
             let kind = kind_of(&range);
-            let (loose, strict, fields) = match (&m.schema, kind) {
+            let (loose, strict, strict_implies_loose, fields) = match (&m.schema, kind) {
                 (Some(schema), MediaKind::Json | MediaKind::Form | MediaKind::Multipart) => {
                     let root = catalog.deref_schema(&schema.value);
                     let fields = root
@@ -91,16 +94,18 @@ impl BodyCheck {
                     (
                         Some(compile(catalog, schema, false)?),
                         Some(compile(catalog, schema, true)?),
+                        strict_implies_loose(catalog, &schema.value),
                         fields,
                     )
                 }
-                _ => (None, None, HashMap::new()),
+                _ => (None, None, false, HashMap::new()),
             };
             media.push(MediaCheck {
                 range,
                 kind,
                 loose,
                 strict,
+                strict_implies_loose,
                 fields,
             });
         }
@@ -112,7 +117,11 @@ impl BodyCheck {
 
     /// The documented media type a `Content-Type` falls under, most specific first.
     pub fn media_for(&self, content_type: &str) -> Option<&MediaCheck> {
-        // Compared without allocating: this runs for every request with a body.
+        // Compared without allocating: this runs for every request with a body. Most clients
+        // send a documented type as written, without parameters: one comparison finds it.
+        if let Some(m) = self.media.iter().find(|m| m.range == content_type) {
+            return Some(m);
+        }
         let essence = content_type.split(';').next().unwrap_or_default().trim();
         let (top, _) = essence.split_once('/')?;
         let is_top_wildcard = |range: &str| {
@@ -221,9 +230,10 @@ fn validate_instance(
         )
     };
     // `is_valid` first: most bodies are valid, and it is much cheaper than collecting errors.
-    if unknown_fields
-        && let Some(strict) = &media.strict
-        && !strict.is_valid(instance)
+    let strict = media.strict.as_ref().filter(|_| unknown_fields);
+    let strictly_valid = strict.is_some_and(|s| s.is_valid(instance));
+    if let Some(strict) = strict
+        && !strictly_valid
     {
         for e in strict.iter_errors(instance) {
             if is_unknown(&e) {
@@ -238,6 +248,7 @@ fn validate_instance(
         }
     }
     if validate
+        && !(strictly_valid && media.strict_implies_loose)
         && let Some(loose) = &media.loose
         && !loose.is_valid(instance)
         && let Some(e) = loose.iter_errors(instance).next()

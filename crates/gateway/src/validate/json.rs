@@ -4,9 +4,10 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 /// Parses `bytes` as one JSON value nested at most `max_depth` deep, refusing duplicate keys.
 pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, String> {
@@ -89,23 +90,55 @@ impl<'de> Visitor<'de> for Seed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let inner = self.deeper()?;
-        let mut map = Map::new();
+        let mut gathered: SmallVec<[(String, Value); GATHERED_KEYS]> = SmallVec::new();
         while let Some(key) = access.next_key::<String>()? {
-            // One lookup per key: the slot found free is the one filled.
-            match map.entry(key) {
-                Entry::Occupied(taken) => {
-                    return Err(A::Error::custom(format!(
-                        "duplicate key {:?} in one object",
-                        taken.key()
-                    )));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(access.next_value_seed(inner)?);
-                }
+            if gathered.len() == GATHERED_KEYS {
+                let mut map = Map::with_capacity(2 * GATHERED_KEYS);
+                map.extend(gathered.drain(..));
+                return hashed(map, key, access, inner).map(Value::Object);
             }
+            if gathered.iter().any(|(taken, _)| *taken == key) {
+                return Err(duplicate(&key));
+            }
+            let value = access.next_value_seed(inner)?;
+            gathered.push((key, value));
         }
+        // Drained, not moved: the gathered entries sit in a kilobyte of stack.
+        let mut map = Map::with_capacity(gathered.len());
+        map.extend(gathered.drain(..));
         Ok(Value::Object(map))
     }
+}
+
+/// Objects with up to this many keys are gathered before their map is built: a duplicate is
+/// found by comparing keys, and the map is made at its final size (no regrowth or rehash, which
+/// cost more than the whole parse of a small body). Larger objects go on in a map.
+const GATHERED_KEYS: usize = 8;
+
+/// Reads the rest of a large object, from `key` on, into `map` (one lookup per key: the slot
+/// found free is the one filled).
+fn hashed<'de, A: MapAccess<'de>>(
+    mut map: Map<String, Value>,
+    mut key: String,
+    mut access: A,
+    inner: Seed,
+) -> Result<Map<String, Value>, A::Error> {
+    loop {
+        match map.entry(key) {
+            Entry::Occupied(taken) => return Err(duplicate(taken.key())),
+            Entry::Vacant(slot) => {
+                slot.insert(access.next_value_seed(inner)?);
+            }
+        }
+        match access.next_key::<String>()? {
+            Some(next) => key = next,
+            None => return Ok(map),
+        }
+    }
+}
+
+fn duplicate<E: serde::de::Error>(key: &str) -> E {
+    E::custom(format!("duplicate key {key:?} in one object"))
 }
 
 #[cfg(test)]
@@ -134,10 +167,47 @@ mod tests {
         assert!(parse_strict(deep.as_bytes(), 32).is_err());
     }
 
+    #[test]
+    fn large_objects_keep_order_and_refuse_duplicates() {
+        let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+        let text = format!(
+            "{{{}}}",
+            keys.iter()
+                .map(|k| format!("\"{k}\":1"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let v = parse_strict(text.as_bytes(), 4).unwrap();
+        let got: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(got, keys.iter().collect::<Vec<_>>());
+        for at in [1, 8, 9, 19] {
+            let dup = text.replacen(&format!("\"k{at}\""), "\"k0\"", 1);
+            let e = parse_strict(dup.as_bytes(), 4).unwrap_err();
+            assert!(e.contains("duplicate key \"k0\""), "{at}: {e}");
+        }
+    }
+
     proptest! {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = parse_strict(&bytes, 8);
+        }
+
+        #[test]
+        fn objects_of_any_size_are_read_in_order_or_refused_for_a_duplicate(
+            entries in proptest::collection::vec(("[a-e]{1,2}", any::<i32>()), 0..24)
+        ) {
+            let text = format!(
+                "{{{}}}",
+                entries.iter().map(|(k, n)| format!("\"{k}\":{n}")).collect::<Vec<_>>().join(",")
+            );
+            let mut seen = std::collections::HashSet::new();
+            let first_duplicate = entries.iter().find(|(k, _)| !seen.insert(k.clone()));
+            match (parse_strict(text.as_bytes(), 4), first_duplicate) {
+                (Ok(v), None) => prop_assert_eq!(v, serde_json::from_str::<Value>(&text).unwrap()),
+                (Err(e), Some((k, _))) => prop_assert!(e.contains(&format!("duplicate key {k:?}")), "{}", e),
+                (got, dup) => prop_assert!(false, "{:?} for duplicate {:?}", got, dup),
+            }
         }
 
         #[test]

@@ -143,6 +143,34 @@ pub fn document(catalog: &Catalog, schema: &Value, strict: bool) -> Value {
     Value::Object(doc)
 }
 
+/// Keywords under which a narrower subschema can make the whole schema accept more: a
+/// negation (`not`), "exactly one" (`oneOf`), a condition choosing a branch (`if`) and an
+/// upper bound on matching items (`maxContains`).
+const FLIPPING: &[&str] = &["not", "oneOf", "if", "maxContains"];
+
+/// True when every instance the strict variant of `schema` accepts, the loose one accepts
+/// too, so a body found strictly valid needs no second, loose check. Strictness only adds
+/// `unevaluatedProperties: false`, which narrows each schema it is added to; that narrows the
+/// whole unless a [`FLIPPING`] keyword sits anywhere in the document (looked for by name,
+/// property names included: a false "no" only costs the second check).
+pub fn strict_implies_loose(catalog: &Catalog, schema: &Value) -> bool {
+    let doc = document(catalog, schema, false);
+    let mut stack = vec![&doc];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if FLIPPING.iter().any(|k| map.contains_key(*k)) {
+                    return false;
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Compiles `schema` (a catalog schema at `location`) into a validator.
 pub fn compile(
     catalog: &Catalog,
@@ -215,6 +243,47 @@ components:
         assert!(valid(false, json!({"name": "a", "role": "admin"})));
         assert!(!valid(true, json!({"address": {"city": "x", "zip": 1}})));
         assert!(!valid(true, json!({"level": "high"})));
+    }
+
+    #[test]
+    fn strictness_under_one_of_can_accept_more_and_is_flagged() {
+        let c = catalog();
+        let location = c.operations[0].location.clone();
+        let schema = |value: Value| portcullis_spec::Schema {
+            value: std::sync::Arc::new(value),
+            location: location.clone(),
+        };
+        // Loose: both branches accept {"a": {"x": 1}}, so oneOf refuses it; strict: only the
+        // second does (the first no longer takes `x`), so oneOf accepts it.
+        let one_of = json!({"type": "object", "oneOf": [
+            {"type": "object", "properties": {"a": {"type": "object"}}},
+            {"type": "object", "properties": {"a": {"type": "object", "properties": {"x": {}}}}}
+        ]});
+        let body = json!({"a": {"x": 1}});
+        assert!(
+            compile(&c, &schema(one_of.clone()), true)
+                .unwrap()
+                .is_valid(&body)
+        );
+        assert!(
+            !compile(&c, &schema(one_of.clone()), false)
+                .unwrap()
+                .is_valid(&body)
+        );
+        assert!(!strict_implies_loose(&c, &one_of));
+        for flipping in [
+            json!({"not": {"type": "object", "properties": {"a": {"type": "object"}}}}),
+            json!({"if": {"properties": {"a": {"type": "object"}}}, "then": {"required": ["b"]}}),
+            json!({"type": "array", "contains": {"type": "object"}, "maxContains": 1}),
+        ] {
+            assert!(!strict_implies_loose(&c, &flipping), "{flipping}");
+        }
+        // The catalog's Admin reaches User through allOf and $ref: narrowing only.
+        let admin = c.operations[0].request_body.as_ref().unwrap().content["application/json"]
+            .schema
+            .clone()
+            .unwrap();
+        assert!(strict_implies_loose(&c, &admin.value));
     }
 
     #[test]
