@@ -10,6 +10,9 @@
 # divided by the requests served is the cost per request. Scenarios are run.sh's configs:
 #   route      GET /items, routing only          validate   POST /items with a JSON body
 #   jwt_cache  GET /secure/items, cached RS256   limit_memory  route plus a memory rate limit
+#   bare       route's GET through bench/src/bin/bare_proxy.rs (a bare hyper proxy shaped like
+#              the gateway): the hyper and tokio floor under route, measured once (its binary
+#              is target/release/bare_proxy, whatever binaries are given)
 #
 # Usage: bench/gateway/instructions.sh [portcullis-binary...]
 #        (default target/release/portcullis; env: SCENARIOS="route validate" DURATION=10s
@@ -43,8 +46,10 @@ trap 'kill $up_pid 2>/dev/null || true' EXIT
 measure() {
   local out="$work/cachegrind.out" n=0 gw
   rm -f "$out"
+  local command=("$1" serve --config "$work/$2.yaml")
+  [ "$2" = bare ] && command=("$1" "127.0.0.1:$GW_PORT" "127.0.0.1:$BASE_PORT" 2)
   valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
-    "$1" serve --config "$work/$2.yaml" >"$work/cachegrind.log" 2>&1 &
+    "${command[@]}" >"$work/cachegrind.log" 2>&1 &
   gw=$!
   for _ in $(seq 1 600); do
     (exec 3<>"/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null && break
@@ -68,9 +73,12 @@ for scenario in $SCENARIOS; do
     validate) config=validate script=post.lua ;;
     jwt_cache) config=jwt script=jwt_cache.lua ;;
     limit_memory) config=limit_memory script=get.lua ;;
+    bare) config=bare script=get.lua ;;
     *) echo "unknown scenario $scenario" >&2; exit 1 ;;
   esac
-  for bin in "${binaries[@]}"; do
+  runs=("${binaries[@]}")
+  [ "$scenario" = bare ] && runs=("$root/target/release/bare_proxy")
+  for bin in "${runs[@]}"; do
     read -r _ idle < <(measure "$bin" "$config" "$script" 0)
     read -r n busy < <(measure "$bin" "$config" "$script" "$DURATION")
     if [ -z "$n" ] || [ "$n" -eq 0 ]; then

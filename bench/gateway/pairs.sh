@@ -3,6 +3,8 @@
 # (bench/gateway/run.sh with SCENARIOS in that order), so a load that drifts during the group
 # weighs on both sides alike, and ROUNDS groups give a spread. Pairs:
 #   route / nginx              (c) against nginx, the same GET        (issue #5 goal >= 1.0x)
+#   bare / nginx               a bare hyper proxy shaped like the gateway (run.sh's `bare`):
+#                              the ceiling of route / nginx with hyper and tokio
 #   route / nginx_fwd          (c) against nginx setting the same forwarded headers and request id
 #   validate / nginx_post      (d) against nginx, the same POST body  (issue #5 goal >= 0.8x)
 #   jwt_cache / route_token    authentication and authorization, the same bytes (#6: cost < 5%)

@@ -16,6 +16,9 @@
 #   nginx_fwd             nginx doing the header work (c) does: X-Forwarded-For/-Proto/-Host
 #                         and an X-Request-Id to the upstream, the X-Request-Id on the answer
 #                         (the issue's (b) is the plain proxy above; this one is like for like)
+#   bare                  the floor of (c): bench/src/bin/bare_proxy.rs, a bare hyper 1.x proxy
+#                         shaped like the gateway (workers, pool) doing none of its work, i.e.
+#                         what hyper and tokio allow before any Portcullis code runs
 #   route_token           (e)'s config and bearer header, sent to the unsecured GET /items, so
 #                         the gateway carries the same bytes but checks no credential: the base
 #                         of (e) and (f), whose ratio to it is the cost of authentication
@@ -44,6 +47,7 @@ GW_PORT=$((BASE_PORT + 2))
 ADMIN_PORT=$((BASE_PORT + 3))
 REDIS_PORT=$((BASE_PORT + 4))
 NGINX_FWD_PORT=$((BASE_PORT + 5))
+BARE_PORT=$((BASE_PORT + 6))
 secs=${DURATION%s}
 cap=$((secs + 30))
 
@@ -58,7 +62,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
-cargo build --release -q -p portcullis -p portcullis-bench --bin upstream --bin jwt_bench
+cargo build --release -q -p portcullis -p portcullis-bench --bin upstream --bin jwt_bench --bin bare_proxy
 bin="$root/target/release"
 
 work=$(mktemp -d /tmp/portcullis-gateway-bench.XXXXXX)
@@ -77,7 +81,7 @@ wait_port() { # port
   echo "nothing listens on 127.0.0.1:$1" >&2
   return 1
 }
-for p in $UP_PORT $NGINX_PORT $GW_PORT $ADMIN_PORT $REDIS_PORT; do
+for p in $UP_PORT $NGINX_PORT $GW_PORT $ADMIN_PORT $REDIS_PORT $NGINX_FWD_PORT $BARE_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "port $p is busy: set BASE_PORT" >&2
     exit 1
@@ -341,6 +345,17 @@ NGINX
       line=$(run_wrk "$scenario" "$port" "$script")
       echo "$line rss_mib=$(peak_rss_mib "$master" "${workers[@]}")" >>"$results"
       nginx_pids=("${measure[@]}") ;;
+    bare)
+      "$bin/bare_proxy" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" "$THREADS" >/dev/null &
+      bare_pid=$!
+      pids+=("$bare_pid")
+      wait_port "$BARE_PORT"
+      measure=("$bare_pid")
+      line=$(run_wrk bare "$BARE_PORT" get.lua)
+      echo "$line rss_mib=$(peak_rss_mib "$bare_pid")" >>"$results"
+      kill "$bare_pid" 2>/dev/null || true
+      wait "$bare_pid" 2>/dev/null || true
+      while (exec 3<>"/dev/tcp/127.0.0.1/$BARE_PORT") 2>/dev/null; do sleep 0.05; done ;;
     route | validate | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
       config=$scenario script=get.lua
       case $scenario in
@@ -394,7 +409,7 @@ awk '
   END {
     # Each row against nginx sending the same request, and against the Portcullis row that
     # differs from it by one feature only (its base).
-    same["route"] = "nginx"; same["validate"] = "nginx_post"; same["half_route"] = "half_nginx"
+    same["route"] = "nginx"; same["bare"] = "nginx"; same["validate"] = "nginx_post"; same["half_route"] = "half_nginx"
     base["validate"] = "route"; base["route_token"] = "route"; base["jwt_cache"] = "route_token"
     base["jwt_nocache"] = "route_token"; base["limit_memory"] = "route"; base["limit_redis"] = "route"
     printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | CPU us/req | vs nginx, same request | vs its base | non-2xx/errors |\n"
