@@ -417,46 +417,21 @@ async fn process(
     access::run(ctx, api, plan, path_params, req, &forward_path, outcome).await
 }
 
-/// Reads a whole body up to `max` bytes. A body that arrives as one frame (a small body, the
-/// common case) is kept as that frame's bytes, without a copy; more frames are joined.
-pub(crate) async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, Denial> {
-    let too_large = || {
-        Denial::new(
+/// Reads a whole body up to `max` bytes.
+pub(crate) async fn read_body(body: Incoming, max: usize) -> Result<Bytes, Denial> {
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Denial::new(
             413,
             "request.too-large",
             format!("the body is over the limit of {max} bytes"),
-        )
-    };
-    let mut first = Bytes::new();
-    let mut joined: Option<bytes::BytesMut> = None;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            Denial::new(
-                400,
-                "request.body",
-                format!("the body could not be read: {e}"),
-            )
-        })?;
-        // Trailers carry no body bytes: they are not forwarded from a body read here.
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        let total = joined.as_ref().map_or(first.len(), |j| j.len()) + data.len();
-        if total > max {
-            return Err(too_large());
-        }
-        match &mut joined {
-            Some(all) => all.extend_from_slice(&data),
-            None if first.is_empty() => first = data,
-            None => {
-                let mut all = bytes::BytesMut::with_capacity(total);
-                all.extend_from_slice(&first);
-                all.extend_from_slice(&data);
-                joined = Some(all);
-            }
-        }
+        )),
+        Err(e) => Err(Denial::new(
+            400,
+            "request.body",
+            format!("the body could not be read: {e}"),
+        )),
     }
-    Ok(joined.map_or(first, bytes::BytesMut::freeze))
 }
 
 /// A streamed body, capped at `max` bytes.
