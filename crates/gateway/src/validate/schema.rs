@@ -151,11 +151,16 @@ const FLIPPING: &[&str] = &["not", "oneOf", "if", "maxContains"];
 /// True when every instance the strict variant of `schema` accepts, the loose one accepts
 /// too, so a body found strictly valid needs no second, loose check. Strictness only adds
 /// `unevaluatedProperties: false`, which narrows each schema it is added to; that narrows the
-/// whole unless a [`FLIPPING`] keyword sits anywhere in the document (looked for by name,
-/// property names included: a false "no" only costs the second check).
+/// whole unless a [`FLIPPING`] keyword sits anywhere in the schema or the `$defs` it reaches
+/// (looked for by name, property names included: a false "no" only costs the second check).
 pub fn strict_implies_loose(catalog: &Catalog, schema: &Value) -> bool {
-    let doc = document(catalog, schema, false);
-    let mut stack = vec![&doc];
+    let mut stack = vec![schema];
+    let defs = reachable_defs(catalog, schema);
+    stack.extend(
+        defs.iter()
+            .filter_map(|key| catalog.schemas.get(key))
+            .map(|s| &*s.value),
+    );
     while let Some(v) = stack.pop() {
         match v {
             Value::Object(map) => {
