@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod client_tls;
 pub mod config;
+pub mod deadline;
 pub mod decision;
 pub mod identity;
 pub mod metrics;

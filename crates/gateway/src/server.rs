@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::deadline::HeaderTimer;
 use crate::decision::DecisionLog;
 use crate::identity::jwt::Clock;
 use crate::identity::mtls::ClientCert;
@@ -270,7 +271,7 @@ async fn serve_connections(
                 let mut builder = auto::Builder::new(TokioExecutor::new());
                 builder
                     .http1()
-                    .timer(TokioTimer::new())
+                    .timer(HeaderTimer(worker.header_sleeps.clone()))
                     .header_read_timeout(limits.header_timeout.0)
                     .max_buf_size(limits.max_header_bytes.as_usize().max(8192));
                 builder

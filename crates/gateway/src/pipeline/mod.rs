@@ -21,6 +21,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::config::{Action, Deprecated, Mode, Undocumented};
+use crate::deadline::Sleeps;
 use crate::decision::{self, Decision, DecisionLog};
 use crate::identity::Principal;
 use crate::identity::jwt::Clock;
@@ -47,14 +48,19 @@ pub struct Shared {
     pub reload_lock: tokio::sync::Mutex<()>,
 }
 
-/// What each worker thread keeps for itself: its upstream connections and its handles to the
-/// per-request metric series.
+/// What each worker thread keeps for itself: its upstream connections, its handles to the
+/// per-request metric series and its recycled deadlines.
 #[derive(Default)]
 pub struct Worker {
     /// The worker's upstream client and pool.
     pub proxy: Proxy,
     /// The worker's handles to the request counters and latency histograms.
     pub series: WorkerSeries,
+    /// The worker's free sleeps for request deadlines.
+    pub request_sleeps: Arc<Sleeps>,
+    /// The worker's free sleeps for hyper's header-read timeout (a list of their own, so that
+    /// a sleep's next deadline is later than its last: see [`crate::deadline`]).
+    pub header_sleeps: Arc<Sleeps>,
 }
 
 /// What one request did, for the log and metrics.
@@ -199,8 +205,18 @@ pub async fn handle(
     let timeout = gw.config.server.limits.request_timeout.0;
     // Not boxed: the stages' future is a few kilobytes now that every rare await in it is
     // boxed, and hyper moves it once into its connection state (a box here cost more).
-    let stages = process(&ctx, req, &mut outcome, &mut path);
-    let response = match tokio::time::timeout(timeout, stages).await {
+    // Pinned where it is made and bounded through a reference: handed to `timeout` by value,
+    // its kilobytes were copied twice more per request.
+    let finished = {
+        let mut stages = std::pin::pin!(process(&ctx, req, &mut outcome, &mut path));
+        let mut deadline = worker.request_sleeps.after(timeout);
+        tokio::select! {
+            biased;
+            response = stages.as_mut() => Ok(response),
+            () = &mut deadline => Err(()),
+        }
+    };
+    let response = match finished {
         Ok(r) => r,
         // The request's deadline also bounds the upstream when it comes first (see `forward`).
         Err(_) if outcome.awaiting_upstream => {

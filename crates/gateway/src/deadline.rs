@@ -1,0 +1,207 @@
+//! Deadlines on a worker's request path (a request's `request_timeout`, hyper's header-read
+//! timeout), as tokio sleeps that the worker recycles instead of making, registering in
+//! tokio's timer wheel and removing again for every request.
+//!
+//! A recycled sleep is re-armed with tokio's `Sleep::reset`: while its new deadline is no
+//! earlier than its last one and it has not fired, that is one atomic store (the wheel
+//! re-files the entry only when its old slot comes round); otherwise it registers again as a
+//! new sleep would. Hence one free list per kind of deadline: a kind's deadlines are all the
+//! same span from now, so a recycled sleep's next one is later than its last. Hence one free list per kind of deadline: a kind's deadlines are all the
+//! same span from now, so a recycled sleep's next one is later than its last. A sleep that fires while it waits in the free list wakes the task that
+//! last polled it, which then finds nothing to do (hyper and the pipeline poll their
+//! deadlines again and see they have not passed), and until it is reused it keeps that
+//! task's allocation alive: hence the bound on the free list.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+/// Sleeps kept for reuse per worker: more than the requests a worker usually has in
+/// flight; those over it are dropped (deregistered) as tokio's own are.
+const KEPT: usize = 256;
+
+/// A worker's free sleeps for one kind of deadline. Each worker has its own (tokio sleeps
+/// belong to the runtime that made them, and every worker runs its own runtime).
+#[derive(Default)]
+pub struct Sleeps {
+    free: Mutex<Vec<Pin<Box<Sleep>>>>,
+}
+
+impl Sleeps {
+    /// A deadline at `at`, from the free list when it has one. Must be called inside the
+    /// runtime that polls the deadline.
+    pub fn until(self: &Arc<Self>, at: Instant) -> Deadline {
+        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
+        let sleep = match reused {
+            Some(mut sleep) => {
+                sleep.as_mut().reset(at);
+                sleep
+            }
+            None => Box::pin(tokio::time::sleep_until(at)),
+        };
+        Deadline {
+            sleep: Some(sleep),
+            home: self.clone(),
+        }
+    }
+
+    /// A deadline `after` from now.
+    pub fn after(self: &Arc<Self>, after: Duration) -> Deadline {
+        self.until(Instant::now() + after)
+    }
+
+    /// Sleeps waiting for reuse.
+    pub fn kept(&self) -> usize {
+        self.free.lock().map_or(0, |free| free.len())
+    }
+}
+
+/// A pending deadline: resolves when it passes; goes back to its worker's free list when
+/// dropped.
+pub struct Deadline {
+    sleep: Option<Pin<Box<Sleep>>>,
+    home: Arc<Sleeps>,
+}
+
+impl Deadline {
+    /// Moves the deadline to `at`.
+    pub fn reset(&mut self, at: Instant) {
+        if let Some(sleep) = &mut self.sleep {
+            sleep.as_mut().reset(at);
+        }
+    }
+}
+
+impl Future for Deadline {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().poll(cx),
+            None => Poll::Ready(()),
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(sleep) = self.sleep.take()
+            && let Ok(mut free) = self.home.free.lock()
+            && free.len() < KEPT
+        {
+            free.push(sleep);
+        }
+    }
+}
+
+impl hyper::rt::Sleep for Deadline {}
+
+/// hyper's timer for a worker's HTTP/1 connections (the header-read timeout): its sleeps
+/// come from the worker's free list.
+#[derive(Clone)]
+pub struct HeaderTimer(pub Arc<Sleeps>);
+
+impl hyper::rt::Timer for HeaderTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(self.0.after(duration))
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(self.0.until(deadline.into()))
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
+        match sleep.as_mut().downcast_mut_pin::<Deadline>() {
+            Some(mut deadline) => deadline.reset(new_deadline.into()),
+            None => *sleep = self.sleep_until(new_deadline),
+        }
+    }
+
+    fn now(&self) -> std::time::Instant {
+        Instant::now().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Polls once (registering the sleep in tokio's wheel).
+    fn pending(deadline: &mut Deadline) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        Pin::new(deadline).poll(&mut cx).is_pending()
+    }
+
+    /// `elapsed` is `want`, to the timer wheel's millisecond.
+    fn about(elapsed: Duration, want: Duration) -> bool {
+        elapsed >= want && elapsed <= want + Duration::from_millis(1)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_passes_when_due_and_not_before() {
+        let sleeps = Arc::new(Sleeps::default());
+        let start = Instant::now();
+        sleeps.after(Duration::from_millis(50)).await;
+        assert!(about(start.elapsed(), Duration::from_millis(50)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recycled_sleep_keeps_its_new_deadline_earlier_or_later() {
+        let sleeps = Arc::new(Sleeps::default());
+        // Registered in the wheel at +10 s, then dropped unfired into the free list.
+        let mut first = sleeps.after(Duration::from_secs(10));
+        assert!(pending(&mut first));
+        drop(first);
+        assert_eq!(sleeps.kept(), 1);
+        // Reused with an earlier deadline: must fire at +1 s, not at +10 s.
+        let start = Instant::now();
+        sleeps.after(Duration::from_secs(1)).await;
+        assert!(about(start.elapsed(), Duration::from_secs(1)));
+        // Reused (fired) with a later one: must not fire early.
+        let start = Instant::now();
+        let later = sleeps.after(Duration::from_secs(20));
+        assert_eq!(sleeps.kept(), 0);
+        later.await;
+        assert!(about(start.elapsed(), Duration::from_secs(20)));
+        assert_eq!(sleeps.kept(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sleep_left_in_the_free_list_harms_no_one_when_it_fires() {
+        let sleeps = Arc::new(Sleeps::default());
+        let mut idle = sleeps.after(Duration::from_millis(5));
+        assert!(pending(&mut idle));
+        drop(idle);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Fired while free: re-armed on reuse all the same.
+        let start = Instant::now();
+        sleeps.after(Duration::from_millis(30)).await;
+        assert!(about(start.elapsed(), Duration::from_millis(30)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_free_list_is_bounded() {
+        let sleeps = Arc::new(Sleeps::default());
+        let many: Vec<Deadline> = (0..KEPT + 10)
+            .map(|_| sleeps.after(Duration::from_secs(1)))
+            .collect();
+        drop(many);
+        assert_eq!(sleeps.kept(), KEPT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hypers_timer_sleeps_and_resets() {
+        use hyper::rt::Timer;
+        let timer = HeaderTimer(Arc::new(Sleeps::default()));
+        let start = Instant::now();
+        let mut sleep = timer.sleep(Duration::from_secs(5));
+        timer.reset(&mut sleep, (start + Duration::from_secs(2)).into());
+        sleep.await;
+        assert!(about(start.elapsed(), Duration::from_secs(2)));
+        assert_eq!(timer.now(), std::time::Instant::from(Instant::now()));
+    }
+}
