@@ -1102,3 +1102,109 @@ fn timeouts_name_what_was_slow() {
         }
     }
 }
+
+/// Reads one response (head and `content-length` body) from a kept-alive connection.
+fn read_one(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while !bytes.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "connection closed mid-head"
+        );
+        bytes.push(byte[0]);
+    }
+    let head = String::from_utf8(bytes).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    head
+}
+
+/// Reads until the gateway closes the connection; returns what came and when it closed.
+fn until_closed(stream: &mut std::net::TcpStream) -> (String, std::time::Duration) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("still open after {:?}: {e}", started.elapsed()),
+        }
+    }
+    (
+        String::from_utf8_lossy(&bytes).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn a_request_head_that_stalls_is_cut_off_after_header_timeout() {
+    use std::io::Write;
+    let upstream = echo_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    let path = dir.path().join("header-timeout.yaml");
+    let text = config(upstream, "enforce").replace(
+        "max_body: 2KiB, max_json_depth: 8",
+        "max_body: 2KiB, max_json_depth: 8, header_timeout: 400ms",
+    );
+    std::fs::write(&path, text).unwrap();
+    let gw = Gateway::start(&path);
+    let open = |gw: &Gateway| {
+        let stream = std::net::TcpStream::connect(gw.addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream
+    };
+    let head = "GET /api/items/1 HTTP/1.1\r\nhost: e2e\r\n";
+    // A connection that sends nothing, one that stops mid-head, and one that stops mid-head
+    // after a few whole requests on it (each request re-arms the timer the worker recycles).
+    for requests_before in [None, Some(0), Some(3)] {
+        let mut stream = open(&gw);
+        if let Some(n) = requests_before {
+            for _ in 0..n {
+                stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
+                let response = read_one(&mut stream);
+                assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+            }
+            stream.write_all(head.as_bytes()).unwrap();
+        }
+        let (got, after) = until_closed(&mut stream);
+        assert!(
+            got.is_empty() || got.starts_with("HTTP/1.1 408"),
+            "{requests_before:?}: {got}"
+        );
+        assert!(
+            after >= std::time::Duration::from_millis(300)
+                && after < std::time::Duration::from_secs(5),
+            "{requests_before:?}: closed after {after:?}"
+        );
+    }
+    // Part of the HTTP/2 preface, then nothing: the version is never known.
+    let mut stream = open(&gw);
+    stream.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    let (got, after) = until_closed(&mut stream);
+    assert!(got.is_empty(), "{got}");
+    assert!(
+        after >= std::time::Duration::from_millis(300) && after < std::time::Duration::from_secs(5),
+        "partial preface: closed after {after:?}"
+    );
+    // A whole request still goes through on a fresh connection.
+    let mut stream = open(&gw);
+    stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
+    assert!(read_one(&mut stream).starts_with("HTTP/1.1 200"));
+}

@@ -2,9 +2,13 @@
 //! reload and graceful shutdown.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -280,18 +284,26 @@ async fn serve_connections(
                     .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX));
                 let shared = shared.clone();
                 let worker = worker.clone();
+                let first_request = limits.header_timeout.0;
+                let started = Arc::new(AtomicBool::new(false));
                 match &tls {
                     None => {
-                        let service = service_fn(move |req| {
-                            let shared = shared.clone();
-                            let worker = worker.clone();
-                            async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, false).await) }
+                        let service = service_fn({
+                            let started = started.clone();
+                            move |req| {
+                                started.store(true, Ordering::Relaxed);
+                                let shared = shared.clone();
+                                let worker = worker.clone();
+                                async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, false).await) }
+                            }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                         let conn = graceful.watch(conn);
                         tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!(error = %e, "connection ended with an error");
+                            match first_request_within(conn, first_request, started).await {
+                                Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+                                None => tracing::debug!(%peer, "no request within header_timeout; connection closed"),
+                                Some(Ok(())) => {}
                             }
                         });
                     }
@@ -309,7 +321,9 @@ async fn serve_connections(
                                 Err(_) => return,
                             };
                             let cert = client_cert(&stream);
+                            let flag = started.clone();
                             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                                flag.store(true, Ordering::Relaxed);
                                 let shared = shared.clone();
                                 let worker = worker.clone();
                                 if let Some(cert) = &cert {
@@ -318,8 +332,10 @@ async fn serve_connections(
                                 async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, true).await) }
                             });
                             let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                            if let Err(e) = watcher.watch(conn).await {
-                                tracing::debug!(error = %e, "connection ended with an error");
+                            match first_request_within(watcher.watch(conn), first_request, started).await {
+                                Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+                                None => tracing::debug!(%peer, "no request within header_timeout; connection closed"),
+                                Some(Ok(())) => {}
                             }
                         });
                     }
@@ -334,6 +350,51 @@ async fn serve_connections(
         .is_err()
     {
         tracing::warn!("connections still open after 30 s; closing them");
+    }
+}
+
+/// Serves `conn` but drops it (closing the socket) when no request has started within
+/// `limit`. hyper's header-read timeout only runs once the connection's HTTP version is
+/// known, and finding the version (HTTP/1, or the HTTP/2 preface) waits for bytes without a
+/// deadline: without this, a client that connects and sends nothing, or part of the
+/// preface, held a connection forever. `started` is set by the service on each request;
+/// once it is, the deadline is dropped and the connection is served as before (hyper's own
+/// timeout then bounds each later request head).
+fn first_request_within<F: Future>(
+    conn: F,
+    limit: Duration,
+    started: Arc<AtomicBool>,
+) -> FirstRequestWithin<F> {
+    FirstRequestWithin {
+        conn: Box::pin(conn),
+        deadline: Some(Box::pin(tokio::time::sleep(limit))),
+        started,
+    }
+}
+
+/// The future of [`first_request_within`]: `None` when the deadline passed first.
+struct FirstRequestWithin<F> {
+    conn: Pin<Box<F>>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    started: Arc<AtomicBool>,
+}
+
+impl<F: Future> Future for FirstRequestWithin<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(out) = self.conn.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        let started = self.started.load(Ordering::Relaxed);
+        if let Some(sleep) = &mut self.deadline {
+            if started {
+                self.deadline = None;
+            } else if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+        }
+        Poll::Pending
     }
 }
 

@@ -137,7 +137,8 @@ pub struct LimitsConfig {
     /// Longest a whole request may take, upstream included.
     #[serde(default = "default_request_timeout")]
     pub request_timeout: Dur,
-    /// Longest a client may take to send the request head.
+    /// Longest a client may take to send the request head (and, on a new connection, to
+    /// start its first request).
     #[serde(default = "default_header_timeout")]
     pub header_timeout: Dur,
     /// Longest the upstream may take to answer.
