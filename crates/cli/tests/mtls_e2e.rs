@@ -199,3 +199,57 @@ apis:
         "{text}"
     );
 }
+
+#[test]
+fn a_tls_connection_that_starts_no_request_is_closed_after_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = support::echo_upstream();
+    std::fs::write(dir.path().join("spec.yaml"), SPEC).unwrap();
+    let config = format!(
+        r#"server:
+  listen: 127.0.0.1:0
+  limits: {{ header_timeout: 400ms }}
+  tls:
+    cert: {CERTS}/server.pem
+    key: {CERTS}/server.key
+log:
+  decisions: "off"
+apis:
+  - name: ledger
+    spec: spec.yaml
+    upstream: http://{upstream}
+"#
+    );
+    let config_path = dir.path().join("portcullis.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let gw = Gateway::start(&config_path);
+    // The handshake finishes, then nothing: the HTTP version is never known.
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut conn = rustls::ClientConnection::new(client(None), name).unwrap();
+    let mut sock = TcpStream::connect(gw.addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let mut bytes = Vec::new();
+    match tls.read_to_end(&mut bytes) {
+        Ok(_) => {}
+        Err(e) => assert!(
+            e.kind() == std::io::ErrorKind::UnexpectedEof
+                || e.kind() == std::io::ErrorKind::ConnectionReset,
+            "still open after {:?}: {e}",
+            started.elapsed()
+        ),
+    }
+    let after = started.elapsed();
+    assert!(bytes.is_empty(), "{}", String::from_utf8_lossy(&bytes));
+    assert!(
+        after >= Duration::from_millis(200) && after < Duration::from_secs(5),
+        "closed after {after:?}"
+    );
+    // A request on a new connection is still served.
+    assert_eq!(get(gw.addr, None, "/health", "after").0, 200);
+}
