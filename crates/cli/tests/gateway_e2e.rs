@@ -983,14 +983,10 @@ fn silent_upstream() -> std::net::SocketAddr {
     addr
 }
 
-/// Sends `raw` (which may stop mid-body) and reads one response: its status and body.
-fn send_partial(addr: std::net::SocketAddr, raw: &str) -> Resp {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-        .unwrap();
-    stream.write_all(raw.as_bytes()).unwrap();
+/// Reads one response (head and `content-length` body) from `stream`, or what came before
+/// the connection closed; the connection may be kept alive for more.
+fn read_response(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -1005,15 +1001,25 @@ fn send_partial(addr: std::net::SocketAddr, raw: &str) -> Resp {
                 })
                 .unwrap_or(0);
             if body.len() >= length {
-                break;
+                return text;
             }
         }
         match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return text,
             Ok(n) => bytes.extend_from_slice(&chunk[..n]),
         }
     }
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+}
+
+/// Sends `raw` (which may stop mid-body) and reads one response: its status and body.
+fn send_partial(addr: std::net::SocketAddr, raw: &str) -> Resp {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let text = read_response(&mut stream);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.split("\r\n");
     let status = lines
@@ -1103,33 +1109,6 @@ fn timeouts_name_what_was_slow() {
     }
 }
 
-/// Reads one response (head and `content-length` body) from a kept-alive connection.
-fn read_one(stream: &mut std::net::TcpStream) -> String {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    let mut byte = [0u8; 1];
-    while !bytes.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            stream.read(&mut byte).unwrap(),
-            1,
-            "connection closed mid-head"
-        );
-        bytes.push(byte[0]);
-    }
-    let head = String::from_utf8(bytes).unwrap();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).unwrap();
-    head
-}
-
 /// Reads until the gateway closes the connection; returns what came and when it closed.
 fn until_closed(stream: &mut std::net::TcpStream) -> (String, std::time::Duration) {
     use std::io::Read;
@@ -1178,7 +1157,7 @@ fn a_request_head_that_stalls_is_cut_off_after_header_timeout() {
         if let Some(n) = requests_before {
             for _ in 0..n {
                 stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
-                let response = read_one(&mut stream);
+                let response = read_response(&mut stream);
                 assert!(response.starts_with("HTTP/1.1 200"), "{response}");
             }
             stream.write_all(head.as_bytes()).unwrap();
@@ -1206,5 +1185,5 @@ fn a_request_head_that_stalls_is_cut_off_after_header_timeout() {
     // A whole request still goes through on a fresh connection.
     let mut stream = open(&gw);
     stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
-    assert!(read_one(&mut stream).starts_with("HTTP/1.1 200"));
+    assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
 }
