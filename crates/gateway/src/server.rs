@@ -300,11 +300,7 @@ async fn serve_connections(
                         let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                         let conn = graceful.watch(conn);
                         tokio::spawn(async move {
-                            match first_request_within(conn, first_request, started).await {
-                                Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
-                                None => tracing::debug!(%peer, "no request within header_timeout; connection closed"),
-                                Some(Ok(())) => {}
-                            }
+                            log_end(first_request_within(conn, first_request, started).await, peer);
                         });
                     }
                     Some(acceptor) => {
@@ -332,11 +328,7 @@ async fn serve_connections(
                                 async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, true).await) }
                             });
                             let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                            match first_request_within(watcher.watch(conn), first_request, started).await {
-                                Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
-                                None => tracing::debug!(%peer, "no request within header_timeout; connection closed"),
-                                Some(Ok(())) => {}
-                            }
+                            log_end(first_request_within(watcher.watch(conn), first_request, started).await, peer);
                         });
                     }
                 }
@@ -369,6 +361,16 @@ fn first_request_within<F: Future>(
         conn: Box::pin(conn),
         deadline: Some(Box::pin(tokio::time::sleep(limit))),
         started,
+    }
+}
+
+/// Logs how a connection served through [`first_request_within`] ended (at debug level: a
+/// client's doing).
+fn log_end<E: std::fmt::Display>(end: Option<Result<(), E>>, peer: SocketAddr) {
+    match end {
+        Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+        None => tracing::debug!(%peer, "no request within header_timeout; connection closed"),
+        Some(Ok(())) => {}
     }
 }
 
