@@ -55,7 +55,8 @@ impl Sleeps {
     }
 
     /// Sleeps waiting for reuse.
-    pub fn kept(&self) -> usize {
+    #[cfg(test)]
+    fn kept(&self) -> usize {
         self.free.lock().map_or(0, |free| free.len())
     }
 }
@@ -141,12 +142,21 @@ mod tests {
         elapsed >= want && elapsed <= want + Duration::from_millis(1)
     }
 
+    /// A deadline `after` from now, taken from `sleeps`, passes at `after`.
+    async fn passes_after(sleeps: &Arc<Sleeps>, after: Duration) {
+        let start = Instant::now();
+        sleeps.after(after).await;
+        assert!(
+            about(start.elapsed(), after),
+            "{:?} for {after:?}",
+            start.elapsed()
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_deadline_passes_when_due_and_not_before() {
         let sleeps = Arc::new(Sleeps::default());
-        let start = Instant::now();
-        sleeps.after(Duration::from_millis(50)).await;
-        assert!(about(start.elapsed(), Duration::from_millis(50)));
+        passes_after(&sleeps, Duration::from_millis(50)).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -158,9 +168,7 @@ mod tests {
         drop(first);
         assert_eq!(sleeps.kept(), 1);
         // Reused with an earlier deadline: must fire at +1 s, not at +10 s.
-        let start = Instant::now();
-        sleeps.after(Duration::from_secs(1)).await;
-        assert!(about(start.elapsed(), Duration::from_secs(1)));
+        passes_after(&sleeps, Duration::from_secs(1)).await;
         // Reused (fired) with a later one: must not fire early.
         let start = Instant::now();
         let later = sleeps.after(Duration::from_secs(20));
@@ -178,9 +186,7 @@ mod tests {
         drop(idle);
         tokio::time::sleep(Duration::from_millis(20)).await;
         // Fired while free: re-armed on reuse all the same.
-        let start = Instant::now();
-        sleeps.after(Duration::from_millis(30)).await;
-        assert!(about(start.elapsed(), Duration::from_millis(30)));
+        passes_after(&sleeps, Duration::from_millis(30)).await;
     }
 
     #[tokio::test(start_paused = true)]
