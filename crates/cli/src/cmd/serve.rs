@@ -34,6 +34,9 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
     init_logging("info");
     let config = Config::load(&args.config)?;
     runtime()?.block_on(async {
+        // Listening for signals before the "serving on" line: a SIGHUP sent as soon as the
+        // gateway says it serves (a supervisor's reload) must reload it, not kill it.
+        let signals = Signals::listen()?;
         let running = server::start(config, Some(args.config.clone()), system_clock()).await?;
         eprintln!(
             "portcullis: serving on http{}://{}{}",
@@ -48,7 +51,7 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
                 .map(|a| format!(" (admin on http://{a})"))
                 .unwrap_or_default()
         );
-        wait_for_signals(&running).await;
+        signals.wait(&running).await;
         let shared = running.shared.clone();
         running.shutdown().await;
         // Quota state recorded since the last periodic write reaches `storage.path` before
@@ -60,32 +63,60 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// The signals `serve` answers: SIGHUP reloads, SIGTERM and SIGINT shut down gracefully.
 #[cfg(unix)]
-async fn wait_for_signals(running: &server::Running) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut hup), Ok(mut term)) = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = hup.recv() => {
-                // Errors are logged by reload; the old configuration keeps running.
-                let _ = server::reload(&running.shared).await;
-            }
-            _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
-    tracing::info!("shutting down: draining connections");
+struct Signals {
+    hangup: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
 }
 
+#[cfg(unix)]
+impl Signals {
+    /// Starts listening (from here on, none of the three ends the process by default).
+    fn listen() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("cannot listen for {name}"))
+        };
+        Ok(Signals {
+            hangup: listen(SignalKind::hangup(), "SIGHUP")?,
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+
+    /// Reloads on each SIGHUP; returns on SIGTERM or SIGINT.
+    async fn wait(mut self, running: &server::Running) {
+        loop {
+            tokio::select! {
+                _ = self.hangup.recv() => {
+                    // Errors are logged by reload; the old configuration keeps running.
+                    let _ = server::reload(&running.shared).await;
+                }
+                _ = self.terminate.recv() => break,
+                _ = self.interrupt.recv() => break,
+            }
+        }
+        tracing::info!("shutting down: draining connections");
+    }
+}
+
+/// The signal `serve` answers off Unix: Ctrl-C shuts down gracefully.
 #[cfg(not(unix))]
-async fn wait_for_signals(_running: &server::Running) {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    /// Nothing to set up before waiting.
+    fn listen() -> anyhow::Result<Signals> {
+        Ok(Signals)
+    }
+
+    /// Returns on Ctrl-C.
+    async fn wait(self, _running: &server::Running) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Validates a config and its specs, prints the effective routes and policies.
