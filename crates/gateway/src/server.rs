@@ -1,21 +1,18 @@
 //! Listeners: the public one (HTTP/1.1 and HTTP/2, optional TLS) and the admin one; start,
 //! reload and graceful shutdown.
 
+mod idle;
+
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,6 +24,7 @@ use crate::identity::jwt::Clock;
 use crate::identity::mtls::ClientCert;
 use crate::metrics::Metrics;
 use crate::pipeline::{Shared, Worker, handle};
+use crate::proxy::Body;
 use crate::runtime::{BuildError, Gateway};
 
 /// The gateway could not start.
@@ -258,7 +256,7 @@ async fn serve_connections(
     tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let graceful = GracefulShutdown::new();
+    let (shutdown, _) = watch::channel(());
     let worker = Arc::new(Worker::default());
     loop {
         tokio::select! {
@@ -284,29 +282,30 @@ async fn serve_connections(
                     .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX));
                 let shared = shared.clone();
                 let worker = worker.clone();
-                let first_request = limits.header_timeout.0;
-                let started = Arc::new(AtomicBool::new(false));
+                let idle_limit = limits.header_timeout.0;
+                let activity = Arc::new(idle::Activity::default());
+                let signal = idle::shutdown_signal(&shutdown);
                 match &tls {
                     None => {
                         let service = service_fn({
-                            let started = started.clone();
-                            move |req| {
-                                started.store(true, Ordering::Relaxed);
+                            let activity = activity.clone();
+                            move |req: hyper::Request<hyper::body::Incoming>| {
+                                let in_flight = activity.request(req.version());
                                 let shared = shared.clone();
                                 let worker = worker.clone();
-                                async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, false).await) }
+                                async move {
+                                    let response = handle(shared, &worker, req, peer, false).await;
+                                    Ok::<_, Infallible>(held(response, in_flight))
+                                }
                             }
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                        let conn = graceful.watch(conn);
-                        tokio::spawn(async move {
-                            log_end(first_request_within(conn, first_request, started).await, peer);
-                        });
+                        let conn = idle::watch(conn, auto::Connection::graceful_shutdown, activity, idle_limit, signal);
+                        tokio::spawn(async move { log_end(conn.await, peer) });
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
                         let handshake_timeout = limits.header_timeout.0;
-                        let watcher = graceful.watcher();
                         tokio::spawn(async move {
                             let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                                 Ok(Ok(s)) => s,
@@ -317,18 +316,22 @@ async fn serve_connections(
                                 Err(_) => return,
                             };
                             let cert = client_cert(&stream);
-                            let flag = started.clone();
+                            let requests = activity.clone();
                             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                                flag.store(true, Ordering::Relaxed);
+                                let in_flight = requests.request(req.version());
                                 let shared = shared.clone();
                                 let worker = worker.clone();
                                 if let Some(cert) = &cert {
                                     req.extensions_mut().insert(cert.clone());
                                 }
-                                async move { Ok::<_, Infallible>(handle(shared, &worker, req, peer, true).await) }
+                                async move {
+                                    let response = handle(shared, &worker, req, peer, true).await;
+                                    Ok::<_, Infallible>(held(response, in_flight))
+                                }
                             });
                             let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                            log_end(first_request_within(watcher.watch(conn), first_request, started).await, peer);
+                            let conn = idle::watch(conn, auto::Connection::graceful_shutdown, activity, idle_limit, signal);
+                            log_end(conn.await, peer);
                         });
                     }
                 }
@@ -337,7 +340,8 @@ async fn serve_connections(
         }
     }
     drop(connections);
-    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+    shutdown.send_replace(());
+    if tokio::time::timeout(Duration::from_secs(30), shutdown.closed())
         .await
         .is_err()
     {
@@ -345,58 +349,24 @@ async fn serve_connections(
     }
 }
 
-/// Serves `conn` but drops it (closing the socket) when no request has started within
-/// `limit`. hyper's header-read timeout only runs once the connection's HTTP version is
-/// known, and finding the version (HTTP/1, or the HTTP/2 preface) waits for bytes without a
-/// deadline: without this, a client that connects and sends nothing, or part of the
-/// preface, held a connection forever. `started` is set by the service on each request;
-/// once it is, the deadline is dropped and the connection is served as before (hyper's own
-/// timeout then bounds each later request head).
-fn first_request_within<F: Future>(
-    conn: F,
-    limit: Duration,
-    started: Arc<AtomicBool>,
-) -> FirstRequestWithin<F> {
-    FirstRequestWithin {
-        conn: Box::pin(conn),
-        deadline: Some(Box::pin(tokio::time::sleep(limit))),
-        started,
-    }
-}
-
-/// Logs how a connection served through [`first_request_within`] ended (at debug level: a
-/// client's doing).
+/// Logs how a connection served through [`idle::watch`] ended (at debug level: a client's
+/// doing).
 fn log_end<E: std::fmt::Display>(end: Option<Result<(), E>>, peer: SocketAddr) {
     match end {
         Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
-        None => tracing::debug!(%peer, "no request within header_timeout; connection closed"),
+        None => tracing::debug!(%peer, "idle connection did not close when told to; dropped"),
         Some(Ok(())) => {}
     }
 }
 
-/// The future of [`first_request_within`]: `None` when the deadline passed first.
-struct FirstRequestWithin<F> {
-    conn: Pin<Box<F>>,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    started: Arc<AtomicBool>,
-}
-
-impl<F: Future> Future for FirstRequestWithin<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Poll::Ready(out) = self.conn.as_mut().poll(cx) {
-            return Poll::Ready(Some(out));
-        }
-        let started = self.started.load(Ordering::Relaxed);
-        if let Some(sleep) = &mut self.deadline {
-            if started {
-                self.deadline = None;
-            } else if sleep.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
-            }
-        }
-        Poll::Pending
+/// `response`, holding `in_flight` (an HTTP/2 request's mark) until its body is done.
+fn held(
+    response: hyper::Response<Body>,
+    in_flight: Option<idle::InFlight>,
+) -> hyper::Response<Body> {
+    match in_flight {
+        None => response,
+        Some(in_flight) => response.map(|body| idle::hold(body, in_flight)),
     }
 }
 

@@ -100,12 +100,29 @@ impl Gateway {
 
     /// Sends SIGTERM (graceful shutdown) and waits for the process to exit; its exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal_terminate();
+        self.child.wait().expect("wait for portcullis serve")
+    }
+
+    /// Sends SIGTERM (graceful shutdown) without waiting.
+    pub fn signal_terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success());
-        self.child.wait().expect("wait for portcullis serve")
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit status, `None` if still running.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// True while the process runs.

@@ -138,7 +138,7 @@ pub struct LimitsConfig {
     #[serde(default = "default_request_timeout")]
     pub request_timeout: Dur,
     /// Longest a client may take to send the request head (and, on a new connection, to
-    /// start its first request).
+    /// start its first request); also how long a connection may sit idle between requests.
     #[serde(default = "default_header_timeout")]
     pub header_timeout: Dur,
     /// Longest the upstream may take to answer.

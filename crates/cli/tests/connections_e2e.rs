@@ -1,0 +1,373 @@
+//! Client connections end to end: the real `portcullis serve` in front of a real upstream on
+//! 127.0.0.1, spoken to over cleartext HTTP/2 (prior knowledge, as a load balancer or a
+//! gRPC-style client does) and HTTP/1.1. Requests on one HTTP/2 connection are checked exactly
+//! as HTTP/1.1 ones (status for status), forwarded as HTTP/1.1 with the forwarded headers,
+//! concurrent streams included; an HTTP/2 connection left idle is closed after
+//! `header_timeout`, as an idle HTTP/1.1 one is; and a graceful shutdown lets requests in
+//! flight finish on both protocols without waiting for idle connections.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use support::{Gateway, echo_upstream};
+
+const SPEC: &str = r#"
+openapi: 3.1.0
+info: { title: h2 store, version: "1" }
+servers: [{ url: /api }]
+security: []
+paths:
+  /items:
+    get:
+      parameters:
+        - { name: limit, in: query, required: true, schema: { type: integer, minimum: 1, maximum: 100 } }
+      responses: { "200": { description: ok } }
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name]
+              properties:
+                name: { type: string, maxLength: 20 }
+      responses: { "201": { description: created } }
+"#;
+
+/// A gateway in `mode` with `header_timeout`, in front of an echo upstream (whose address is
+/// returned too).
+fn gateway(mode: &str, header_timeout: &str) -> (Gateway, tempfile::TempDir, SocketAddr) {
+    let upstream = echo_upstream();
+    let (gw, dir) = gateway_for(upstream, mode, header_timeout);
+    (gw, dir, upstream)
+}
+
+/// A gateway in `mode` with `header_timeout`, in front of `upstream`.
+fn gateway_for(
+    upstream: SocketAddr,
+    mode: &str,
+    header_timeout: &str,
+) -> (Gateway, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    let path = dir.path().join("gateway.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+server:
+  listen: 127.0.0.1:0
+  limits: {{ max_body: 2KiB, header_timeout: {header_timeout} }}
+log:
+  decisions: "off"
+apis:
+  - name: store
+    spec: store.yaml
+    upstream: http://{upstream}
+    mode: {mode}
+    undocumented: block
+    request: {{ validate: block, unknown_fields: block }}
+"#
+        ),
+    )
+    .unwrap();
+    (Gateway::start(&path), dir)
+}
+
+/// Opens a cleartext HTTP/2 connection (prior knowledge); the connection is driven by a task
+/// whose handle says when and how the gateway ended it.
+async fn connect(
+    addr: SocketAddr,
+) -> (
+    SendRequest<Full<Bytes>>,
+    tokio::task::JoinHandle<Result<(), hyper::Error>>,
+) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    (send, tokio::spawn(conn))
+}
+
+/// Sends one request on `send` and returns the status, the response's headers and its body.
+async fn exchange(
+    send: &mut SendRequest<Full<Bytes>>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, hyper::HeaderMap, String) {
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))
+        .unwrap();
+    send.ready().await.unwrap();
+    let response = send.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// The client's runtime (a worker thread of its own, so spawned clients run while the test
+/// thread waits).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn http2_requests_are_checked_and_forwarded_like_http1_ones() {
+    for mode in ["enforce", "monitor"] {
+        let (gw, _dir, upstream) = gateway(mode, "10s");
+        let addr = gw.addr;
+        runtime().block_on(async move {
+            let (mut send, _conn) = connect(addr).await;
+            let blocked = |status: u16| if mode == "enforce" { status } else { 200 };
+            // (method, path, body, status in enforce; in monitor everything reaches the upstream)
+            let cases: [(&str, &str, Option<&str>, u16); 7] = [
+                ("GET", "/api/items?limit=5", None, 200),
+                ("GET", "/api/items?limit=500", None, blocked(400)),
+                ("GET", "/api/items", None, blocked(400)),
+                ("GET", "/api/nowhere", None, blocked(404)),
+                ("DELETE", "/api/items?limit=5", None, blocked(405)),
+                ("POST", "/api/items", Some(r#"{"name":"bolt"}"#), 200),
+                (
+                    "POST",
+                    "/api/items",
+                    Some(r#"{"name":"bolt","admin":true}"#),
+                    blocked(400),
+                ),
+            ];
+            for (method, path, body, want) in cases {
+                let (status, headers, text) = exchange(&mut send, addr, method, path, body).await;
+                assert_eq!(status, want, "{mode} {method} {path}: {text}");
+                assert!(
+                    headers.contains_key("x-request-id"),
+                    "{mode} {method} {path}"
+                );
+                if status != 200 {
+                    assert_eq!(
+                        headers["content-type"], "application/problem+json",
+                        "{mode} {method} {path}"
+                    );
+                    continue;
+                }
+                // What the upstream received: the upstream's own Host (as for HTTP/1.1), the
+                // client's authority (HTTP/2 has no Host header) as X-Forwarded-Host.
+                let echo: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(echo["method"], method, "{text}");
+                assert_eq!(echo["uri"], path, "{text}");
+                let sent = &echo["headers"];
+                assert_eq!(sent["host"], upstream.to_string(), "{text}");
+                assert_eq!(sent["x-forwarded-host"], addr.to_string(), "{text}");
+                assert_eq!(sent["x-forwarded-for"], "127.0.0.1", "{text}");
+                assert_eq!(sent["x-forwarded-proto"], "http", "{text}");
+                assert_eq!(
+                    sent["x-request-id"],
+                    headers["x-request-id"].to_str().unwrap()
+                );
+                if let Some(body) = body {
+                    assert_eq!(echo["body"], body, "{text}");
+                }
+            }
+            // Concurrent streams on the same connection, each answered for itself.
+            let streams = (1..=20).map(|i| {
+                let mut send = send.clone();
+                async move {
+                    let path = format!("/api/items?limit={i}");
+                    let (status, _, text) = exchange(&mut send, addr, "GET", &path, None).await;
+                    let echo: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    (status, echo["uri"].as_str().unwrap().to_owned(), path)
+                }
+            });
+            let handles: Vec<_> = streams.map(tokio::spawn).collect();
+            for handle in handles {
+                let (status, uri, path) = handle.await.unwrap();
+                assert_eq!((status, uri), (200, path));
+            }
+        });
+    }
+}
+
+#[test]
+fn an_idle_http2_connection_is_closed_after_header_timeout() {
+    let (gw, _dir, _) = gateway("enforce", "500ms");
+    let addr = gw.addr;
+    runtime().block_on(async move {
+        // Kept busy for three header timeouts (a request every 200 ms): stays open.
+        let (mut send, conn) = connect(addr).await;
+        let started = Instant::now();
+        let mut last_answer = started;
+        while started.elapsed() < Duration::from_millis(1500) {
+            let (status, _, _) = exchange(&mut send, addr, "GET", "/api/items?limit=1", None).await;
+            assert_eq!(status, 200);
+            last_answer = Instant::now();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(!conn.is_finished(), "a busy connection was closed");
+        // Then left idle: closed (with a GOAWAY, so the client's connection ends cleanly)
+        // one to two header timeouts after the last answer, not at once and not never.
+        let ended = tokio::time::timeout(Duration::from_secs(10), conn).await;
+        let after = last_answer.elapsed();
+        let ended = ended.expect("an idle HTTP/2 connection was still open after 10 s");
+        assert!(
+            ended.unwrap().is_ok(),
+            "the connection did not end with a GOAWAY"
+        );
+        assert!(
+            after >= Duration::from_millis(450) && after < Duration::from_secs(3),
+            "idle connection closed {after:?} after its last answer"
+        );
+        // A connection that never sends a request after the preface is closed too.
+        let (_send, conn) = connect(addr).await;
+        let ended = tokio::time::timeout(Duration::from_secs(10), conn).await;
+        assert!(
+            ended.is_ok(),
+            "an HTTP/2 connection without requests stayed open"
+        );
+        // And a new connection is served.
+        let (mut send, _conn) = connect(addr).await;
+        let (status, _, _) = exchange(&mut send, addr, "GET", "/api/items?limit=1", None).await;
+        assert_eq!(status, 200);
+    });
+}
+
+/// An HTTP/1.1 upstream that answers each request (a head without a body) `delay` late with
+/// `slow`, keeping connections alive.
+fn slow_upstream(delay: Duration) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut pending = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let end = loop {
+                        if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        match stream.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    pending.drain(..end);
+                    std::thread::sleep(delay);
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 4\r\n\r\nslow";
+                    if stream.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Reads from `stream` until the connection closes or `stop` ends what was read; the text.
+fn read_until(stream: &mut std::net::TcpStream, stop: &str) -> String {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !bytes.ends_with(stop.as_bytes()) {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn shutdown_lets_requests_in_flight_finish_and_does_not_wait_for_idle_connections() {
+    let upstream = slow_upstream(Duration::from_millis(1500));
+    let (mut gw, _dir) = gateway_for(upstream, "enforce", "10s");
+    let addr = gw.addr;
+    let open = || {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream
+    };
+    let get = "GET /api/items?limit=1 HTTP/1.1\r\nhost: e2e\r\n\r\n";
+    let rt = runtime();
+    // Idle connections of both protocols, each after one answer.
+    let mut idle_http1 = open();
+    idle_http1.write_all(get.as_bytes()).unwrap();
+    assert!(read_until(&mut idle_http1, "slow").starts_with("HTTP/1.1 200"));
+    let idle_http2 = rt.block_on(async {
+        let (mut send, conn) = connect(addr).await;
+        let (status, _, body) = exchange(&mut send, addr, "GET", "/api/items?limit=1", None).await;
+        assert_eq!((status, body.as_str()), (200, "slow"));
+        (send, conn)
+    });
+    // Requests in flight on both protocols when SIGTERM comes.
+    let mut busy_http1 = open();
+    busy_http1.write_all(get.as_bytes()).unwrap();
+    let busy_http1 = std::thread::spawn(move || read_until(&mut busy_http1, "slow"));
+    let busy_http2 = rt.spawn(async move {
+        let (mut send, _conn) = connect(addr).await;
+        exchange(&mut send, addr, "GET", "/api/items?limit=2", None).await
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let told = std::time::Instant::now();
+    gw.signal_terminate();
+    // Both finish, with their answers.
+    let (status, _, body) = rt.block_on(busy_http2).unwrap();
+    assert_eq!((status, body.as_str()), (200, "slow"));
+    let answer = busy_http1.join().unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("slow"),
+        "{answer}"
+    );
+    // The idle connections are closed (HTTP/2 with a GOAWAY), and the process exits cleanly
+    // soon after the last answer, not after the 30 s the drain may take at most.
+    let status = gw
+        .wait_exit(Duration::from_secs(10))
+        .expect("serve still running 10 s after SIGTERM");
+    assert!(status.success(), "serve exited with {status}");
+    assert!(
+        told.elapsed() < Duration::from_secs(5),
+        "exit took {:?}",
+        told.elapsed()
+    );
+    assert_eq!(read_until(&mut idle_http1, "never"), "");
+    let (_send, conn) = idle_http2;
+    let ended = rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), conn).await });
+    assert!(
+        ended
+            .expect("idle HTTP/2 connection still open")
+            .unwrap()
+            .is_ok()
+    );
+}
