@@ -62,7 +62,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
-cargo build --release -q -p portcullis -p portcullis-bench --bin upstream --bin jwt_bench --bin bare_proxy
+# --bin selects targets in every package given, so the gateway binary is named too (without
+# it, a stale target/release/portcullis was measured after a change).
+cargo build --release -q -p portcullis -p portcullis-bench --bin portcullis --bin upstream --bin jwt_bench --bin bare_proxy
 bin="$root/target/release"
 
 work=$(mktemp -d /tmp/portcullis-gateway-bench.XXXXXX)
