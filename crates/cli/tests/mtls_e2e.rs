@@ -2,10 +2,10 @@
 //! optional`, an `identity.mtls` map, and a spec whose operations require a `mutualTLS`
 //! scheme. A mapped certificate is let through with its roles' scopes, an unmapped one and no
 //! certificate are refused with their own rules, and the decision log names the CN, never the
-//! certificate.
+//! certificate; over HTTP/1.1 and over HTTP/2 negotiated by ALPN.
 //!
-//! The client is rustls over a blocking socket, with the committed test certificates
-//! (crates/gateway/tests/data/mtls).
+//! The client is rustls over a blocking socket (hyper's HTTP/2 client over tokio-rustls for
+//! HTTP/2), with the committed test certificates (crates/gateway/tests/data/mtls).
 // Test helpers: a failed expectation is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -54,8 +54,14 @@ paths:
         "200": { description: ok }
 "#;
 
-/// A TLS client trusting the test CA, presenting `cert` (a name in [`CERTS`]) when given.
+/// An HTTP/1.1 TLS client trusting the test CA, presenting `cert` (a name in [`CERTS`]) when
+/// given.
 fn client(cert: Option<&str>) -> Arc<rustls::ClientConfig> {
+    client_offering(cert, &[b"http/1.1"])
+}
+
+/// [`client`] offering the protocols `alpn` in the handshake.
+fn client_offering(cert: Option<&str>, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(format!("{CERTS}/ca.pem")).unwrap() {
@@ -77,7 +83,7 @@ fn client(cert: Option<&str>) -> Arc<rustls::ClientConfig> {
         }
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
 
@@ -112,12 +118,11 @@ fn get(addr: SocketAddr, cert: Option<&str>, path: &str, id: &str) -> (u16, Stri
     (status, body)
 }
 
-#[test]
-fn client_certificates_map_to_identities_with_roles() {
-    let dir = tempfile::tempdir().unwrap();
+/// The gateway of these tests in `dir`: TLS with the test CA and `client_auth: optional`, the
+/// certificate map, decisions logged to `log`, in front of an echo upstream.
+fn ledger_gateway(dir: &std::path::Path, log: &std::path::Path) -> Gateway {
     let upstream = support::echo_upstream();
-    std::fs::write(dir.path().join("spec.yaml"), SPEC).unwrap();
-    let log = dir.path().join("decisions.jsonl");
+    std::fs::write(dir.join("spec.yaml"), SPEC).unwrap();
     let config = format!(
         r#"server:
   listen: 127.0.0.1:0
@@ -148,9 +153,16 @@ apis:
 "#,
         log = log.display()
     );
-    let config_path = dir.path().join("portcullis.yaml");
+    let config_path = dir.join("portcullis.yaml");
     std::fs::write(&config_path, config).unwrap();
-    let mut gw = Gateway::start(&config_path);
+    Gateway::start(&config_path)
+}
+
+#[test]
+fn client_certificates_map_to_identities_with_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let mut gw = ledger_gateway(dir.path(), &log);
     let addr = gw.addr;
 
     let cases = [
@@ -252,4 +264,47 @@ apis:
     );
     // A request on a new connection is still served.
     assert_eq!(get(gw.addr, None, "/health", "after").0, 200);
+}
+
+#[test]
+fn http2_is_negotiated_over_tls_and_certificates_still_decide() {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let dir = tempfile::tempdir().unwrap();
+    let gw = ledger_gateway(dir.path(), &dir.path().join("decisions.jsonl"));
+    let addr = gw.addr;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        // Offering both, as a browser does: the gateway picks HTTP/2.
+        let connector = tokio_rustls::TlsConnector::from(client_offering(
+            Some("billing"),
+            &[b"h2", b"http/1.1"],
+        ));
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let tls = connector.connect(name, tcp).await.unwrap();
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        // The certificate of the connection is every stream's identity.
+        for (path, want) in [("/ledger", 200), ("/journal", 403), ("/health", 200)] {
+            let request = hyper::Request::get(format!("https://localhost:{}{path}", addr.port()))
+                .body(Empty::<Bytes>::new())
+                .unwrap();
+            send.ready().await.unwrap();
+            let response = send.send_request(request).await.unwrap();
+            assert_eq!(response.version(), hyper::Version::HTTP_2);
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(status, want, "{path}: {}", String::from_utf8_lossy(&body));
+        }
+    });
 }
