@@ -10,9 +10,10 @@
 //! has had no request in flight for `header_timeout` is closed, as nginx closes an idle HTTP/2
 //! connection after its `keepalive_timeout`.
 //!
-//! The watchdog is coarse on purpose, so a request pays two atomic additions and no timer:
-//! it wakes every `header_timeout` and closes the connection when nothing started or ended
-//! since its last look and nothing is in flight, i.e. after one to two periods of quiet.
+//! The watchdog is coarse on purpose, so that an HTTP/2 request pays a few atomic additions
+//! and no timer (an HTTP/1 request one flag store): it wakes every `header_timeout` and closes
+//! the connection when nothing started or ended since its last look and nothing is in flight,
+//! i.e. after one to two periods of quiet.
 
 use std::future::Future;
 use std::pin::Pin;
