@@ -3,8 +3,9 @@
 //! gRPC-style client does) and HTTP/1.1. Requests on one HTTP/2 connection are checked exactly
 //! as HTTP/1.1 ones (status for status), forwarded as HTTP/1.1 with the forwarded headers,
 //! concurrent streams included; an HTTP/2 connection left idle is closed after
-//! `header_timeout`, as an idle HTTP/1.1 one is; and a graceful shutdown lets requests in
-//! flight finish on both protocols without waiting for idle connections.
+//! `header_timeout`, as an idle HTTP/1.1 one is; a graceful shutdown lets requests in flight
+//! finish on both protocols without waiting for idle connections; and connections beyond
+//! `server.max_connections` wait until one closes.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -52,15 +53,20 @@ paths:
 /// returned too).
 fn gateway(mode: &str, header_timeout: &str) -> (Gateway, tempfile::TempDir, SocketAddr) {
     let upstream = echo_upstream();
-    let (gw, dir) = gateway_for(upstream, mode, header_timeout);
+    let (gw, dir) = gateway_for(upstream, mode, header_timeout, "");
     (gw, dir, upstream)
 }
 
-/// A gateway in `mode` with `header_timeout`, in front of `upstream`.
+/// The admin API's token in these tests.
+const ADMIN_TOKEN: &str = "connections-admin-token-0123456789";
+
+/// A gateway in `mode` with `header_timeout` and the `server:` lines `server_extra`, in front
+/// of `upstream`.
 fn gateway_for(
     upstream: SocketAddr,
     mode: &str,
     header_timeout: &str,
+    server_extra: &str,
 ) -> (Gateway, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
@@ -72,6 +78,10 @@ fn gateway_for(
 server:
   listen: 127.0.0.1:0
   limits: {{ max_body: 2KiB, header_timeout: {header_timeout} }}
+{server_extra}
+admin:
+  listen: 127.0.0.1:0
+  token: {ADMIN_TOKEN}
 log:
   decisions: "off"
 apis:
@@ -310,7 +320,7 @@ fn read_until(stream: &mut std::net::TcpStream, stop: &str) -> String {
 #[test]
 fn shutdown_lets_requests_in_flight_finish_and_does_not_wait_for_idle_connections() {
     let upstream = slow_upstream(Duration::from_millis(1500));
-    let (mut gw, _dir) = gateway_for(upstream, "enforce", "10s");
+    let (mut gw, _dir) = gateway_for(upstream, "enforce", "10s", "");
     let addr = gw.addr;
     let open = || {
         let stream = std::net::TcpStream::connect(addr).unwrap();
@@ -370,4 +380,50 @@ fn shutdown_lets_requests_in_flight_finish_and_does_not_wait_for_idle_connection
             .unwrap()
             .is_ok()
     );
+}
+
+#[test]
+fn connections_beyond_max_connections_wait_until_one_closes() {
+    let (gw, _dir) = gateway_for(echo_upstream(), "enforce", "10s", "  max_connections: 2");
+    let get = "GET /api/items?limit=1 HTTP/1.1\r\nhost: e2e\r\n\r\n";
+    let open = || {
+        let stream = std::net::TcpStream::connect(gw.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+    };
+    let answered = |stream: &mut std::net::TcpStream| {
+        stream.write_all(get.as_bytes()).unwrap();
+        let text = read_until(stream, "}");
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    };
+    // Two kept-alive connections take both places.
+    let mut first = open();
+    answered(&mut first);
+    let mut second = open();
+    answered(&mut second);
+    assert_eq!(gw.metric("portcullis_connections_open", ADMIN_TOKEN), 2.0);
+    // A third connects (the kernel's backlog) but is not served while both stay open.
+    let mut third = open();
+    third.write_all(get.as_bytes()).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let waiting = third.read(&mut byte);
+    assert!(
+        matches!(&waiting, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "the third connection was served beyond max_connections: {waiting:?}"
+    );
+    assert!(gw.metric("portcullis_connection_limit_waits_total", ADMIN_TOKEN) >= 1.0);
+    // The first closes: the third is served, and the second still is.
+    drop(first);
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let text = read_until(&mut third, "}");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    answered(&mut second);
+    assert_eq!(gw.metric("portcullis_connections_open", ADMIN_TOKEN), 2.0);
 }

@@ -199,6 +199,11 @@ pub struct Metrics {
     pub ratelimit_storage_dropped: Gauge,
     /// `portcullis_lockouts_total`: locks started here, by API and kind.
     pub lockouts: Family<LockoutLabels, Counter>,
+    /// `portcullis_connections_open`: client connections open on the public listener.
+    pub connections_open: Gauge,
+    /// `portcullis_connection_limit_waits_total`: times the public listener stopped accepting
+    /// because `server.max_connections` were open.
+    pub connection_limit_waits: Counter,
 }
 
 impl Default for Metrics {
@@ -228,6 +233,18 @@ impl Metrics {
         let ratelimit_storage_failures = Gauge::default();
         let ratelimit_storage_dropped = Gauge::default();
         let lockouts = Family::<LockoutLabels, Counter>::default();
+        let connections_open = Gauge::default();
+        let connection_limit_waits = Counter::default();
+        registry.register(
+            "connections_open",
+            "Client connections open on the public listener",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connection_limit_waits",
+            "Times the public listener stopped accepting because server.max_connections were open",
+            connection_limit_waits.clone(),
+        );
         registry.register(
             "lockouts",
             "Client IPs and accounts locked out after repeated authentication failures",
@@ -320,6 +337,8 @@ impl Metrics {
             ratelimit_storage_failures,
             ratelimit_storage_dropped,
             lockouts,
+            connections_open,
+            connection_limit_waits,
         }
     }
 

@@ -13,8 +13,9 @@ use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -134,7 +135,13 @@ pub async fn start(
             rx.clone(),
         )?);
     }
-    tasks.push(tokio::spawn(accept_loop(listener, handoff, rx.clone())));
+    tasks.push(tokio::spawn(accept_loop(
+        listener,
+        handoff,
+        config.server.max_connections,
+        shared.clone(),
+        rx.clone(),
+    )));
     let mut admin_addr = None;
     if let Some(admin) = &config.admin {
         let listener = TcpListener::bind(admin.listen)
@@ -171,9 +178,63 @@ fn default_workers() -> usize {
 /// Accepted connections a worker may have waiting before the acceptor waits for it.
 const HANDOFF_QUEUE: usize = 256;
 
-/// A connection accepted for a worker: the socket (detached from the acceptor's runtime) and
-/// the peer's address.
-type Accepted = (std::net::TcpStream, SocketAddr);
+/// A connection accepted for a worker: the socket (detached from the acceptor's runtime), the
+/// peer's address, and its place under `server.max_connections`.
+type Accepted = (std::net::TcpStream, SocketAddr, Slot);
+
+/// A client connection's place under `server.max_connections`, counted in
+/// `portcullis_connections_open`; given back when the connection ends (dropped).
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    open: Gauge,
+}
+
+impl Slot {
+    fn new(permit: OwnedSemaphorePermit, open: &Gauge) -> Slot {
+        open.inc();
+        Slot {
+            _permit: permit,
+            open: open.clone(),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.dec();
+    }
+}
+
+/// How often, at most, the acceptor warns that the connection limit was reached.
+const LIMIT_WARNING_EVERY: Duration = Duration::from_secs(60);
+
+/// A place for the next connection: at once while fewer than `max_connections` are open,
+/// otherwise (counted and warned about) once one closes; `None` when told to stop first.
+async fn next_slot(
+    slots: &Arc<Semaphore>,
+    metrics: &Metrics,
+    last_warning: &mut Option<std::time::Instant>,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<Slot> {
+    let permit = match slots.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => {
+            metrics.connection_limit_waits.inc();
+            if last_warning.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_EVERY) {
+                *last_warning = Some(std::time::Instant::now());
+                tracing::warn!(
+                    open = metrics.connections_open.get(),
+                    "server.max_connections reached: new connections wait in the listen backlog until one closes"
+                );
+            }
+            tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.ok()?,
+                _ = stop.changed() => return None,
+            }
+        }
+    };
+    Some(Slot::new(permit, &metrics.connections_open))
+}
 
 /// Accepts connections and hands them to the workers in turn (round robin), so that every
 /// worker gets its share however the connections arrive (workers accepting from a shared
@@ -182,10 +243,18 @@ type Accepted = (std::net::TcpStream, SocketAddr);
 async fn accept_loop(
     listener: TcpListener,
     workers: Vec<tokio::sync::mpsc::Sender<Accepted>>,
+    max_connections: usize,
+    shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut last_warning = None;
     let mut next = 0usize;
     loop {
+        let Some(slot) = next_slot(&slots, &shared.metrics, &mut last_warning, &mut stop).await
+        else {
+            break;
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -210,7 +279,7 @@ async fn accept_loop(
         };
         next = next.wrapping_add(1);
         tokio::select! {
-            sent = worker.send((stream, peer)) => if sent.is_err() {
+            sent = worker.send((stream, peer, slot)) => if sent.is_err() {
                 tracing::error!("a worker has stopped; connection dropped");
             },
             _ = stop.changed() => break,
@@ -261,7 +330,7 @@ async fn serve_connections(
     loop {
         tokio::select! {
             handed = connections.recv() => {
-                let Some((stream, peer)) = handed else { break };
+                let Some((stream, peer, slot)) = handed else { break };
                 let stream = match tokio::net::TcpStream::from_std(stream) {
                     Ok(s) => s,
                     Err(e) => {
@@ -301,7 +370,10 @@ async fn serve_connections(
                         });
                         let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                         let conn = idle::watch(conn, auto::Connection::graceful_shutdown, activity, idle_limit, signal);
-                        tokio::spawn(async move { log_end(conn.await, peer) });
+                        tokio::spawn(async move {
+                            log_end(conn.await, peer);
+                            drop(slot);
+                        });
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
@@ -332,6 +404,7 @@ async fn serve_connections(
                             let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                             let conn = idle::watch(conn, auto::Connection::graceful_shutdown, activity, idle_limit, signal);
                             log_end(conn.await, peer);
+                            drop(slot);
                         });
                     }
                 }

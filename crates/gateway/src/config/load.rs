@@ -51,6 +51,8 @@ pub enum ConfigError {
 
 /// The most worker threads `server.workers` may ask for.
 const MAX_WORKERS: usize = 1024;
+/// The most connections `server.max_connections` may allow.
+const MAX_CONNECTIONS: usize = 1_000_000;
 
 impl Config {
     /// Reads and checks the shape of a configuration file (specs are not loaded here).
@@ -118,6 +120,13 @@ impl Config {
             return Err(at(
                 "/server/workers",
                 format!("{n} worker threads: give between 1 and {MAX_WORKERS}"),
+            ));
+        }
+        let n = self.server.max_connections;
+        if !(1..=MAX_CONNECTIONS).contains(&n) {
+            return Err(at(
+                "/server/max_connections",
+                format!("{n} connections: give between 1 and {MAX_CONNECTIONS}"),
             ));
         }
         for (i, api) in self.apis.iter().enumerate() {

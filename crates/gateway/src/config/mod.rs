@@ -80,6 +80,15 @@ pub struct ServerConfig {
     /// Worker threads serving the public listener, each with its own event loop and upstream
     /// connection pool (default: one per CPU). Read at start; a reload does not change it.
     pub workers: Option<usize>,
+    /// Most client connections open at once on the public listener (all workers together):
+    /// beyond it, new connections wait in the listen backlog until one closes, so a flood of
+    /// connections cannot take unbounded memory. Read at start.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_max_connections() -> usize {
+    10_000
 }
 
 fn default_listen() -> SocketAddr {
@@ -94,6 +103,7 @@ impl Default for ServerConfig {
             limits: LimitsConfig::default(),
             trusted_proxies: Vec::new(),
             workers: None,
+            max_connections: default_max_connections(),
         }
     }
 }

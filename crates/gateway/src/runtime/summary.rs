@@ -81,6 +81,7 @@ impl Gateway {
             .collect();
         serde_json::json!({
             "listen": c.server.listen.to_string(),
+            "max_connections": c.server.max_connections,
             "tls": c.server.tls.is_some(),
             "mtls": c.server.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
             "client_auth": c.server.tls.as_ref().filter(|t| t.client_ca.is_some()).map(|t| {

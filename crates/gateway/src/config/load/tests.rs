@@ -60,6 +60,18 @@ fn bad_values_are_located() {
         "{e}"
     );
 
+    for n in ["0", "1000001"] {
+        let text = format!("server:\n  max_connections: {n}\n{MINIMAL}");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("/server/max_connections") && e.contains("between 1 and 1000000"),
+            "{e}"
+        );
+    }
+    let text = format!("server:\n  max_connections: 1000000\n{MINIMAL}");
+    assert_eq!(load(&text).unwrap().server.max_connections, 1_000_000);
+    assert_eq!(load(MINIMAL).unwrap().server.max_connections, 10_000);
+
     let text = format!("{MINIMAL}    rate_limits: [{{ key: cookie:x, limit: 1, per: 1s }}]\n");
     let e = load(&text).unwrap_err().to_string();
     assert!(
