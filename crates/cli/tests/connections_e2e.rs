@@ -5,7 +5,7 @@
 //! concurrent streams included; an HTTP/2 connection left idle is closed after
 //! `header_timeout`, as an idle HTTP/1.1 one is; a graceful shutdown lets requests in flight
 //! finish on both protocols without waiting for idle connections; and connections beyond
-//! `server.max_connections` wait until one closes.
+//! `server.max_connections` wait until one closes, the open-file limit raised to match.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -426,4 +426,50 @@ fn connections_beyond_max_connections_wait_until_one_closes() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     answered(&mut second);
     assert_eq!(gw.metric("portcullis_connections_open", ADMIN_TOKEN), 2.0);
+}
+
+#[test]
+fn the_open_file_limit_is_raised_for_max_connections() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: prlimit (util-linux) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    let open_files = |max_connections: usize, soft_hard: &str| {
+        let path = dir.path().join(format!("gateway-{max_connections}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "server:\n  listen: 127.0.0.1:0\n  max_connections: {max_connections}\n\
+                 apis:\n  - name: store\n    spec: store.yaml\n    upstream: http://127.0.0.1:9\n"
+            ),
+        )
+        .unwrap();
+        let nofile = format!("--nofile={soft_hard}");
+        let gw = Gateway::start_through(&["prlimit", &nofile, "--"], &path, &[]);
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", gw.pid())).unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .unwrap()
+            .to_owned();
+        let soft: u64 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+        (soft, gw.stderr.lock().unwrap().clone())
+    };
+    // A soft limit of 512 under a hard one of 8192: raised to max_connections + 1024.
+    let (soft, log) = open_files(2000, "512:8192");
+    assert_eq!(soft, 3024, "{log}");
+    assert!(!log.contains("below server.max_connections"), "{log}");
+    // Up to the hard limit only, with a warning that says what to do.
+    let (soft, log) = open_files(10_000, "512:4096");
+    assert_eq!(soft, 4096, "{log}");
+    assert!(
+        log.contains("below server.max_connections") && log.contains("LimitNOFILE"),
+        "{log}"
+    );
 }

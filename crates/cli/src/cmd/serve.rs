@@ -33,6 +33,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
     init_logging("info");
     let config = Config::load(&args.config)?;
+    raise_open_file_limit(config.server.max_connections);
     runtime()?.block_on(async {
         // Listening for signals before the "serving on" line: a SIGHUP sent as soon as the
         // gateway says it serves (a supervisor's reload) must reload it, not kill it.
@@ -62,6 +63,55 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
     })?;
     Ok(Outcome::Clean)
 }
+
+/// Open files the gateway needs beside its client connections (listeners, upstream
+/// connections, the decision log, Redis...): a margin, not a count.
+const OTHER_OPEN_FILES: u64 = 1024;
+
+/// Raises the soft open-file limit to what `server.max_connections` needs (each client
+/// connection is a file descriptor), up to the hard limit, as Go's runtime and nginx's
+/// `worker_rlimit_nofile` do: systemd's default soft limit of 1024 would otherwise cap the
+/// gateway near a thousand connections, whatever the config says. Warns when the hard limit
+/// is too low (accepting then fails with "too many open files" before the configured limit).
+#[cfg(unix)]
+fn raise_open_file_limit(max_connections: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let want = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(OTHER_OPEN_FILES);
+    let limit = getrlimit(Resource::Nofile);
+    // `None` is unlimited.
+    let soft = limit.current.unwrap_or(u64::MAX);
+    if soft >= want {
+        return;
+    }
+    let target = limit.maximum.map_or(want, |hard| hard.min(want));
+    if target > soft {
+        let raised = Rlimit {
+            current: Some(target),
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, soft, "cannot raise the open-file limit");
+            return;
+        }
+        tracing::info!(
+            from = soft,
+            to = target,
+            "open-file limit raised for server.max_connections"
+        );
+    }
+    if target < want {
+        tracing::warn!(
+            limit = target,
+            max_connections,
+            "the open-file limit is below server.max_connections + {OTHER_OPEN_FILES}: raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower max_connections"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit(_max_connections: usize) {}
 
 /// The signals `serve` answers: SIGHUP reloads, SIGTERM and SIGINT shut down gracefully.
 #[cfg(unix)]

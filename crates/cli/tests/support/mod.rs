@@ -32,7 +32,22 @@ impl Gateway {
 
     /// [`Gateway::start`] with extra environment variables (secrets for `${VAR}`).
     pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Gateway {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        Gateway::start_through(&[], config, env)
+    }
+
+    /// [`Gateway::start_with_env`] through a program that executes the gateway in its own
+    /// process (`wrapper` then the gateway's command line), such as `prlimit`.
+    pub fn start_through(wrapper: &[&str], config: &Path, env: &[(&str, &str)]) -> Gateway {
+        let bin = env!("CARGO_BIN_EXE_portcullis");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .arg("serve")
             .arg("--config")
             .arg(config)
