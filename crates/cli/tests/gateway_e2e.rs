@@ -587,6 +587,30 @@ fn cases() -> Vec<Case> {
             415,
             Some("request.content-type"),
         ),
+        // Hop-by-hop by the client's say-so (`Connection` names it): gone before the checks,
+        // so what is checked is what the upstream receives.
+        case(
+            "content type named in Connection",
+            req(
+                "POST",
+                "/api/items",
+                &["connection: content-type"],
+                json(r#"{"name":"a"}"#),
+            ),
+            415,
+            Some("request.content-type"),
+        ),
+        case(
+            "bad header named in Connection",
+            req(
+                "GET",
+                "/api/items?limit=1",
+                &["x-trace: <script>", "connection: x-trace"],
+                None,
+            ),
+            200,
+            None,
+        ),
         case(
             "JSON with charset parameter",
             req(
@@ -780,6 +804,12 @@ fn every_validation_kind_in_enforce_and_monitor_mode() {
             if resp.status == 200 {
                 // What reached the upstream is exactly what was checked: the normalized path.
                 let echoed = resp.json();
+                if c.name == "bad header named in Connection" {
+                    assert!(
+                        echoed["headers"].get("x-trace").is_none(),
+                        "[{mode}] the header named in Connection reached the upstream: {echoed}"
+                    );
+                }
                 let uri = echoed["uri"].as_str().unwrap_or_default();
                 assert!(
                     mode == "monitor" || !uri.contains("..") && !uri.contains("//"),

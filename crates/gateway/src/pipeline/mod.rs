@@ -171,11 +171,16 @@ fn host_of(req: &Request<Incoming>) -> Option<Cow<'_, str>> {
 pub async fn handle(
     shared: Arc<Shared>,
     worker: &Worker,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     peer: SocketAddr,
     tls: bool,
 ) -> Response<Body> {
     let start = Instant::now();
+    // Hop-by-hop fields, and those `Connection` names, go before anything reads the headers,
+    // so that every check sees the fields the upstream will receive: a client naming
+    // `Content-Type` or `Authorization` in `Connection` cannot have one checked and the
+    // other forwarded.
+    crate::proxy::strip_hop_by_hop(req.headers_mut());
     let gw = shared.gateway.load_full();
     let trusted_peer = gw.trusted.iter().any(|c| c.contains(peer.ip()));
     let request_id = request_id(&req, trusted_peer);

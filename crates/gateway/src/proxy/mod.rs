@@ -1,5 +1,6 @@
 //! Forwarding to the upstream: a pooled HTTP/1.1 client, hop-by-hop headers removed both
-//! ways (RFC 9110 §7.6.1), `X-Forwarded-*` and `X-Request-Id` set, the normalized path sent
+//! ways (RFC 9110 §7.6.1; a request's by `pipeline::handle`, before the checks, with
+//! [`strip_hop_by_hop`]), `X-Forwarded-*` and `X-Request-Id` set, the normalized path sent
 //! (what was checked is what is forwarded).
 
 mod pool;
@@ -160,8 +161,9 @@ impl Proxy {
         }
     }
 
-    /// Sends `parts`+`body` to `upstream` at `path_and_query`, rewriting headers; returns the
-    /// upstream's response with hop-by-hop headers removed. `timeout` bounds the wait for the
+    /// Sends `parts`+`body` (hop-by-hop headers already removed) to `upstream` at
+    /// `path_and_query`, setting the forwarded headers; returns the upstream's response with
+    /// hop-by-hop headers removed. `timeout` bounds the wait for the
     /// response head (none: the caller's own deadline does).
     pub async fn forward(
         &self,
@@ -185,8 +187,8 @@ impl Proxy {
                 .authority()
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         });
+        // The request's hop-by-hop fields went before the checks (`pipeline::handle`).
         let headers = &mut parts.headers;
-        strip_hop_by_hop(headers);
         // Room for the five fields set below at once, not one growth at a time (a request's
         // map holds at most a few hundred fields, far below the map's limit).
         let _ = headers.try_reserve(5);
