@@ -208,6 +208,23 @@ fn http2_requests_are_checked_and_forwarded_like_http1_ones() {
                     assert_eq!(echo["body"], body, "{text}");
                 }
             }
+            // A Host header naming another host than :authority (RFC 9113 §8.3.1: malformed)
+            // is refused in every mode; the same host is served.
+            for (host, want) in [("elsewhere.test".to_owned(), 400), (addr.to_string(), 200)] {
+                let request = hyper::Request::get(format!("http://{addr}/api/items?limit=1"))
+                    .header("host", &host)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
+                send.ready().await.unwrap();
+                let response = send.send_request(request).await.unwrap();
+                let status = response.status().as_u16();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                let body = String::from_utf8_lossy(&body);
+                assert_eq!(status, want, "{mode} host {host}: {body}");
+                if want == 400 {
+                    assert!(body.contains("request.host"), "{body}");
+                }
+            }
             // Concurrent streams on the same connection, each answered for itself.
             let streams = (1..=20).map(|i| {
                 let mut send = send.clone();

@@ -238,6 +238,15 @@ fn cases() -> Vec<Case> {
         Case {
             monitor_status: 400,
             ..case(
+                "target in absolute form naming another host than Host",
+                req("GET", "http://evil.test/api/items?limit=1", &[], None),
+                400,
+                Some("request.host"),
+            )
+        },
+        Case {
+            monitor_status: 400,
+            ..case(
                 "NUL in the path",
                 req("GET", "/api/items/%00", &[], None),
                 400,
@@ -586,6 +595,12 @@ fn cases() -> Vec<Case> {
             req("POST", "/api/items", &[], Some(("", r#"{"name":"a"}"#))),
             415,
             Some("request.content-type"),
+        ),
+        case(
+            "target in absolute form naming the Host",
+            req("GET", "http://store.test/api/items?limit=1", &[], None),
+            200,
+            None,
         ),
         // Hop-by-hop by the client's say-so (`Connection` names it): gone before the checks,
         // so what is checked is what the upstream receives.

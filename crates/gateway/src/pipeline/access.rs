@@ -86,7 +86,7 @@ pub(crate) async fn run(
     let body = match lockout::login_of(api, plan) {
         Some(_) => match Box::pin(read_body(body, max)).await {
             Ok(b) => Pending::Read(b),
-            Err(d) => return refuse(outcome, &d, rid),
+            Err(d) => return outcome.refuse(&d, rid),
         },
         None => Pending::Stream(body),
     };
@@ -210,7 +210,7 @@ pub(crate) async fn run(
         Pending::Stream(body) if validate_body || (body_params && has_body) => {
             match Box::pin(read_body(body, max)).await {
                 Ok(b) => (full(b.clone()), Some(b)),
-                Err(d) => return refuse(outcome, &d, rid),
+                Err(d) => return outcome.refuse(&d, rid),
             }
         }
         Pending::Stream(body) => (stream_body(body, max), None),
@@ -259,14 +259,6 @@ fn counts_for_lockout(d: &Denial, presented: bool) -> bool {
             d.rule,
             "auth.introspection-unavailable" | "auth.introspection-invalid"
         )
-}
-
-/// Refuses in every mode (a body that cannot be read).
-fn refuse(outcome: &mut Outcome, d: &Denial, rid: &str) -> Response<Body> {
-    outcome.decision = "block";
-    outcome.rule = Some(d.rule);
-    outcome.reason = Some(d.reason.clone());
-    crate::problem::response(d, rid)
 }
 
 fn deny_violation(

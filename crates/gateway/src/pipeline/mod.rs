@@ -79,6 +79,14 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// Refuses in every mode (a request that cannot be checked or read): the response.
+    pub(crate) fn refuse(&mut self, denial: &Denial, request_id: &str) -> Response<Body> {
+        self.decision = "block";
+        self.rule = Some(denial.rule);
+        self.reason = Some(denial.reason.clone());
+        problem::response(denial, request_id)
+    }
+
     /// Applies a denial: `Some(response)` when it is enforced.
     pub(crate) fn deny(
         &mut self,
@@ -87,12 +95,7 @@ impl Outcome {
         request_id: &str,
     ) -> Option<Response<Body>> {
         match mode {
-            Mode::Enforce => {
-                self.decision = "block";
-                self.rule = Some(denial.rule);
-                self.reason = Some(denial.reason.clone());
-                Some(problem::response(&denial, request_id))
-            }
+            Mode::Enforce => Some(self.refuse(&denial, request_id)),
             Mode::Monitor => {
                 if self.rule.is_none() {
                     self.decision = "monitor";
@@ -142,6 +145,31 @@ fn client_ip(req: &Request<Incoming>, peer: IpAddr, trusted_peer: bool, gw: &Gat
         .find(|ip| !gw.trusted.iter().any(|c| c.contains(**ip)))
         .copied()
         .unwrap_or(peer)
+}
+
+/// A request whose target names a host (HTTP/2's `:authority`, or an HTTP/1.1 target in
+/// absolute form) and whose `Host` header names another: RFC 9113 §8.3.1 calls it malformed,
+/// and RFC 9112 §3.2.2 has a server take the target's host while an intermediary before or
+/// after this one may take the header's; refused rather than routed by one and seen by
+/// another as the other.
+fn host_mismatch(req: &Request<Incoming>) -> Option<Denial> {
+    let authority = req.uri().authority()?;
+    let host = req.headers().get(header::HOST)?;
+    if host
+        .as_bytes()
+        .eq_ignore_ascii_case(authority.as_str().as_bytes())
+    {
+        return None;
+    }
+    Some(Denial::new(
+        400,
+        "request.host",
+        format!(
+            "the Host header {:?} names another host than the request target {:?}",
+            String::from_utf8_lossy(host.as_bytes()),
+            authority.as_str()
+        ),
+    ))
 }
 
 fn host_of(req: &Request<Incoming>) -> Option<Cow<'_, str>> {
@@ -235,10 +263,7 @@ pub async fn handle(
                 "the request took longer than request_timeout",
             )
             .detail("the request took too long");
-            outcome.decision = "block";
-            outcome.rule = Some(denial.rule);
-            outcome.reason = Some(denial.reason.clone());
-            problem::response(&denial, &request_id)
+            outcome.refuse(&denial, &request_id)
         }
     };
     let latency = start.elapsed();
@@ -339,10 +364,7 @@ async fn process(
             "request.too-large",
             format!("the body is over the limit of {max_body} bytes"),
         );
-        outcome.decision = "block";
-        outcome.rule = Some(d.rule);
-        outcome.reason = Some(d.reason.clone());
-        return problem::response(&d, ctx.request_id);
+        return outcome.refuse(&d, ctx.request_id);
     }
     let normalized = match normalize_path(req.uri().path()) {
         Ok(p) => p.as_str().to_owned(),
@@ -352,13 +374,13 @@ async fn process(
                 "request.path",
                 format!("the path cannot be accepted: {e}"),
             );
-            outcome.decision = "block";
-            outcome.rule = Some(d.rule);
-            outcome.reason = Some(d.reason.clone());
-            return problem::response(&d, ctx.request_id);
+            return outcome.refuse(&d, ctx.request_id);
         }
     };
     logged_path.clone_from(&normalized);
+    if let Some(d) = host_mismatch(&req) {
+        return outcome.refuse(&d, ctx.request_id);
+    }
     let host = host_of(&req);
     // A standard method is an enum: cloned without allocating.
     let method = req.method().clone();
@@ -368,10 +390,7 @@ async fn process(
             "route.no-api",
             format!("no API is served for host {host:?}"),
         );
-        outcome.decision = "block";
-        outcome.rule = Some(d.rule);
-        outcome.reason = Some(d.reason.clone());
-        return problem::response(&d, ctx.request_id);
+        return outcome.refuse(&d, ctx.request_id);
     };
     outcome.api = Some(api.name.clone());
     let query = req.uri().query().map(str::to_owned);
