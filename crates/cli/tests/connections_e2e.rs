@@ -23,7 +23,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::{Gateway, echo_upstream};
+use support::{Gateway, echo_upstream, read_response};
 
 const SPEC: &str = r#"
 openapi: 3.1.0
@@ -321,19 +321,6 @@ fn slow_upstream(delay: Duration) -> SocketAddr {
     addr
 }
 
-/// Reads from `stream` until the connection closes or `stop` ends what was read; the text.
-fn read_until(stream: &mut std::net::TcpStream, stop: &str) -> String {
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !bytes.ends_with(stop.as_bytes()) {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 #[test]
 fn shutdown_lets_requests_in_flight_finish_and_does_not_wait_for_idle_connections() {
     let upstream = slow_upstream(Duration::from_millis(1500));
@@ -351,7 +338,7 @@ fn shutdown_lets_requests_in_flight_finish_and_does_not_wait_for_idle_connection
     // Idle connections of both protocols, each after one answer.
     let mut idle_http1 = open();
     idle_http1.write_all(get.as_bytes()).unwrap();
-    assert!(read_until(&mut idle_http1, "slow").starts_with("HTTP/1.1 200"));
+    assert!(read_response(&mut idle_http1).starts_with("HTTP/1.1 200"));
     let idle_http2 = rt.block_on(async {
         let (mut send, conn) = connect(addr).await;
         let (status, _, body) = exchange(&mut send, addr, "GET", "/api/items?limit=1", None).await;
@@ -361,7 +348,7 @@ fn shutdown_lets_requests_in_flight_finish_and_does_not_wait_for_idle_connection
     // Requests in flight on both protocols when SIGTERM comes.
     let mut busy_http1 = open();
     busy_http1.write_all(get.as_bytes()).unwrap();
-    let busy_http1 = std::thread::spawn(move || read_until(&mut busy_http1, "slow"));
+    let busy_http1 = std::thread::spawn(move || read_response(&mut busy_http1));
     let busy_http2 = rt.spawn(async move {
         let (mut send, _conn) = connect(addr).await;
         exchange(&mut send, addr, "GET", "/api/items?limit=2", None).await
@@ -388,7 +375,7 @@ fn shutdown_lets_requests_in_flight_finish_and_does_not_wait_for_idle_connection
         "exit took {:?}",
         told.elapsed()
     );
-    assert_eq!(read_until(&mut idle_http1, "never"), "");
+    assert_eq!(read_response(&mut idle_http1), "");
     let (_send, conn) = idle_http2;
     let ended = rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), conn).await });
     assert!(
@@ -412,7 +399,7 @@ fn connections_beyond_max_connections_wait_until_one_closes() {
     };
     let answered = |stream: &mut std::net::TcpStream| {
         stream.write_all(get.as_bytes()).unwrap();
-        let text = read_until(stream, "}");
+        let text = read_response(stream);
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     };
     // Two kept-alive connections take both places.
@@ -439,7 +426,7 @@ fn connections_beyond_max_connections_wait_until_one_closes() {
     third
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let text = read_until(&mut third, "}");
+    let text = read_response(&mut third);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     answered(&mut second);
     assert_eq!(gw.metric("portcullis_connections_open", ADMIN_TOKEN), 2.0);

@@ -14,7 +14,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Gateway, Resp, echo_upstream};
+use support::{Gateway, Resp, echo_upstream, read_response};
 
 const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
 const JWT_SECRET: &str = "e2e-hmac-secret-that-is-long-enough-0123456789";
@@ -1026,34 +1026,6 @@ fn silent_upstream() -> std::net::SocketAddr {
         }
     });
     addr
-}
-
-/// Reads one response (head and `content-length` body) from `stream`, or what came before
-/// the connection closed; the connection may be kept alive for more.
-fn read_response(stream: &mut std::net::TcpStream) -> String {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    let (n, v) = l.split_once(':')?;
-                    n.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if body.len() >= length {
-                return text;
-            }
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return text,
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-        }
-    }
 }
 
 /// Sends `raw` (which may stop mid-body) and reads one response: its status and body.

@@ -297,6 +297,33 @@ fn dechunk(mut rest: &str) -> Option<String> {
     }
 }
 
+/// Reads one response (head and `content-length` body) from `stream`, or what came before
+/// the connection closed; the connection may be kept alive for more.
+pub fn read_response(stream: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return text,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 /// An upstream on 127.0.0.1 answering every request with 200 and a JSON echo of it
 /// (`method`, `uri`, `headers`, `body`), on its own thread and runtime.
 pub fn echo_upstream() -> SocketAddr {
