@@ -287,6 +287,119 @@ fn an_idle_http2_connection_is_closed_after_header_timeout() {
     });
 }
 
+/// A client stream whose first `skip` written bytes are dropped: the test sent them by hand,
+/// slowly, before handing the stream to hyper's client.
+struct Skipping {
+    inner: tokio::net::TcpStream,
+    skip: usize,
+}
+
+impl tokio::io::AsyncRead for Skipping {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Skipping {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.skip > 0 {
+            let n = self.skip.min(buf.len());
+            self.skip -= n;
+            return std::task::Poll::Ready(Ok(n));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[test]
+fn the_protocol_is_told_from_the_first_bytes_however_slowly_they_come() {
+    let (gw, _dir, _) = gateway("enforce", "1s");
+    let addr = gw.addr;
+    // HTTP/1.1 whose first byte comes alone ("P" could still be HTTP/2's preface): served.
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(b"P").unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let body = r#"{"name":"bolt"}"#;
+    write!(
+        stream,
+        "OST /api/items HTTP/1.1\r\nhost: store\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let answer = read_response(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The same connection goes on as HTTP/1.1.
+    stream
+        .write_all(b"GET /api/items?limit=500 HTTP/1.1\r\nhost: store\r\n\r\n")
+        .unwrap();
+    let answer = read_response(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+
+    runtime().block_on(async move {
+        // HTTP/2 whose preface comes in two parts, the first alone for a while: served.
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let first = b"PRI * HTTP/2.0\r\n";
+        tokio::io::AsyncWriteExt::write_all(&mut stream, first)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let stream = Skipping {
+            inner: stream,
+            skip: first.len(),
+        };
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let (status, _, _) = exchange(&mut send, addr, "GET", "/api/items?limit=1", None).await;
+        assert_eq!(status, 200);
+        let (status, _, _) = exchange(&mut send, addr, "GET", "/api/items", None).await;
+        assert_eq!(status, 400);
+    });
+
+    // A connection that sends nothing is closed after header_timeout, unanswered.
+    let mut silent = std::net::TcpStream::connect(addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    let read = silent.read(&mut byte);
+    let after = started.elapsed();
+    assert!(
+        matches!(read, Ok(0))
+            || read.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "a silent connection was answered or left open"
+    );
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(5),
+        "a silent connection was closed {after:?} after it opened"
+    );
+}
+
 /// An HTTP/1.1 upstream that answers each request (a head without a body) `delay` late with
 /// `slow`, keeping connections alive.
 fn slow_upstream(delay: Duration) -> SocketAddr {

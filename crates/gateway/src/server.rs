@@ -2,6 +2,7 @@
 //! reload and graceful shutdown.
 
 mod idle;
+mod protocol;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -11,8 +12,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -27,6 +27,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::{Shared, Worker, handle};
 use crate::proxy::Body;
 use crate::runtime::{BuildError, Gateway};
+use protocol::Protocol;
 
 /// The gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -338,22 +339,17 @@ async fn serve_connections(
                         continue;
                     }
                 };
-                let limits = shared.gateway.load().config.server.limits.clone();
-                let mut builder = auto::Builder::new(TokioExecutor::new());
-                builder
-                    .http1()
-                    .timer(HeaderTimer(worker.header_sleeps.clone()))
-                    .header_read_timeout(limits.header_timeout.0)
-                    .max_buf_size(limits.max_header_bytes.as_usize().max(8192));
-                builder
-                    .http2()
-                    .timer(TokioTimer::new())
-                    .max_header_list_size(u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX));
+                let limits = &shared.gateway.load().config.server.limits;
+                let settings = protocol::Settings {
+                    header_timer: HeaderTimer(worker.header_sleeps.clone()),
+                    header_timeout: limits.header_timeout.0,
+                    max_buf_size: limits.max_header_bytes.as_usize().max(8192),
+                    max_header_list_size: u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX),
+                };
                 let shared = shared.clone();
                 let worker = worker.clone();
-                let idle_limit = limits.header_timeout.0;
                 let activity = Arc::new(idle::Activity::default());
-                let signal = idle::shutdown_signal(&shutdown);
+                let mut signal = idle::shutdown_signal(&shutdown);
                 match &tls {
                     None => {
                         let service = service_fn({
@@ -368,18 +364,20 @@ async fn serve_connections(
                                 }
                             }
                         });
-                        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                        let conn = idle::watch(conn, auto::Connection::graceful_shutdown, activity, idle_limit, signal);
                         tokio::spawn(async move {
-                            log_end(conn.await, peer);
+                            let limit = settings.header_timeout;
+                            if let Some(protocol) = Protocol::sniff(&stream, limit, &mut signal).await {
+                                let io = TokioIo::new(stream);
+                                protocol::serve(io, protocol, service, &settings, activity, signal, peer).await;
+                            }
                             drop(slot);
                         });
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
-                        let handshake_timeout = limits.header_timeout.0;
                         tokio::spawn(async move {
-                            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                            let accepting = tokio::time::timeout(settings.header_timeout, acceptor.accept(stream));
+                            let stream = match accepting.await {
                                 Ok(Ok(s)) => s,
                                 Ok(Err(e)) => {
                                     tracing::debug!(error = %e, "TLS handshake failed");
@@ -388,6 +386,7 @@ async fn serve_connections(
                                 Err(_) => return,
                             };
                             let cert = client_cert(&stream);
+                            let protocol = Protocol::of_alpn(stream.get_ref().1.alpn_protocol());
                             let requests = activity.clone();
                             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                                 let in_flight = requests.request(req.version());
@@ -401,9 +400,8 @@ async fn serve_connections(
                                     Ok::<_, Infallible>(held(response, in_flight))
                                 }
                             });
-                            let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                            let conn = idle::watch(conn, auto::Connection::graceful_shutdown, activity, idle_limit, signal);
-                            log_end(conn.await, peer);
+                            let io = TokioIo::new(stream);
+                            protocol::serve(io, protocol, service, &settings, activity, signal, peer).await;
                             drop(slot);
                         });
                     }
