@@ -5,9 +5,12 @@ mod idle;
 mod protocol;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -356,12 +359,8 @@ async fn serve_connections(
                             let activity = activity.clone();
                             move |req: hyper::Request<hyper::body::Incoming>| {
                                 let in_flight = activity.request(req.version());
-                                let shared = shared.clone();
-                                let worker = worker.clone();
-                                async move {
-                                    let response = handle(shared, &worker, req, peer, false).await;
-                                    Ok::<_, Infallible>(held(response, in_flight))
-                                }
+                                let handled = handle(shared.clone(), worker.clone(), req, peer, false);
+                                Held { handled, in_flight }
                             }
                         });
                         tokio::spawn(async move {
@@ -390,15 +389,11 @@ async fn serve_connections(
                             let requests = activity.clone();
                             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                                 let in_flight = requests.request(req.version());
-                                let shared = shared.clone();
-                                let worker = worker.clone();
                                 if let Some(cert) = &cert {
                                     req.extensions_mut().insert(cert.clone());
                                 }
-                                async move {
-                                    let response = handle(shared, &worker, req, peer, true).await;
-                                    Ok::<_, Infallible>(held(response, in_flight))
-                                }
+                                let handled = handle(shared.clone(), worker.clone(), req, peer, true);
+                                Held { handled, in_flight }
                             });
                             let io = TokioIo::new(stream);
                             protocol::serve(io, protocol, service, &settings, activity, signal, peer).await;
@@ -430,14 +425,28 @@ fn log_end<E: std::fmt::Display>(end: Option<Result<(), E>>, peer: SocketAddr) {
     }
 }
 
-/// `response`, holding `in_flight` (an HTTP/2 request's mark) until its body is done.
-fn held(
-    response: hyper::Response<Body>,
-    in_flight: Option<idle::InFlight>,
-) -> hyper::Response<Body> {
-    match in_flight {
-        None => response,
-        Some(in_flight) => response.map(|body| idle::hold(body, in_flight)),
+pin_project_lite::pin_project! {
+    /// A request's future as hyper's service returns it: the response, holding `in_flight`
+    /// (an HTTP/2 request's mark) until its body is done. A future of its own rather than an
+    /// async block awaiting the request's: that block would keep the request's future twice
+    /// (the captured one and the one being awaited), and hyper keeps it per connection.
+    struct Held<F> {
+        #[pin]
+        handled: F,
+        in_flight: Option<idle::InFlight>,
+    }
+}
+
+impl<F: Future<Output = hyper::Response<Body>>> Future for Held<F> {
+    type Output = Result<hyper::Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.handled.poll(cx));
+        Poll::Ready(Ok(match this.in_flight.take() {
+            None => response,
+            Some(in_flight) => response.map(|body| idle::hold(body, in_flight)),
+        }))
     }
 }
 

@@ -4,14 +4,15 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::Response;
 use http::header::{self, HeaderMap, HeaderName};
-use http::{Request, Response};
+use http::request::Parts;
 use hyper::body::Incoming;
 use portcullis_spec::PathParams;
 use serde_json::Value;
 
 use super::{
-    Ctx, Outcome, deprecated_denial, forward, full, limit_key, on, policy_mode, read_body,
+    Ctx, Outcome, Routed, deprecated_denial, forward, full, limit_key, on, policy_mode, read_body,
     stream_body,
 };
 use crate::identity::mtls::ClientCert;
@@ -35,26 +36,110 @@ mod bearer;
 mod lockout;
 mod mtls;
 
-/// Runs the stages for a routed (or undocumented but logged) request.
-pub(crate) async fn run(
-    ctx: &Ctx<'_>,
-    api: &Api,
-    plan: Option<&OpPlan>,
-    params: Option<PathParams<'_, '_>>,
-    req: Request<Incoming>,
-    forward_path: &str,
-    outcome: &mut Outcome,
-) -> Response<Body> {
-    let (parts, body) = req.into_parts();
-    let max = ctx.gw.config.server.limits.max_body.as_usize();
-    let rid = ctx.request_id;
-    let Some(plan) = plan else {
-        // Undocumented and only logged: limits that apply to every request, then forward.
+/// Runs the stages for a routed (or undocumented but logged) request (a function returning
+/// an `async move` block, as [`super::handle`] and for the same reason).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep its by-value arguments twice in its state"
+)]
+pub(crate) fn run<'f>(
+    ctx: &'f Ctx<'_>,
+    routed: &'f Routed<'_, '_>,
+    parts: Parts,
+    body: Incoming,
+    outcome: &'f mut Outcome,
+) -> impl Future<Output = Response<Body>> + Send + 'f {
+    async move {
+        let Routed {
+            api,
+            plan,
+            params,
+            forward_path,
+        } = routed;
+        let api: &Api = api;
+        let max = ctx.gw.config.server.limits.max_body.as_usize();
+        let rid = ctx.request_id;
+        let Some(plan) = plan else {
+            // Undocumented and only logged: limits that apply to every request, then forward.
+            let extra = match limits(
+                ctx,
+                api,
+                &api.undocumented_limits,
+                None,
+                &parts.headers,
+                outcome,
+            )
+            .await
+            {
+                Ok(h) => h,
+                Err(r) => return r,
+            };
+            // Boxed, as every await off the common path here: an async fn's state holds each
+            // future it awaits (twice over while it is moved in), and this one is built per request.
+            return Box::pin(forward(
+                ctx,
+                api,
+                parts,
+                stream_body(body, max),
+                forward_path,
+                outcome,
+                extra,
+            ))
+            .await;
+        };
+        if let Some((d, mode)) = deprecated_denial(api, plan)
+            && let Some(r) = outcome.deny(mode, d, rid)
+        {
+            return r;
+        }
+        // Lockout: a login operation's body is read first (it names the account); a locked IP or
+        // account is refused before any credential is checked.
+        let body = match lockout::login_of(api, plan) {
+            Some(_) => match Box::pin(read_body(body, max)).await {
+                Ok(b) => Pending::Read(b),
+                Err(d) => return outcome.refuse(&d, rid),
+            },
+            None => Pending::Stream(body),
+        };
+        let early = match &body {
+            Pending::Read(b) => Some(b),
+            Pending::Stream(_) => None,
+        };
+        let watch = lockout::Watch::new(api, plan, ctx.ip, early, &parts.headers);
+        if let Some(w) = &watch
+            && let Some(d) = Box::pin(w.check(ctx)).await
+            && let Some(r) = outcome.deny(api.mode, d, rid)
+        {
+            return r;
+        }
+        let cert = parts.extensions.get::<Arc<ClientCert>>().map(|c| &**c);
+        let auth = if plan.security.is_empty() {
+            Ok(None)
+        } else {
+            Box::pin(authenticate(
+                ctx,
+                plan,
+                &parts.headers,
+                parts.uri.query(),
+                cert,
+            ))
+            .await
+        };
+        if let (Some(w), Err((d, presented))) = (&watch, &auth)
+            && counts_for_lockout(d, *presented)
+        {
+            Box::pin(w.auth_failed(ctx)).await;
+        }
+        let principal = auth.as_ref().ok().cloned().flatten();
+        if let Some(p) = &principal {
+            outcome.sub.clone_from(&p.subject);
+            outcome.key_id = p.claim("key_id");
+        }
         let extra = match limits(
             ctx,
             api,
-            &api.undocumented_limits,
-            None,
+            &plan.limits,
+            principal.as_deref(),
             &parts.headers,
             outcome,
         )
@@ -63,189 +148,118 @@ pub(crate) async fn run(
             Ok(h) => h,
             Err(r) => return r,
         };
-        // Boxed, as every await off the common path here: an async fn's state holds each
-        // future it awaits (twice over while it is moved in), and this one is built per request.
-        return Box::pin(forward(
-            ctx,
-            api,
-            parts,
-            stream_body(body, max),
-            forward_path,
-            outcome,
-            extra,
-        ))
-        .await;
-    };
-    if let Some((d, mode)) = deprecated_denial(api, plan)
-        && let Some(r) = outcome.deny(mode, d, rid)
-    {
-        return r;
-    }
-    // Lockout: a login operation's body is read first (it names the account); a locked IP or
-    // account is refused before any credential is checked.
-    let body = match lockout::login_of(api, plan) {
-        Some(_) => match Box::pin(read_body(body, max)).await {
-            Ok(b) => Pending::Read(b),
-            Err(d) => return outcome.refuse(&d, rid),
-        },
-        None => Pending::Stream(body),
-    };
-    let early = match &body {
-        Pending::Read(b) => Some(b),
-        Pending::Stream(_) => None,
-    };
-    let watch = lockout::Watch::new(api, plan, ctx.ip, early, &parts.headers);
-    if let Some(w) = &watch
-        && let Some(d) = Box::pin(w.check(ctx)).await
-        && let Some(r) = outcome.deny(api.mode, d, rid)
-    {
-        return r;
-    }
-    let cert = parts.extensions.get::<Arc<ClientCert>>().map(|c| &**c);
-    let auth = if plan.security.is_empty() {
-        Ok(None)
-    } else {
-        Box::pin(authenticate(
-            ctx,
-            plan,
-            &parts.headers,
-            parts.uri.query(),
-            cert,
-        ))
-        .await
-    };
-    if let (Some(w), Err((d, presented))) = (&watch, &auth)
-        && counts_for_lockout(d, *presented)
-    {
-        Box::pin(w.auth_failed(ctx)).await;
-    }
-    let principal = auth.as_ref().ok().cloned().flatten();
-    if let Some(p) = &principal {
-        outcome.sub.clone_from(&p.subject);
-        outcome.key_id = p.claim("key_id");
-    }
-    let extra = match limits(
-        ctx,
-        api,
-        &plan.limits,
-        principal.as_deref(),
-        &parts.headers,
-        outcome,
-    )
-    .await
-    {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    if let Err((d, _)) = auth
-        && let Some(r) = outcome.deny(api.mode, d, rid)
-    {
-        return r;
-    }
-    if plan.admin
-        && let Some(d) = admin_denial(api, principal.as_deref())
-        && let Some(r) = outcome.deny(api.mode, d, rid)
-    {
-        return r;
-    }
-    let _permit = match &api.concurrency {
-        Some(c) => match c.acquire(&ctx.ip.to_string()) {
-            Some(p) => Some(p),
-            None => {
-                let d = Denial::new(
-                    429,
-                    "ratelimit.concurrency",
-                    "too many requests in flight for this client",
-                )
-                .detail("too many concurrent requests")
-                .header(header::RETRY_AFTER, "1");
-                if let Some(r) = outcome.deny(api.mode, d, rid) {
-                    return r;
-                }
-                None
-            }
-        },
-        None => None,
-    };
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let params = params.unwrap_or_default();
-    if on(api.request.validate)
-        && let Some(v) = plan.check.check_params(&params, &query, &parts.headers)
-        && let Some(r) = deny_violation(api, v, outcome, rid)
-    {
-        return r;
-    }
-    let body_params = plan
-        .owner
-        .iter()
-        .any(|o| params.get(&o.param).is_none() && !query.iter().any(|(k, _)| *k == o.param));
-    let validate_body =
-        plan.check.body.is_some() && (on(api.request.validate) || on(api.request.unknown_fields));
-    let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
-        || parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0");
-    if plan.check.body.is_none() && has_body && on(api.request.validate) {
-        let d = Denial::new(
-            415,
-            "request.content-type",
-            format!("operation {} takes no request body", plan.id),
-        );
-        if let Some(r) = outcome.deny(policy_mode(api, crate::validate::Policy::Validate), d, rid) {
-            return r;
-        }
-    }
-    let (body, bytes) = match body {
-        Pending::Read(b) => (full(b.clone()), Some(b)),
-        Pending::Stream(body) if validate_body || (body_params && has_body) => {
-            match Box::pin(read_body(body, max)).await {
-                Ok(b) => (full(b.clone()), Some(b)),
-                Err(d) => return outcome.refuse(&d, rid),
-            }
-        }
-        Pending::Stream(body) => (stream_body(body, max), None),
-    };
-    if validate_body && let (Some(check), Some(bytes)) = (&plan.check.body, &bytes) {
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        let violations = Box::pin(check.check(
-            content_type,
-            bytes,
-            ctx.gw.config.server.limits.max_json_depth,
-            on(api.request.validate),
-            on(api.request.unknown_fields),
-        ))
-        .await;
-        for v in violations {
-            if let Some(r) = deny_violation(api, v, outcome, rid) {
-                return r;
-            }
-        }
-    }
-    for rule in &plan.owner {
-        if let Some(d) = owner_denial(rule, principal.as_deref(), &params, &query, bytes.as_ref())
+        if let Err((d, _)) = auth
             && let Some(r) = outcome.deny(api.mode, d, rid)
         {
             return r;
         }
+        if plan.admin
+            && let Some(d) = admin_denial(api, principal.as_deref())
+            && let Some(r) = outcome.deny(api.mode, d, rid)
+        {
+            return r;
+        }
+        let _permit = match &api.concurrency {
+            Some(c) => match c.acquire(&ctx.ip.to_string()) {
+                Some(p) => Some(p),
+                None => {
+                    let d = Denial::new(
+                        429,
+                        "ratelimit.concurrency",
+                        "too many requests in flight for this client",
+                    )
+                    .detail("too many concurrent requests")
+                    .header(header::RETRY_AFTER, "1");
+                    if let Some(r) = outcome.deny(api.mode, d, rid) {
+                        return r;
+                    }
+                    None
+                }
+            },
+            None => None,
+        };
+        let query: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if on(api.request.validate)
+            && let Some(v) = plan.check.check_params(params, &query, &parts.headers)
+            && let Some(r) = deny_violation(api, v, outcome, rid)
+        {
+            return r;
+        }
+        let body_params = plan
+            .owner
+            .iter()
+            .any(|o| params.get(&o.param).is_none() && !query.iter().any(|(k, _)| *k == o.param));
+        let validate_body = plan.check.body.is_some()
+            && (on(api.request.validate) || on(api.request.unknown_fields));
+        let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
+            || parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() != "0");
+        if plan.check.body.is_none() && has_body && on(api.request.validate) {
+            let d = Denial::new(
+                415,
+                "request.content-type",
+                format!("operation {} takes no request body", plan.id),
+            );
+            if let Some(r) =
+                outcome.deny(policy_mode(api, crate::validate::Policy::Validate), d, rid)
+            {
+                return r;
+            }
+        }
+        let (body, bytes) = match body {
+            Pending::Read(b) => (full(b.clone()), Some(b)),
+            Pending::Stream(body) if validate_body || (body_params && has_body) => {
+                match Box::pin(read_body(body, max)).await {
+                    Ok(b) => (full(b.clone()), Some(b)),
+                    Err(d) => return outcome.refuse(&d, rid),
+                }
+            }
+            Pending::Stream(body) => (stream_body(body, max), None),
+        };
+        if validate_body && let (Some(check), Some(bytes)) = (&plan.check.body, &bytes) {
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            let violations = Box::pin(check.check(
+                content_type,
+                bytes,
+                ctx.gw.config.server.limits.max_json_depth,
+                on(api.request.validate),
+                on(api.request.unknown_fields),
+            ))
+            .await;
+            for v in violations {
+                if let Some(r) = deny_violation(api, v, outcome, rid) {
+                    return r;
+                }
+            }
+        }
+        for rule in &plan.owner {
+            if let Some(d) =
+                owner_denial(rule, principal.as_deref(), params, &query, bytes.as_ref())
+                && let Some(r) = outcome.deny(api.mode, d, rid)
+            {
+                return r;
+            }
+        }
+        let response = forward(ctx, api, parts, body, forward_path, outcome, extra).await;
+        if let Some(w) = &watch {
+            Box::pin(w.answered(ctx, outcome.upstream_status)).await;
+        }
+        response
     }
-    let response = forward(ctx, api, parts, body, forward_path, outcome, extra).await;
-    if let Some(w) = &watch {
-        Box::pin(w.answered(ctx, outcome.upstream_status)).await;
-    }
-    response
 }
 
 /// True when a refusal counts towards the client's lockout: a presented credential refused with

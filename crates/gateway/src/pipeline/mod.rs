@@ -32,7 +32,7 @@ use crate::problem::{self, Denial};
 use crate::proxy::{Body, BoxError, Forwarded, Proxy, ProxyError};
 use crate::runtime::{Api, Gateway, OpPlan};
 use crate::validate::Policy;
-use portcullis_spec::{Route, normalize_path};
+use portcullis_spec::{PathParams, Route, normalize_path};
 
 /// State shared by every connection, kept across reloads.
 pub struct Shared {
@@ -110,14 +110,20 @@ impl Outcome {
     }
 }
 
-/// Handles one request end to end.
-pub async fn handle(
+/// Handles one request end to end: reads where it comes from here, and returns the future
+/// that checks, forwards and logs it.
+///
+/// A function returning an `async move` block rather than an `async fn`, as the stages below:
+/// an async fn keeps each argument it takes by value twice in its state (the argument and the
+/// local it is moved to), and hyper keeps the request's future in memory for as long as its
+/// connection is open, and moves it at every step.
+pub fn handle(
     shared: Arc<Shared>,
-    worker: &Worker,
+    worker: Arc<Worker>,
     mut req: Request<Incoming>,
     peer: SocketAddr,
     tls: bool,
-) -> Response<Body> {
+) -> impl Future<Output = Response<Body>> + Send {
     let start = Instant::now();
     // Hop-by-hop fields, and those `Connection` names, go before anything reads the headers,
     // so that every check sees the fields the upstream will receive: a client naming
@@ -130,100 +136,116 @@ pub async fn handle(
     let ip = client_ip(&req, peer.ip(), trusted_peer, &gw);
     let method = req.method().clone();
     let mut path = req.uri().path().to_owned();
-    let mut outcome = Outcome {
-        api: None,
-        operation: None,
-        decision: "allow",
-        rule: None,
-        reason: None,
-        upstream_status: None,
-        sub: None,
-        key_id: None,
-        awaiting_upstream: false,
-    };
-    let ctx = Ctx {
-        shared: &shared,
-        proxy: &worker.proxy,
-        gw: &gw,
-        request_id: &request_id,
-        ip,
-        trusted_peer,
-        tls,
-    };
-    let timeout = gw.config.server.limits.request_timeout.0;
-    // Not boxed: the stages' future is a few kilobytes now that every rare await in it is
-    // boxed, and hyper moves it once into its connection state (a box here cost more).
-    // Pinned where it is made and bounded through a reference: handed to `timeout` by value,
-    // its kilobytes were copied twice more per request.
-    let finished = {
-        let mut stages = std::pin::pin!(process(&ctx, req, &mut outcome, &mut path));
-        let mut deadline = worker.request_sleeps.after(timeout);
-        tokio::select! {
-            biased;
-            response = stages.as_mut() => Ok(response),
-            () = &mut deadline => Err(()),
-        }
-    };
-    let response = match finished {
-        Ok(r) => r,
-        // The request's deadline also bounds the upstream when it comes first (see `forward`).
-        Err(_) if outcome.awaiting_upstream => {
-            let api = Label::or_none(outcome.api.as_ref());
-            upstream_failed(&ctx, api, &mut outcome, ProxyError::Timeout)
-        }
-        Err(_) => {
-            let denial = Denial::new(
-                504,
-                "request.timeout",
-                "the request took longer than request_timeout",
-            )
-            .detail("the request took too long");
-            outcome.refuse(&denial, &request_id)
-        }
-    };
-    let latency = start.elapsed();
-    let status = response.status().as_u16();
-    let api_label = Label::or_none(outcome.api.as_ref());
-    let metrics = &shared.metrics;
-    if let Some(rule) = outcome.rule {
-        metrics
-            .rule_hits
-            .get_or_create(&RuleLabels {
-                api: api_label.clone(),
-                rule,
-            })
-            .inc();
-    }
-    worker.series.record(
-        metrics,
-        RequestLabels {
-            api: api_label,
-            operation: Label::or_none(outcome.operation.as_ref()),
-            decision: outcome.decision,
-            status,
-        },
-        latency,
-    );
-    shared.log.record(Decision {
-        ts: decision::Timestamp::now(),
-        request_id,
-        api: outcome.api,
-        operation: outcome.operation,
-        method,
-        path,
-        client: decision::Client {
+    async move {
+        let mut outcome = Outcome {
+            api: None,
+            operation: None,
+            decision: "allow",
+            rule: None,
+            reason: None,
+            upstream_status: None,
+            sub: None,
+            key_id: None,
+            awaiting_upstream: false,
+        };
+        let ctx = Ctx {
+            shared: &shared,
+            proxy: &worker.proxy,
+            gw: &gw,
+            request_id: &request_id,
             ip,
-            key_id: outcome.key_id,
-            sub: outcome.sub,
-        },
-        decision: outcome.decision,
-        rule: outcome.rule,
-        reason: outcome.reason,
-        status,
-        upstream_status: outcome.upstream_status,
-        latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
-    });
-    response
+            trusted_peer,
+            tls,
+        };
+        // Admission and routing wait for nothing; the stages after them run under the
+        // request's deadline.
+        let response = match admit(&ctx, &req, &mut outcome) {
+            Err(response) => response,
+            Ok(normalized) => {
+                path.clone_from(&normalized);
+                match route(&ctx, &req, &normalized, &mut outcome) {
+                    Err(response) => response,
+                    Ok(routed) => {
+                        let (parts, body) = req.into_parts();
+                        let timeout = gw.config.server.limits.request_timeout.0;
+                        // Pinned where it is made and bounded through a reference: handed
+                        // to `timeout` by value, its kilobytes were copied twice more.
+                        let finished = {
+                            let stages = access::run(&ctx, &routed, parts, body, &mut outcome);
+                            let mut stages = std::pin::pin!(stages);
+                            let mut deadline = worker.request_sleeps.after(timeout);
+                            tokio::select! {
+                                biased;
+                                response = stages.as_mut() => Ok(response),
+                                () = &mut deadline => Err(()),
+                            }
+                        };
+                        match finished {
+                            Ok(r) => r,
+                            // The request's deadline also bounds the upstream when it comes
+                            // first (see `forward`).
+                            Err(()) if outcome.awaiting_upstream => {
+                                let api = Label::or_none(outcome.api.as_ref());
+                                upstream_failed(&ctx, api, &mut outcome, ProxyError::Timeout)
+                            }
+                            Err(()) => {
+                                let denial = Denial::new(
+                                    504,
+                                    "request.timeout",
+                                    "the request took longer than request_timeout",
+                                )
+                                .detail("the request took too long");
+                                outcome.refuse(&denial, &request_id)
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let latency = start.elapsed();
+        let status = response.status().as_u16();
+        let api_label = Label::or_none(outcome.api.as_ref());
+        let metrics = &shared.metrics;
+        if let Some(rule) = outcome.rule {
+            metrics
+                .rule_hits
+                .get_or_create(&RuleLabels {
+                    api: api_label.clone(),
+                    rule,
+                })
+                .inc();
+        }
+        worker.series.record(
+            metrics,
+            RequestLabels {
+                api: api_label,
+                operation: Label::or_none(outcome.operation.as_ref()),
+                decision: outcome.decision,
+                status,
+            },
+            latency,
+        );
+        shared.log.record(Decision {
+            ts: decision::Timestamp::now(),
+            request_id,
+            api: outcome.api,
+            operation: outcome.operation,
+            method,
+            path,
+            client: decision::Client {
+                ip,
+                key_id: outcome.key_id,
+                sub: outcome.sub,
+            },
+            decision: outcome.decision,
+            rule: outcome.rule,
+            reason: outcome.reason,
+            status,
+            upstream_status: outcome.upstream_status,
+            latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        });
+        response
+    }
 }
 
 /// Per-request context.
@@ -260,73 +282,101 @@ fn select<'g, 'p>(
     first.map(|api| (api, Route::NotFound))
 }
 
-async fn process(
+/// Admission: the declared body size and the path, refused in every mode when they cannot
+/// be accepted. The normalized path, which routing and the log use.
+#[allow(
+    clippy::result_large_err,
+    reason = "the response is matched at once by the caller; a box would cost an allocation"
+)]
+fn admit(
     ctx: &Ctx<'_>,
-    req: Request<Incoming>,
+    req: &Request<Incoming>,
     outcome: &mut Outcome,
-    logged_path: &mut String,
-) -> Response<Body> {
+) -> Result<String, Response<Body>> {
     let limits = &ctx.gw.config.server.limits;
-    let max_body = limits.max_body.as_usize();
     let declared_length = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared_length.is_some_and(|n| n > limits.max_body.0) {
+        let max_body = limits.max_body.as_usize();
         let d = Denial::new(
             413,
             "request.too-large",
             format!("the body is over the limit of {max_body} bytes"),
         );
-        return outcome.refuse(&d, ctx.request_id);
+        return Err(outcome.refuse(&d, ctx.request_id));
     }
-    let normalized = match normalize_path(req.uri().path()) {
-        Ok(p) => p.as_str().to_owned(),
+    match normalize_path(req.uri().path()) {
+        Ok(p) => Ok(p.as_str().to_owned()),
         Err(e) => {
             let d = Denial::new(
                 400,
                 "request.path",
                 format!("the path cannot be accepted: {e}"),
             );
-            return outcome.refuse(&d, ctx.request_id);
+            Err(outcome.refuse(&d, ctx.request_id))
         }
-    };
-    logged_path.clone_from(&normalized);
-    if let Some(d) = host_mismatch(&req) {
-        return outcome.refuse(&d, ctx.request_id);
     }
-    let host = host_of(&req);
-    // A standard method is an enum: cloned without allocating.
-    let method = req.method().clone();
-    let Some((api, route)) = select(ctx.gw, host.as_deref(), method.as_str(), &normalized) else {
+}
+
+/// Where a request goes: its API, its operation's plan (none when undocumented and only
+/// logged), its path parameters (none when undocumented) and the path it is forwarded to.
+pub(crate) struct Routed<'g, 'p> {
+    pub api: &'g Api,
+    pub plan: Option<&'g OpPlan>,
+    pub params: PathParams<'g, 'p>,
+    pub forward_path: String,
+}
+
+/// Routing: the host check, the API and the operation; an undocumented path or method is
+/// refused or only logged as the API says.
+#[allow(
+    clippy::result_large_err,
+    reason = "the response is matched at once by the caller; a box would cost an allocation"
+)]
+fn route<'g, 'p>(
+    ctx: &Ctx<'g>,
+    req: &Request<Incoming>,
+    normalized: &'p str,
+    outcome: &mut Outcome,
+) -> Result<Routed<'g, 'p>, Response<Body>> {
+    if let Some(d) = host_mismatch(req) {
+        return Err(outcome.refuse(&d, ctx.request_id));
+    }
+    let host = host_of(req);
+    let method = req.method();
+    let Some((api, route)) = select(ctx.gw, host.as_deref(), method.as_str(), normalized) else {
         let d = Denial::new(
             404,
             "route.no-api",
             format!("no API is served for host {host:?}"),
         );
-        return outcome.refuse(&d, ctx.request_id);
+        return Err(outcome.refuse(&d, ctx.request_id));
     };
     outcome.api = Some(api.name.clone());
-    let query = req.uri().query().map(str::to_owned);
     let forward_path = {
         let base = match &api.strip {
             Some(prefix) => normalized
                 .strip_prefix(prefix.trim_end_matches('/'))
                 .filter(|rest| rest.is_empty() || rest.starts_with('/'))
                 .map(|rest| if rest.is_empty() { "/" } else { rest })
-                .unwrap_or(&normalized),
-            None => &normalized,
+                .unwrap_or(normalized),
+            None => normalized,
         };
-        match &query {
+        match req.uri().query() {
             Some(q) => format!("{base}?{q}"),
             None => base.to_owned(),
         }
     };
-    let mut path_params = None;
+    let mut params = PathParams::default();
     let plan: Option<&OpPlan> = match route {
-        Route::Matched { operation, params } => {
-            path_params = Some(params);
+        Route::Matched {
+            operation,
+            params: found,
+        } => {
+            params = found;
             api.ops.get(operation)
         }
         Route::MethodNotAllowed { allowed } => {
@@ -337,15 +387,7 @@ async fn process(
                 format!("{method} is not documented for this path"),
             )
             .header(header::ALLOW, list.join(", "));
-            if api.undocumented == Undocumented::Block {
-                if let Some(r) = outcome.deny(api.mode, d, ctx.request_id) {
-                    return r;
-                }
-            } else {
-                outcome.decision = "monitor";
-                outcome.rule = Some(d.rule);
-                outcome.reason = Some(d.reason);
-            }
+            undocumented(ctx, api, d, outcome)?;
             None
         }
         Route::NotFound => {
@@ -354,22 +396,43 @@ async fn process(
                 "route.undocumented",
                 format!("{method} {normalized} is not documented"),
             );
-            if api.undocumented == Undocumented::Block {
-                if let Some(r) = outcome.deny(api.mode, d, ctx.request_id) {
-                    return r;
-                }
-            } else {
-                outcome.decision = "monitor";
-                outcome.rule = Some(d.rule);
-                outcome.reason = Some(d.reason);
-            }
+            undocumented(ctx, api, d, outcome)?;
             None
         }
     };
     if let Some(plan) = plan {
         outcome.operation = Some(plan.id.clone());
     }
-    access::run(ctx, api, plan, path_params, req, &forward_path, outcome).await
+    Ok(Routed {
+        api,
+        plan,
+        params,
+        forward_path,
+    })
+}
+
+/// An undocumented path or method: refused (in the API's mode) with `undocumented: block`,
+/// else only recorded as a `monitor` decision.
+#[allow(
+    clippy::result_large_err,
+    reason = "the response is matched at once by the caller; a box would cost an allocation"
+)]
+fn undocumented(
+    ctx: &Ctx<'_>,
+    api: &Api,
+    d: Denial,
+    outcome: &mut Outcome,
+) -> Result<(), Response<Body>> {
+    if api.undocumented == Undocumented::Block {
+        if let Some(r) = outcome.deny(api.mode, d, ctx.request_id) {
+            return Err(r);
+        }
+    } else {
+        outcome.decision = "monitor";
+        outcome.rule = Some(d.rule);
+        outcome.reason = Some(d.reason);
+    }
+    Ok(())
 }
 
 /// Reads a whole body up to `max` bytes.
@@ -399,57 +462,64 @@ pub(crate) fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
-/// Forwards and finishes the response.
-pub(crate) async fn forward(
-    ctx: &Ctx<'_>,
-    api: &Api,
+/// Forwards and finishes the response (a function returning an `async move` block, as
+/// [`handle`] and for the same reason).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep its by-value arguments twice in its state"
+)]
+pub(crate) fn forward<'f>(
+    ctx: &'f Ctx<'_>,
+    api: &'f Api,
     parts: http::request::Parts,
     body: Body,
-    forward_path: &str,
-    outcome: &mut Outcome,
+    forward_path: &'f str,
+    outcome: &'f mut Outcome,
     extra: Vec<(header::HeaderName, String)>,
-) -> Response<Body> {
-    let request_id = HeaderValue::from_str(ctx.request_id).ok();
-    let forwarded = Forwarded {
-        client_ip: ctx.ip,
-        trusted_peer: ctx.trusted_peer,
-        proto: if ctx.tls { "https" } else { "http" },
-        request_id: request_id.as_ref(),
-    };
-    // One timer per request where possible: an upstream timeout no shorter than the
-    // request's leaves the request's deadline to come first, and `handle` then answers
-    // `upstream.timeout` as this would.
-    let limits = &ctx.gw.config.server.limits;
-    let timeout =
-        (limits.upstream_timeout.0 < limits.request_timeout.0).then_some(limits.upstream_timeout.0);
-    // Boxed: the upstream exchange is the deepest future of the request; held inline, each
-    // enclosing async fn would carry (and copy at every await) a few kilobytes of it.
-    let exchange = Box::pin(ctx.proxy.forward(
-        parts,
-        body,
-        &api.upstream,
-        forward_path,
-        &forwarded,
-        timeout,
-    ));
-    outcome.awaiting_upstream = true;
-    let answered = exchange.await;
-    outcome.awaiting_upstream = false;
-    match answered {
-        Ok(mut response) => {
-            outcome.upstream_status = Some(response.status().as_u16());
-            let headers = response.headers_mut();
-            if let Some(v) = request_id {
-                headers.insert(crate::proxy::X_REQUEST_ID, v);
-            }
-            for (name, value) in extra {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    headers.insert(name, v);
+) -> impl Future<Output = Response<Body>> + Send + 'f {
+    async move {
+        let request_id = HeaderValue::from_str(ctx.request_id).ok();
+        let forwarded = Forwarded {
+            client_ip: ctx.ip,
+            trusted_peer: ctx.trusted_peer,
+            proto: if ctx.tls { "https" } else { "http" },
+            request_id: request_id.as_ref(),
+        };
+        // One timer per request where possible: an upstream timeout no shorter than the
+        // request's leaves the request's deadline to come first, and `handle` then answers
+        // `upstream.timeout` as this would.
+        let limits = &ctx.gw.config.server.limits;
+        let timeout = (limits.upstream_timeout.0 < limits.request_timeout.0)
+            .then_some(limits.upstream_timeout.0);
+        // Boxed: the upstream exchange is the deepest future of the request; held inline,
+        // each enclosing future would carry (and copy at every await) a few kilobytes of it.
+        let exchange = Box::pin(ctx.proxy.forward(
+            parts,
+            body,
+            &api.upstream,
+            forward_path,
+            &forwarded,
+            timeout,
+        ));
+        outcome.awaiting_upstream = true;
+        let answered = exchange.await;
+        outcome.awaiting_upstream = false;
+        match answered {
+            Ok(mut response) => {
+                outcome.upstream_status = Some(response.status().as_u16());
+                let headers = response.headers_mut();
+                if let Some(v) = request_id {
+                    headers.insert(crate::proxy::X_REQUEST_ID, v);
                 }
+                for (name, value) in extra {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        headers.insert(name, v);
+                    }
+                }
+                response
             }
-            response
+            Err(e) => upstream_failed(ctx, Label(api.name.clone()), outcome, e),
         }
-        Err(e) => upstream_failed(ctx, Label(api.name.clone()), outcome, e),
     }
 }
 
