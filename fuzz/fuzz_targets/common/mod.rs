@@ -1,6 +1,6 @@
 //! What the gateway targets share: the fixture API of `crates/gateway/tests/data/fuzz/`, the
 //! request layout the params and body targets read, and running the checks' futures. The
-//! proptest twins (`crates/gateway/tests/fuzz_props.rs`) read their inputs the same way.
+//! proptest twins (`crates/gateway/tests/fuzz_props/`) read their inputs the same way.
 #![allow(dead_code)]
 
 use std::future::Future;
