@@ -135,7 +135,6 @@ pub fn handle(
     let request_id = request_id(&req, trusted_peer);
     let ip = client_ip(&req, peer.ip(), trusted_peer, &gw);
     let method = req.method().clone();
-    let mut path = req.uri().path().to_owned();
     async move {
         let mut outcome = Outcome {
             api: None,
@@ -158,12 +157,12 @@ pub fn handle(
             tls,
         };
         // Admission and routing wait for nothing; the stages after them run under the
-        // request's deadline.
-        let response = match admit(&ctx, &req, &mut outcome) {
-            Err(response) => response,
-            Ok(normalized) => {
-                path.clone_from(&normalized);
-                match route(&ctx, &req, &normalized, &mut outcome) {
+        // request's deadline. The path the log shows is the normalized one, or the path as
+        // sent when it cannot be normalized.
+        let (path, response) = match admit(&ctx, &req, &mut outcome) {
+            Err(response) => (req.uri().path().to_owned(), response),
+            Ok(path) => {
+                let response = match route(&ctx, &req, &path, &mut outcome) {
                     Err(response) => response,
                     Ok(routed) => {
                         let (parts, body) = req.into_parts();
@@ -199,7 +198,8 @@ pub fn handle(
                             }
                         }
                     }
-                }
+                };
+                (path, response)
             }
         };
         let latency = start.elapsed();
