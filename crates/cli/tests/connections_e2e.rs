@@ -403,6 +403,11 @@ fn the_protocol_is_told_from_the_first_bytes_however_slowly_they_come() {
 /// An HTTP/1.1 upstream that answers each request (a head without a body) `delay` late with
 /// `slow`, keeping connections alive.
 fn slow_upstream(delay: Duration) -> SocketAddr {
+    dribbling_upstream(delay, Duration::ZERO)
+}
+
+/// [`slow_upstream`], sending its answer's body a byte at a time, `dribble` apart.
+fn dribbling_upstream(delay: Duration, dribble: Duration) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -423,15 +428,51 @@ fn slow_upstream(delay: Duration) -> SocketAddr {
                     };
                     pending.drain(..end);
                     std::thread::sleep(delay);
-                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 4\r\n\r\nslow";
-                    if stream.write_all(answer.as_bytes()).is_err() {
+                    let head =
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 4\r\n\r\n";
+                    if stream.write_all(head.as_bytes()).is_err() {
                         return;
+                    }
+                    for byte in b"slow".chunks(if dribble.is_zero() { 4 } else { 1 }) {
+                        std::thread::sleep(dribble);
+                        if stream.write_all(byte).is_err() {
+                            return;
+                        }
                     }
                 }
             });
         }
     });
     addr
+}
+
+#[test]
+fn a_slow_answer_keeps_its_http1_connection_past_header_timeout_and_quiet_closes_it() {
+    // header_timeout 300 ms; the upstream answers 800 ms late, then sends its body over
+    // another 800 ms: each longer than the watchdog's two periods of quiet.
+    let upstream = dribbling_upstream(Duration::from_millis(800), Duration::from_millis(200));
+    let (gw, _dir) = gateway_for(upstream, "enforce", "300ms", "");
+    let mut stream = std::net::TcpStream::connect(gw.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let get = "GET /api/items?limit=1 HTTP/1.1\r\nhost: e2e\r\n\r\n";
+    for _ in 0..2 {
+        stream.write_all(get.as_bytes()).unwrap();
+        let answer = read_response(&mut stream);
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("slow"),
+            "{answer}"
+        );
+    }
+    // Then quiet: closed within one to two periods (the bound is loose for a busy machine).
+    let quiet = Instant::now();
+    assert_eq!(read_response(&mut stream), "");
+    let after = quiet.elapsed();
+    assert!(
+        after >= Duration::from_millis(250) && after < Duration::from_secs(5),
+        "closed after {after:?}"
+    );
 }
 
 #[test]

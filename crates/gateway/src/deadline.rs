@@ -1,16 +1,16 @@
-//! Deadlines on a worker's request path (a request's `request_timeout`, hyper's header-read
-//! timeout), as tokio sleeps that the worker recycles instead of making, registering in
-//! tokio's timer wheel and removing again for every request.
+//! Deadlines on a worker's request path (a request's `request_timeout`), as tokio sleeps that
+//! the worker recycles instead of making, registering in tokio's timer wheel and removing
+//! again for every request.
 //!
 //! A recycled sleep is re-armed with tokio's `Sleep::reset`: while its new deadline is no
 //! earlier than its last one and it has not fired, that is one atomic store (the wheel
 //! re-files the entry only when its old slot comes round); otherwise it registers again as a
 //! new sleep would. Hence one free list per kind of deadline: a kind's deadlines are all the
-//! same span from now, so a recycled sleep's next one is later than its last. Hence one free list per kind of deadline: a kind's deadlines are all the
-//! same span from now, so a recycled sleep's next one is later than its last. A sleep that fires while it waits in the free list wakes the task that
-//! last polled it, which then finds nothing to do (hyper and the pipeline poll their
-//! deadlines again and see they have not passed), and until it is reused it keeps that
-//! task's allocation alive: hence the bound on the free list.
+//! same span from now, so a recycled sleep's next one is later than its last. A sleep that
+//! fires while it waits in the free list wakes the task that last polled it, which then
+//! finds nothing to do (the pipeline polls its deadline again and sees it has not passed),
+//! and until it is reused it keeps that task's allocation alive: hence the bound on the free
+//! list.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -68,15 +68,6 @@ pub struct Deadline {
     home: Arc<Sleeps>,
 }
 
-impl Deadline {
-    /// Moves the deadline to `at`.
-    pub fn reset(&mut self, at: Instant) {
-        if let Some(sleep) = &mut self.sleep {
-            sleep.as_mut().reset(at);
-        }
-    }
-}
-
 impl Future for Deadline {
     type Output = ();
 
@@ -96,34 +87,6 @@ impl Drop for Deadline {
         {
             free.push(sleep);
         }
-    }
-}
-
-impl hyper::rt::Sleep for Deadline {}
-
-/// hyper's timer for a worker's HTTP/1 connections (the header-read timeout): its sleeps
-/// come from the worker's free list.
-#[derive(Clone)]
-pub struct HeaderTimer(pub Arc<Sleeps>);
-
-impl hyper::rt::Timer for HeaderTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(self.0.after(duration))
-    }
-
-    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(self.0.until(deadline.into()))
-    }
-
-    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
-        match sleep.as_mut().downcast_mut_pin::<Deadline>() {
-            Some(mut deadline) => deadline.reset(new_deadline.into()),
-            None => *sleep = self.sleep_until(new_deadline),
-        }
-    }
-
-    fn now(&self) -> std::time::Instant {
-        Instant::now().into()
     }
 }
 
@@ -197,17 +160,5 @@ mod tests {
             .collect();
         drop(many);
         assert_eq!(sleeps.kept(), KEPT);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn hypers_timer_sleeps_and_resets() {
-        use hyper::rt::Timer;
-        let timer = HeaderTimer(Arc::new(Sleeps::default()));
-        let start = Instant::now();
-        let mut sleep = timer.sleep(Duration::from_secs(5));
-        timer.reset(&mut sleep, (start + Duration::from_secs(2)).into());
-        sleep.await;
-        assert!(about(start.elapsed(), Duration::from_secs(2)));
-        assert_eq!(timer.now(), std::time::Instant::from(Instant::now()));
     }
 }

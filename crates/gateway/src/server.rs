@@ -22,7 +22,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::deadline::HeaderTimer;
 use crate::decision::DecisionLog;
 use crate::identity::jwt::Clock;
 use crate::identity::mtls::ClientCert;
@@ -344,7 +343,6 @@ async fn serve_connections(
                 };
                 let limits = &shared.gateway.load().config.server.limits;
                 let settings = protocol::Settings {
-                    header_timer: HeaderTimer(worker.header_sleeps.clone()),
                     header_timeout: limits.header_timeout.0,
                     max_buf_size: limits.max_header_bytes.as_usize().max(8192),
                     max_header_list_size: u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX),
@@ -358,7 +356,7 @@ async fn serve_connections(
                         let service = service_fn({
                             let activity = activity.clone();
                             move |req: hyper::Request<hyper::body::Incoming>| {
-                                let in_flight = activity.request(req.version());
+                                let in_flight = Some(activity.request());
                                 let handled = handle(shared.clone(), worker.clone(), req, peer, false);
                                 Held { handled, in_flight }
                             }
@@ -388,7 +386,7 @@ async fn serve_connections(
                             let protocol = Protocol::of_alpn(stream.get_ref().1.alpn_protocol());
                             let requests = activity.clone();
                             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                                let in_flight = requests.request(req.version());
+                                let in_flight = Some(requests.request());
                                 if let Some(cert) = &cert {
                                     req.extensions_mut().insert(cert.clone());
                                 }
@@ -427,9 +425,10 @@ fn log_end<E: std::fmt::Display>(end: Option<Result<(), E>>, peer: SocketAddr) {
 
 pin_project_lite::pin_project! {
     /// A request's future as hyper's service returns it: the response, holding `in_flight`
-    /// (an HTTP/2 request's mark) until its body is done. A future of its own rather than an
-    /// async block awaiting the request's: that block would keep the request's future twice
-    /// (the captured one and the one being awaited), and hyper keeps it per connection.
+    /// (the request's mark for the connection's watchdog) until its body is done. A future
+    /// of its own rather than an async block awaiting the request's: that block would keep
+    /// the request's future twice (the captured one and the one being awaited), and hyper
+    /// keeps it per connection.
     struct Held<F> {
         #[pin]
         handled: F,

@@ -60,9 +60,6 @@ pub struct Worker {
     pub series: WorkerSeries,
     /// The worker's free sleeps for request deadlines.
     pub request_sleeps: Arc<Sleeps>,
-    /// The worker's free sleeps for hyper's header-read timeout (a list of their own, so that
-    /// a sleep's next deadline is later than its last: see [`crate::deadline`]).
-    pub header_sleeps: Arc<Sleeps>,
 }
 
 /// What one request did, for the log and metrics.

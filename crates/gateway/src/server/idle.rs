@@ -1,29 +1,29 @@
 //! How long a client connection may stay without a request, and the worker's shutdown
 //! signal: both end a connection through hyper's graceful shutdown (a GOAWAY on HTTP/2).
 //!
-//! A connection must start its first request within `header_timeout`: hyper's header-read
-//! timer only runs once the HTTP version is known, and finding it (HTTP/1, or the HTTP/2
-//! preface) waits for bytes without a deadline. After that, an HTTP/1 connection is bounded
-//! by hyper's timer (it runs from the moment the connection waits for its next head), but an
-//! HTTP/2 connection has no such timer: without this one, a client that made a request and
-//! then went quiet held its connection (and its task) forever. So an HTTP/2 connection that
-//! has had no request in flight for `header_timeout` is closed, as nginx closes an idle HTTP/2
-//! connection after its `keepalive_timeout`.
+//! One watchdog per connection, whatever its protocol, bounds what `header_timeout` bounds:
+//! a connection that starts no request (finding the protocol waits for the first bytes), a
+//! request head that stalls (a slow-headers client, "slowloris"), and a connection idle
+//! between requests (HTTP/1 keep-alive, or HTTP/2 with no stream open; nginx closes those
+//! after its `keepalive_timeout`). A request's mark lives from its head's arrival until its
+//! answer has been sent to the end, so a long answer keeps its connection busy.
 //!
-//! The watchdog is coarse on purpose, so that an HTTP/2 request pays a few atomic additions
-//! and no timer (an HTTP/1 request one flag store): it wakes every `header_timeout` and closes
-//! the connection when nothing started or ended since its last look and nothing is in flight,
-//! i.e. after one to two periods of quiet.
+//! The watchdog is coarse on purpose, so that a request pays a few atomic additions and no
+//! timer: it wakes every `header_timeout` and closes the connection when no request started
+//! or ended since its last look and none is in flight, i.e. after one to two periods of
+//! quiet. (hyper's own HTTP/1 header-read timeout, used before, armed a sleep for every
+//! request: about 1 000 instructions of a routed request's 32 000, see BENCHMARKS.md.) A
+//! head still being read when the watchdog closes is dropped unanswered, as hyper's timeout
+//! did; an HTTP/1 connection that does not end when told to is dropped one period later.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::Version;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::combinators::BoxBody;
 use tokio::sync::watch;
@@ -35,32 +35,24 @@ use crate::proxy::{Body, BoxError};
 /// requests run on tasks of their own.
 #[derive(Debug, Default)]
 pub(super) struct Activity {
-    /// Set by the first HTTP/1 request: hyper's header-read timer bounds the connection from
-    /// then on, and the watchdog stands down.
-    http1: AtomicBool,
-    /// HTTP/2 requests started plus those finished: whether any came or went since the
-    /// watchdog's last look.
+    /// Requests started plus those finished: whether any came or went since the watchdog's
+    /// last look.
     events: AtomicUsize,
-    /// HTTP/2 requests whose response has not been sent to the end (or dropped) yet.
+    /// Requests whose response has not been sent to the end (or dropped) yet.
     in_flight: AtomicUsize,
 }
 
 impl Activity {
-    /// Notes a request of `version`. For HTTP/2, the returned guard must live until the
+    /// Notes a request whose head has arrived. The returned mark must live until the
     /// response is done (see [`hold`]).
-    pub(super) fn request(self: &Arc<Self>, version: Version) -> Option<InFlight> {
-        if version == Version::HTTP_2 {
-            self.events.fetch_add(1, Ordering::Relaxed);
-            self.in_flight.fetch_add(1, Ordering::Relaxed);
-            Some(InFlight(self.clone()))
-        } else {
-            self.http1.store(true, Ordering::Relaxed);
-            None
-        }
+    pub(super) fn request(self: &Arc<Self>) -> InFlight {
+        self.events.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.clone())
     }
 }
 
-/// An HTTP/2 request in flight; dropping it marks the request done.
+/// A request in flight; dropping it marks the request done.
 #[derive(Debug)]
 pub(super) struct InFlight(Arc<Activity>);
 
@@ -137,7 +129,7 @@ pub(super) fn watch<C: Future>(
         shutdown,
         activity,
         limit,
-        timer: Some(Box::pin(tokio::time::sleep(limit))),
+        timer: Box::pin(tokio::time::sleep(limit)),
         seen: 0,
         closing: false,
         signal: Some(signal),
@@ -151,8 +143,8 @@ pub(super) struct Watched<C> {
     shutdown: fn(Pin<&mut C>),
     activity: Arc<Activity>,
     limit: Duration,
-    /// The next look; `None` once HTTP/1 requests came (hyper's timer bounds those).
-    timer: Option<Pin<Box<Sleep>>>,
+    /// The next look.
+    timer: Pin<Box<Sleep>>,
     /// `activity.events` at the last look.
     seen: usize,
     /// Graceful shutdown has started.
@@ -186,12 +178,7 @@ impl<C: Future> Future for Watched<C> {
         if let Poll::Ready(out) = this.conn.as_mut().poll(cx) {
             return Poll::Ready(Some(out));
         }
-        if !this.closing && this.activity.http1.load(Ordering::Relaxed) {
-            this.timer = None;
-        }
-        while let Some(timer) = &mut this.timer
-            && timer.as_mut().poll(cx).is_ready()
-        {
+        while this.timer.as_mut().poll(cx).is_ready() {
             let events = this.activity.events.load(Ordering::Relaxed);
             let busy = this.activity.in_flight.load(Ordering::Relaxed) > 0;
             if this.closing {
@@ -205,9 +192,7 @@ impl<C: Future> Future for Watched<C> {
                 }
             }
             this.seen = events;
-            if let Some(timer) = &mut this.timer {
-                timer.as_mut().reset(Instant::now() + this.limit);
-            }
+            this.timer.as_mut().reset(Instant::now() + this.limit);
         }
         Poll::Pending
     }
@@ -268,16 +253,16 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn http2_activity_keeps_a_connection_open_and_quiet_closes_it() {
+    async fn activity_keeps_a_connection_open_and_quiet_closes_it() {
         let activity = Arc::new(Activity::default());
         let (mut watched, _sender) = watched(true, &activity);
         // A request every 6 s for a minute: never idle for a whole period.
         for _ in 0..10 {
-            drop(activity.request(Version::HTTP_2));
+            drop(activity.request());
             assert_eq!(run_for(&mut watched, Duration::from_secs(6)).await, None);
         }
         // A request in flight for a minute: busy, not idle.
-        let in_flight = activity.request(Version::HTTP_2);
+        let in_flight = activity.request();
         assert_eq!(run_for(&mut watched, Duration::from_secs(60)).await, None);
         drop(in_flight);
         // Then quiet: shut down within one to two periods.
@@ -292,15 +277,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_http1_connection_is_left_to_hypers_timer() {
-        let activity = Arc::new(Activity::default());
-        let (mut watched, _sender) = watched(true, &activity);
-        assert!(activity.request(Version::HTTP_11).is_none());
-        assert_eq!(run_for(&mut watched, Duration::from_secs(600)).await, None);
-        assert!(watched.timer.is_none());
-    }
-
-    #[tokio::test(start_paused = true)]
     async fn a_connection_that_does_not_close_when_told_is_dropped_once_idle() {
         let activity = Arc::new(Activity::default());
         let (mut watched, _sender) = watched(false, &activity);
@@ -310,7 +286,7 @@ mod tests {
         );
         assert!(watched.closing);
         // Told to close, but a request is still in flight: kept until it is done.
-        let in_flight = activity.request(Version::HTTP_2);
+        let in_flight = activity.request();
         assert_eq!(run_for(&mut watched, Duration::from_secs(60)).await, None);
         drop(in_flight);
         assert_eq!(
@@ -323,7 +299,7 @@ mod tests {
     async fn the_workers_signal_shuts_the_connection_down_and_is_held_until_it_ends() {
         let activity = Arc::new(Activity::default());
         let (mut watched, sender) = watched(false, &activity);
-        drop(activity.request(Version::HTTP_11));
+        drop(activity.request());
         assert_eq!(run_for(&mut watched, Duration::from_secs(1)).await, None);
         assert!(!watched.closing);
         sender.send(()).unwrap();

@@ -25,7 +25,6 @@ use hyper_util::server::conn::auto;
 
 use super::idle::{self, Activity, ShutdownSignal};
 use super::log_end;
-use crate::deadline::HeaderTimer;
 use crate::proxy::Body;
 
 /// The client connection preface of HTTP/2 with prior knowledge (RFC 9113, section 3.4).
@@ -93,9 +92,8 @@ impl Protocol {
 /// hyper's settings for the worker's client connections.
 #[derive(Clone)]
 pub(super) struct Settings {
-    /// The worker's timer for HTTP/1 header reads.
-    pub header_timer: HeaderTimer,
-    /// `server.limits.header_timeout`.
+    /// `server.limits.header_timeout`: the first bytes' and the watchdog's period
+    /// ([`idle::watch`], which bounds request heads and idle time for every protocol).
     pub header_timeout: Duration,
     /// The most an HTTP/1 request head may take in the read buffer.
     pub max_buf_size: usize,
@@ -105,11 +103,10 @@ pub(super) struct Settings {
 
 impl Settings {
     fn http1(&self) -> http1::Builder {
+        // No timer: hyper's header-read timeout armed a sleep per request; the connection's
+        // watchdog bounds a stalled head and an idle connection instead.
         let mut builder = http1::Builder::new();
-        builder
-            .timer(self.header_timer.clone())
-            .header_read_timeout(self.header_timeout)
-            .max_buf_size(self.max_buf_size);
+        builder.max_buf_size(self.max_buf_size);
         builder
     }
 
@@ -123,11 +120,7 @@ impl Settings {
 
     fn auto(&self) -> auto::Builder<TokioExecutor> {
         let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(self.header_timer.clone())
-            .header_read_timeout(self.header_timeout)
-            .max_buf_size(self.max_buf_size);
+        builder.http1().max_buf_size(self.max_buf_size);
         builder
             .http2()
             .timer(TokioTimer::new())
