@@ -328,7 +328,7 @@ async fn serve_connections(
     tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (shutdown, _) = watch::channel(());
+    let shutdown = idle::Shutdown::new();
     let worker = Arc::new(Worker::default());
     loop {
         tokio::select! {
@@ -350,7 +350,7 @@ async fn serve_connections(
                 let shared = shared.clone();
                 let worker = worker.clone();
                 let activity = Arc::new(idle::Activity::default());
-                let mut signal = idle::shutdown_signal(&shutdown);
+                let mut signal = shutdown.signal();
                 match &tls {
                     None => {
                         let service = service_fn({
@@ -404,7 +404,7 @@ async fn serve_connections(
         }
     }
     drop(connections);
-    shutdown.send_replace(());
+    shutdown.start();
     if tokio::time::timeout(Duration::from_secs(30), shutdown.closed())
         .await
         .is_err()

@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -98,19 +98,85 @@ impl HttpBody for Held {
     }
 }
 
+/// A worker's side of its connections' shutdown: tells them all to stop, then waits until
+/// each has ended.
+pub(super) struct Shutdown {
+    sender: watch::Sender<()>,
+    /// Set before the sender sends: a connection's signal looks at it before polling the
+    /// watch (see [`ShutdownSignal`]).
+    stopping: Arc<AtomicBool>,
+}
+
+impl Shutdown {
+    /// A shutdown no connection waits for yet.
+    pub(super) fn new() -> Shutdown {
+        Shutdown {
+            sender: watch::channel(()).0,
+            stopping: Arc::default(),
+        }
+    }
+
+    /// A connection's signal.
+    pub(super) fn signal(&self) -> ShutdownSignal {
+        let mut receiver = self.sender.subscribe();
+        ShutdownSignal {
+            wait: Box::pin(async move {
+                // An error means the sender is gone: the worker is gone too, so shut down
+                // as well.
+                let _ = receiver.changed().await;
+                receiver
+            }),
+            stopping: self.stopping.clone(),
+            registered: false,
+        }
+    }
+
+    /// Tells every connection to stop.
+    pub(super) fn start(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.sender.send_replace(());
+    }
+
+    /// Waits until every connection's signal (kept until the connection ends) is dropped.
+    pub(super) async fn closed(&self) {
+        self.sender.closed().await;
+    }
+
+    /// Signals not dropped yet.
+    #[cfg(test)]
+    fn receivers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+}
+
 /// The worker's shutdown signal as one connection waits for it: ready once the worker
 /// stops, then yields the receiver, which the connection keeps until it ends (the worker
 /// waits for every receiver to be dropped).
-pub(super) type ShutdownSignal = Pin<Box<dyn Future<Output = watch::Receiver<()>> + Send>>;
+///
+/// Polled at every wake of its connection's task (twice per request), the watch's wait
+/// locks and compares wakers each time (about 330 instructions per request). So only the
+/// first poll goes to the watch, which keeps the task's waker from then on (a tokio task's
+/// waker wakes that task whatever future it is given to); later polls read the worker's
+/// flag and go to the watch only once it is set. It must therefore be polled by one task
+/// throughout, as each connection's task does.
+pub(super) struct ShutdownSignal {
+    wait: Pin<Box<dyn Future<Output = watch::Receiver<()>> + Send>>,
+    stopping: Arc<AtomicBool>,
+    /// The watch has been polled once (and holds a waker).
+    registered: bool,
+}
 
-/// A connection's [`ShutdownSignal`] from the worker's sender.
-pub(super) fn shutdown_signal(sender: &watch::Sender<()>) -> ShutdownSignal {
-    let mut receiver = sender.subscribe();
-    Box::pin(async move {
-        // An error means the sender is gone: the worker is gone too, so shut down as well.
-        let _ = receiver.changed().await;
-        receiver
-    })
+impl Future for ShutdownSignal {
+    type Output = watch::Receiver<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.registered && !this.stopping.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
+        this.registered = true;
+        this.wait.as_mut().poll(cx)
+    }
 }
 
 /// Serves `conn` until it ends, shutting it down gracefully (with `shutdown`, hyper's
@@ -169,7 +235,7 @@ impl<C: Future> Future for Watched<C> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Some(signal) = &mut this.signal
-            && let Poll::Ready(held) = signal.as_mut().poll(cx)
+            && let Poll::Ready(held) = Pin::new(signal).poll(cx)
         {
             this.signal = None;
             this._held = Some(held);
@@ -225,12 +291,12 @@ mod tests {
 
     const LIMIT: Duration = Duration::from_secs(10);
 
-    /// A watched stand-in and the worker's sender.
-    fn watched(obeys: bool, activity: &Arc<Activity>) -> (Watched<Conn>, watch::Sender<()>) {
-        let (sender, _) = watch::channel(());
-        let signal = shutdown_signal(&sender);
+    /// A watched stand-in and the worker's shutdown.
+    fn watched(obeys: bool, activity: &Arc<Activity>) -> (Watched<Conn>, Shutdown) {
+        let shutdown = Shutdown::new();
+        let signal = shutdown.signal();
         let conn = Conn { shut: false, obeys };
-        (watch(conn, shut, activity.clone(), LIMIT, signal), sender)
+        (watch(conn, shut, activity.clone(), LIMIT, signal), shutdown)
     }
 
     /// Runs `watched` for `duration` of paused time; its output if it ended by then.
@@ -298,19 +364,36 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_workers_signal_shuts_the_connection_down_and_is_held_until_it_ends() {
         let activity = Arc::new(Activity::default());
-        let (mut watched, sender) = watched(false, &activity);
+        let (mut watched, shutdown) = watched(false, &activity);
         drop(activity.request());
         assert_eq!(run_for(&mut watched, Duration::from_secs(1)).await, None);
         assert!(!watched.closing);
-        sender.send(()).unwrap();
+        shutdown.start();
         assert_eq!(run_for(&mut watched, Duration::from_millis(1)).await, None);
         assert!(watched.closing);
-        assert_eq!(
-            sender.receiver_count(),
-            1,
-            "the connection holds its receiver"
-        );
+        assert_eq!(shutdown.receivers(), 1, "the connection holds its receiver");
         drop(watched);
-        assert_eq!(sender.receiver_count(), 0);
+        assert_eq!(shutdown.receivers(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_workers_signal_wakes_a_connection_that_waits() {
+        let activity = Arc::new(Activity::default());
+        let (watched, shutdown) = watched(true, &activity);
+        // Busy, so only the signal can end it before the test's end.
+        let _busy = activity.request();
+        let task = tokio::spawn(watched);
+        // The connection's task has polled (the signal too) and waits.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let told = Instant::now();
+        shutdown.start();
+        assert_eq!(task.await.unwrap(), Some(()));
+        // Woken by the signal, not found at the watchdog's next look (paused time would
+        // have jumped to it).
+        assert!(
+            told.elapsed() < Duration::from_millis(1),
+            "{:?}",
+            told.elapsed()
+        );
     }
 }
