@@ -57,6 +57,7 @@ pub(crate) fn run<'f>(
             forward_path,
         } = routed;
         let api: &Api = api;
+        let forward_path = forward_path.as_deref();
         let max = ctx.gw.config.server.limits.max_body.as_usize();
         let rid = ctx.request_id;
         let Some(plan) = plan else {

@@ -319,12 +319,14 @@ fn admit(
 }
 
 /// Where a request goes: its API, its operation's plan (none when undocumented and only
-/// logged), its path parameters (none when undocumented) and the path it is forwarded to.
+/// logged), its path parameters (none when undocumented) and the path and query it is
+/// forwarded with: none when they are the request's own (its path is normalized already and
+/// no prefix is stripped), so that the common request is forwarded without rebuilding them.
 pub(crate) struct Routed<'g, 'p> {
     pub api: &'g Api,
     pub plan: Option<&'g OpPlan>,
     pub params: PathParams<'g, 'p>,
-    pub forward_path: String,
+    pub forward_path: Option<String>,
 }
 
 /// Routing: the host check, the API and the operation; an undocumented path or method is
@@ -362,9 +364,13 @@ fn route<'g, 'p>(
                 .unwrap_or(normalized),
             None => normalized,
         };
-        match req.uri().query() {
-            Some(q) => format!("{base}?{q}"),
-            None => base.to_owned(),
+        if base == req.uri().path() {
+            None
+        } else {
+            Some(match req.uri().query() {
+                Some(q) => format!("{base}?{q}"),
+                None => base.to_owned(),
+            })
         }
     };
     let mut params = PathParams::default();
@@ -470,7 +476,7 @@ pub(crate) fn forward<'f>(
     api: &'f Api,
     parts: http::request::Parts,
     body: Body,
-    forward_path: &'f str,
+    forward_path: Option<&'f str>,
     outcome: &'f mut Outcome,
     extra: Vec<(header::HeaderName, String)>,
 ) -> impl Future<Output = Response<Body>> + Send + 'f {

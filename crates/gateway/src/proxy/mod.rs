@@ -162,25 +162,37 @@ impl Proxy {
     }
 
     /// Sends `parts`+`body` (hop-by-hop headers already removed) to `upstream` at
-    /// `path_and_query`, setting the forwarded headers; returns the upstream's response with
-    /// hop-by-hop headers removed. `timeout` bounds the wait for the
+    /// `path_and_query` (none: the request's own), setting the forwarded headers; returns the
+    /// upstream's response with hop-by-hop headers removed. `timeout` bounds the wait for the
     /// response head (none: the caller's own deadline does).
     pub async fn forward(
         &self,
         mut parts: http::request::Parts,
         body: Body,
         upstream: &Upstream,
-        path_and_query: &str,
+        path_and_query: Option<&str>,
         forwarded: &Forwarded<'_>,
         timeout: Option<Duration>,
     ) -> Result<Response<Body>, ProxyError> {
-        // Origin form (`/path?query`): the connection is already the upstream's.
-        let uri = if upstream.prefix.is_empty() {
-            Uri::try_from(path_and_query)
+        // Origin form (`/path?query`): the connection is already the upstream's. A request
+        // in that form, whose target the checks left as sent, keeps its own.
+        let keep = path_and_query.is_none()
+            && upstream.prefix.is_empty()
+            && parts.uri.scheme().is_none()
+            && parts.uri.authority().is_none();
+        let uri = if keep {
+            None
         } else {
-            Uri::try_from(format!("{}{path_and_query}", upstream.prefix))
-        }
-        .map_err(|e| ProxyError::Build(e.to_string()))?;
+            let target = path_and_query
+                .or_else(|| parts.uri.path_and_query().map(|p| p.as_str()))
+                .unwrap_or("/");
+            let uri = if upstream.prefix.is_empty() {
+                Uri::try_from(target)
+            } else {
+                Uri::try_from(format!("{}{target}", upstream.prefix))
+            };
+            Some(uri.map_err(|e| ProxyError::Build(e.to_string()))?)
+        };
         let original_host = parts.headers.get(header::HOST).cloned().or_else(|| {
             parts
                 .uri
@@ -192,13 +204,19 @@ impl Proxy {
         // Room for the five fields set below at once, not one growth at a time (a request's
         // map holds at most a few hundred fields, far below the map's limit).
         let _ = headers.try_reserve(5);
-        let xff = match (forwarded.trusted_peer, headers.get(X_FORWARDED_FOR)) {
-            (true, Some(prior)) => format!(
+        // A prior value is only kept from a trusted peer (and only looked up for one).
+        let prior = if forwarded.trusted_peer {
+            headers.get(X_FORWARDED_FOR)
+        } else {
+            None
+        };
+        let xff = match prior {
+            Some(prior) => format!(
                 "{}, {}",
                 prior.to_str().unwrap_or_default(),
                 forwarded.client_ip
             ),
-            _ => ip_text(forwarded.client_ip),
+            None => ip_text(forwarded.client_ip),
         };
         // The text's buffer becomes the value's (no copy).
         if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(xff)) {
@@ -218,7 +236,9 @@ impl Proxy {
         if let Some(v) = &upstream.host_header {
             headers.insert(header::HOST, v.clone());
         }
-        parts.uri = uri;
+        if let Some(uri) = uri {
+            parts.uri = uri;
+        }
         parts.version = http::Version::HTTP_11;
         let request = Request::from_parts(parts, body);
         let sent = self.pool.send(&upstream.endpoint, request);
