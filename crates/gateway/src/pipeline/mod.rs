@@ -344,14 +344,19 @@ fn route<'g, 'p>(
     if let Some(d) = host_mismatch(req) {
         return Err(outcome.refuse(&d, ctx.request_id));
     }
-    let host = host_of(req);
+    // The host is read only when an API is served by host (most configurations have none).
+    let host = if ctx.gw.apis.iter().any(|a| a.host.is_some()) {
+        host_of(req)
+    } else {
+        None
+    };
     let method = req.method();
     let Some((api, route)) = select(ctx.gw, host.as_deref(), method.as_str(), normalized) else {
-        let d = Denial::new(
-            404,
-            "route.no-api",
-            format!("no API is served for host {host:?}"),
-        );
+        let reason = match host_of(req) {
+            Some(host) => format!("no API is served for host {host:?}"),
+            None => "no API is served for requests without a host".to_owned(),
+        };
+        let d = Denial::new(404, "route.no-api", reason);
         return Err(outcome.refuse(&d, ctx.request_id));
     };
     outcome.api = Some(api.name.clone());
