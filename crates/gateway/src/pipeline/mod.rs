@@ -7,6 +7,7 @@
 
 mod access;
 mod origin;
+mod routing;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -20,9 +21,10 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
-use origin::{client_ip, host_mismatch, host_of, request_id};
+use origin::{client_ip, request_id};
+use routing::{Routed, admit, route};
 
-use crate::config::{Action, Deprecated, Mode, Undocumented};
+use crate::config::{Action, Deprecated, Mode};
 use crate::deadline::Sleeps;
 use crate::decision::{self, Decision, DecisionLog};
 use crate::identity::Principal;
@@ -32,7 +34,6 @@ use crate::problem::{self, Denial};
 use crate::proxy::{Body, BoxError, Forwarded, Proxy, ProxyError};
 use crate::runtime::{Api, Gateway, OpPlan};
 use crate::validate::Policy;
-use portcullis_spec::{PathParams, Route, normalize_path};
 
 /// State shared by every connection, kept across reloads.
 pub struct Shared {
@@ -254,193 +255,6 @@ pub(crate) struct Ctx<'a> {
     pub ip: IpAddr,
     pub trusted_peer: bool,
     pub tls: bool,
-}
-
-/// Picks the API and the route for a request: the first API (in configuration order, among
-/// those serving this host) that documents the path; else the first such API, undocumented.
-fn select<'g, 'p>(
-    gw: &'g Gateway,
-    host: Option<&str>,
-    method: &str,
-    path: &'p str,
-) -> Option<(&'g Api, Route<'g, 'p>)> {
-    let mut first = None;
-    for api in gw
-        .apis
-        .iter()
-        .filter(|a| a.host.is_none() || a.host.as_deref() == host)
-    {
-        first.get_or_insert(api);
-        match api.router.route(method, path) {
-            Route::NotFound => {}
-            found => return Some((api, found)),
-        }
-    }
-    first.map(|api| (api, Route::NotFound))
-}
-
-/// Admission: the declared body size and the path, refused in every mode when they cannot
-/// be accepted. The normalized path, which routing and the log use.
-#[allow(
-    clippy::result_large_err,
-    reason = "the response is matched at once by the caller; a box would cost an allocation"
-)]
-fn admit(
-    ctx: &Ctx<'_>,
-    req: &Request<Incoming>,
-    outcome: &mut Outcome,
-) -> Result<String, Response<Body>> {
-    let limits = &ctx.gw.config.server.limits;
-    let declared_length = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_length.is_some_and(|n| n > limits.max_body.0) {
-        let max_body = limits.max_body.as_usize();
-        let d = Denial::new(
-            413,
-            "request.too-large",
-            format!("the body is over the limit of {max_body} bytes"),
-        );
-        return Err(outcome.refuse(&d, ctx.request_id));
-    }
-    match normalize_path(req.uri().path()) {
-        Ok(p) => Ok(p.as_str().to_owned()),
-        Err(e) => {
-            let d = Denial::new(
-                400,
-                "request.path",
-                format!("the path cannot be accepted: {e}"),
-            );
-            Err(outcome.refuse(&d, ctx.request_id))
-        }
-    }
-}
-
-/// Where a request goes: its API, its operation's plan (none when undocumented and only
-/// logged), its path parameters (none when undocumented) and the path and query it is
-/// forwarded with: none when they are the request's own (its path is normalized already and
-/// no prefix is stripped), so that the common request is forwarded without rebuilding them.
-pub(crate) struct Routed<'g, 'p> {
-    pub api: &'g Api,
-    pub plan: Option<&'g OpPlan>,
-    pub params: PathParams<'g, 'p>,
-    pub forward_path: Option<String>,
-}
-
-/// Routing: the host check, the API and the operation; an undocumented path or method is
-/// refused or only logged as the API says.
-#[allow(
-    clippy::result_large_err,
-    reason = "the response is matched at once by the caller; a box would cost an allocation"
-)]
-fn route<'g, 'p>(
-    ctx: &Ctx<'g>,
-    req: &Request<Incoming>,
-    normalized: &'p str,
-    outcome: &mut Outcome,
-) -> Result<Routed<'g, 'p>, Response<Body>> {
-    if let Some(d) = host_mismatch(req) {
-        return Err(outcome.refuse(&d, ctx.request_id));
-    }
-    // The host is read only when an API is served by host (most configurations have none).
-    let host = if ctx.gw.apis.iter().any(|a| a.host.is_some()) {
-        host_of(req)
-    } else {
-        None
-    };
-    let method = req.method();
-    let Some((api, route)) = select(ctx.gw, host.as_deref(), method.as_str(), normalized) else {
-        let reason = match host_of(req) {
-            Some(host) => format!("no API is served for host {host:?}"),
-            None => "no API is served for requests without a host".to_owned(),
-        };
-        let d = Denial::new(404, "route.no-api", reason);
-        return Err(outcome.refuse(&d, ctx.request_id));
-    };
-    outcome.api = Some(api.name.clone());
-    let forward_path = {
-        let base = match &api.strip {
-            Some(prefix) => normalized
-                .strip_prefix(prefix.trim_end_matches('/'))
-                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-                .map(|rest| if rest.is_empty() { "/" } else { rest })
-                .unwrap_or(normalized),
-            None => normalized,
-        };
-        if base == req.uri().path() {
-            None
-        } else {
-            Some(match req.uri().query() {
-                Some(q) => format!("{base}?{q}"),
-                None => base.to_owned(),
-            })
-        }
-    };
-    let mut params = PathParams::default();
-    let plan: Option<&OpPlan> = match route {
-        Route::Matched {
-            operation,
-            params: found,
-        } => {
-            params = found;
-            api.ops.get(operation)
-        }
-        Route::MethodNotAllowed { allowed } => {
-            let list: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
-            let d = Denial::new(
-                405,
-                "route.method",
-                format!("{method} is not documented for this path"),
-            )
-            .header(header::ALLOW, list.join(", "));
-            undocumented(ctx, api, d, outcome)?;
-            None
-        }
-        Route::NotFound => {
-            let d = Denial::new(
-                404,
-                "route.undocumented",
-                format!("{method} {normalized} is not documented"),
-            );
-            undocumented(ctx, api, d, outcome)?;
-            None
-        }
-    };
-    if let Some(plan) = plan {
-        outcome.operation = Some(plan.id.clone());
-    }
-    Ok(Routed {
-        api,
-        plan,
-        params,
-        forward_path,
-    })
-}
-
-/// An undocumented path or method: refused (in the API's mode) with `undocumented: block`,
-/// else only recorded as a `monitor` decision.
-#[allow(
-    clippy::result_large_err,
-    reason = "the response is matched at once by the caller; a box would cost an allocation"
-)]
-fn undocumented(
-    ctx: &Ctx<'_>,
-    api: &Api,
-    d: Denial,
-    outcome: &mut Outcome,
-) -> Result<(), Response<Body>> {
-    if api.undocumented == Undocumented::Block {
-        if let Some(r) = outcome.deny(api.mode, d, ctx.request_id) {
-            return Err(r);
-        }
-    } else {
-        outcome.decision = "monitor";
-        outcome.rule = Some(d.rule);
-        outcome.reason = Some(d.reason);
-    }
-    Ok(())
 }
 
 /// Reads a whole body up to `max` bytes.
