@@ -244,6 +244,82 @@ fn http2_requests_are_checked_and_forwarded_like_http1_ones() {
     }
 }
 
+/// A request body that does not tell its length, so hyper's HTTP/2 client sends no
+/// `content-length` (HTTP/2 needs none): the body is told only by the DATA frames.
+struct Unsized(Option<Bytes>);
+
+impl hyper::body::Body for Unsized {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(
+            self.get_mut()
+                .0
+                .take()
+                .map(|b| Ok(hyper::body::Frame::data(b))),
+        )
+    }
+}
+
+#[test]
+fn an_http2_body_without_content_length_is_seen() {
+    let (gw, _dir, _) = gateway("enforce", "10s");
+    let addr = gw.addr;
+    runtime().block_on(async move {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        // (method, path, body, status): a body on an operation that takes none is refused
+        // whether or not its length was declared; an empty one (a DATA frame that only ends
+        // the stream) is no body; a JSON body without a length is still validated.
+        let cases = [
+            (
+                "GET",
+                "/api/items?limit=1",
+                Some("sneaked"),
+                415,
+                "request.content-type",
+            ),
+            ("GET", "/api/items?limit=1", Some(""), 200, ""),
+            ("GET", "/api/items?limit=1", None, 200, ""),
+            ("POST", "/api/items", Some(r#"{"name":"bolt"}"#), 200, ""),
+            (
+                "POST",
+                "/api/items",
+                Some(r#"{"name":"bolt","admin":1}"#),
+                400,
+                "request.unknown-field",
+            ),
+        ];
+        for (method, path, body, want, rule) in cases {
+            let mut request = hyper::Request::builder()
+                .method(method)
+                .uri(format!("http://{addr}{path}"));
+            if method == "POST" {
+                request = request.header("content-type", "application/json");
+            }
+            let request = request
+                .body(Unsized(body.map(|b| Bytes::from(b.to_owned()))))
+                .unwrap();
+            assert!(request.headers().get("content-length").is_none());
+            send.ready().await.unwrap();
+            let response = send.send_request(request).await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.into_body().collect().await.unwrap().to_bytes();
+            let text = String::from_utf8_lossy(&text);
+            assert_eq!(status, want, "{method} {path} {body:?}: {text}");
+            assert!(text.contains(rule), "{method} {path} {body:?}: {text}");
+        }
+    });
+}
+
 #[test]
 fn an_idle_http2_connection_is_closed_after_header_timeout() {
     let (gw, _dir, _) = gateway("enforce", "500ms");

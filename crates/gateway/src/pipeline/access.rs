@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::Response;
 use http::header::{self, HeaderMap, HeaderName};
 use http::request::Parts;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use portcullis_spec::PathParams;
 use serde_json::Value;
 
@@ -203,12 +203,29 @@ pub(crate) fn run<'f>(
             .any(|o| params.get(&o.param).is_none() && !query.iter().any(|(k, _)| *k == o.param));
         let validate_body = plan.check.body.is_some()
             && (on(api.request.validate) || on(api.request.unknown_fields));
-        let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
-            || parts
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim() != "0");
+        // Whether a body came. hyper knows when none can (HTTP/1 without a length or with a
+        // zero one; HTTP/2 with END_STREAM on the head), which spares the common GET any
+        // lookup; else the headers declare one. HTTP/2 needs no length: where an operation
+        // takes no body and none was declared, only the body itself can tell (it is read,
+        // bounded by max_body: an empty DATA frame that ends the stream is no body).
+        let body = match body {
+            Pending::Stream(stream)
+                if plan.check.body.is_none()
+                    && on(api.request.validate)
+                    && !stream.is_end_stream()
+                    && !declares_body(&parts.headers) =>
+            {
+                match Box::pin(read_body(stream, max)).await {
+                    Ok(b) => Pending::Read(b),
+                    Err(d) => return outcome.refuse(&d, rid),
+                }
+            }
+            other => other,
+        };
+        let has_body = match &body {
+            Pending::Read(b) => !b.is_empty(),
+            Pending::Stream(stream) => !stream.is_end_stream(),
+        };
         if plan.check.body.is_none() && has_body && on(api.request.validate) {
             let d = Denial::new(
                 415,
@@ -269,6 +286,16 @@ pub(crate) fn run<'f>(
 /// True when a refusal counts towards the client's lockout: a presented credential refused with
 /// 401, unless the gateway could not get the keys to check it or the introspection endpoint
 /// failed (with `failure_status: 401`): an outage must not lock out every client.
+/// Whether the headers declare a body: `Transfer-Encoding`, or a `Content-Length` other
+/// than 0.
+fn declares_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
 fn counts_for_lockout(d: &Denial, presented: bool) -> bool {
     presented
         && d.status == 401
