@@ -149,6 +149,14 @@ impl Shutdown {
     }
 }
 
+impl Drop for Shutdown {
+    /// A worker gone without [`Shutdown::start`] stops its connections too: the flag is set
+    /// here, before the sender (dropped after this) wakes them.
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+}
+
 /// The worker's shutdown signal as one connection waits for it: ready once the worker
 /// stops, then yields the receiver, which the connection keeps until it ends (the worker
 /// waits for every receiver to be dropped).
@@ -374,6 +382,24 @@ mod tests {
         assert_eq!(shutdown.receivers(), 1, "the connection holds its receiver");
         drop(watched);
         assert_eq!(shutdown.receivers(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_gone_without_a_word_stops_its_connections_too() {
+        let activity = Arc::new(Activity::default());
+        let (watched, shutdown) = watched(true, &activity);
+        let _busy = activity.request();
+        let task = tokio::spawn(watched);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let told = Instant::now();
+        drop(shutdown);
+        let ended = tokio::time::timeout(Duration::from_secs(600), task).await;
+        assert_eq!(ended.expect("still serving").unwrap(), Some(()));
+        assert!(
+            told.elapsed() < Duration::from_millis(1),
+            "{:?}",
+            told.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]
