@@ -99,7 +99,8 @@ fn each_request_reaches_the_api_its_host_and_path_select() {
         ("store.test", "/orders", 404, "route.undocumented"),
         // A path no API of the host documents: the first of them refuses it.
         ("store.test", "/items", 404, "route.undocumented"),
-        // An API with a host serves only that host (its port and case aside)...
+        // An API with a host serves only that host (its port, case and a fully qualified
+        // name's trailing dot aside)...
         (
             "billing.example",
             "/v2/invoices",
@@ -111,6 +112,24 @@ fn each_request_reaches_the_api_its_host_and_path_select() {
             "/v2/invoices",
             200,
             "/billing-svc/v2/invoices",
+        ),
+        (
+            "billing.example.",
+            "/v2/invoices",
+            200,
+            "/billing-svc/v2/invoices",
+        ),
+        (
+            "billing.example.:80",
+            "/v2/invoices",
+            200,
+            "/billing-svc/v2/invoices",
+        ),
+        (
+            "billing.example..",
+            "/v2/invoices",
+            404,
+            "route.undocumented",
         ),
         ("store.test", "/v2/invoices", 404, "route.undocumented"),
         (
@@ -169,9 +188,10 @@ fn a_host_no_api_serves_is_refused() {
     let upstream = echo_upstream();
     let (gw, _dir) = gateway(
         "  - name: billing\n    spec: billing.yaml\n    upstream: http://{up}/billing-svc\n    host: billing.example\n\
-         \x20 - name: store\n    spec: store.yaml\n    upstream: http://{up}/store-svc\n    host: store.example\n",
+         \x20 - name: store\n    spec: store.yaml\n    upstream: http://{up}/store-svc\n    host: Store.Example.\n",
         upstream,
     );
+    // The configured host is compared as requests' are (case, trailing dot).
     let resp = get(&gw, "store.example", "/api/items");
     assert_eq!(
         (resp.status, forwarded(&resp).as_str()),

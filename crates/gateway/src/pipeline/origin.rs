@@ -82,8 +82,9 @@ pub(super) fn host_mismatch(req: &Request<Incoming>) -> Option<Denial> {
     ))
 }
 
-/// The host a request names (`Host`, else the target's authority), without its port, in
-/// lower case.
+/// The host a request names (`Host`, else the target's authority), without its port and
+/// the trailing dot of a fully qualified name (`api.example.` is `api.example`, as nginx
+/// takes it), in lower case.
 pub(super) fn host_of(req: &Request<Incoming>) -> Option<Cow<'_, str>> {
     let raw = req
         .headers()
@@ -99,6 +100,7 @@ pub(super) fn host_of(req: &Request<Incoming>) -> Option<Cow<'_, str>> {
         }
         _ => raw,
     };
+    let host = host.strip_suffix('.').unwrap_or(host);
     // Hosts arrive in lower case almost always: copied only when they are not.
     Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())

@@ -580,7 +580,11 @@ fn build_api(
         router,
         ops,
         upstream: upstream::compile(config, i, api)?,
-        host: api.host.as_ref().map(|h| h.to_ascii_lowercase()),
+        // As requests' hosts are compared: lower case, without a fully qualified name's dot.
+        host: api
+            .host
+            .as_ref()
+            .map(|h| h.strip_suffix('.').unwrap_or(h).to_ascii_lowercase()),
         strip: api.base_path.clone().filter(|b| b != "/" && !b.is_empty()),
         mode: api.mode,
         undocumented: api.undocumented,
