@@ -384,15 +384,19 @@ mod tests {
         assert_eq!(shutdown.receivers(), 0);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_worker_gone_without_a_word_stops_its_connections_too() {
+    /// Spawns a busy connection (only the worker's side can end it) and lets it wait, then
+    /// hands the worker's shutdown to `stop` (which returns it when it must stay alive) and
+    /// checks that the connection ended at once: woken, not found at the watchdog's next
+    /// look, to which paused time would have jumped.
+    async fn ends_at_once_when(stop: impl FnOnce(Shutdown) -> Option<Shutdown>) {
         let activity = Arc::new(Activity::default());
         let (watched, shutdown) = watched(true, &activity);
         let _busy = activity.request();
         let task = tokio::spawn(watched);
+        // The connection's task has polled (the signal too) and waits.
         tokio::time::sleep(Duration::from_secs(1)).await;
         let told = Instant::now();
-        drop(shutdown);
+        let _kept = stop(shutdown);
         let ended = tokio::time::timeout(Duration::from_secs(600), task).await;
         assert_eq!(ended.expect("still serving").unwrap(), Some(()));
         assert!(
@@ -403,23 +407,20 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_worker_gone_without_a_word_stops_its_connections_too() {
+        ends_at_once_when(|shutdown| {
+            drop(shutdown);
+            None
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn the_workers_signal_wakes_a_connection_that_waits() {
-        let activity = Arc::new(Activity::default());
-        let (watched, shutdown) = watched(true, &activity);
-        // Busy, so only the signal can end it before the test's end.
-        let _busy = activity.request();
-        let task = tokio::spawn(watched);
-        // The connection's task has polled (the signal too) and waits.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let told = Instant::now();
-        shutdown.start();
-        assert_eq!(task.await.unwrap(), Some(()));
-        // Woken by the signal, not found at the watchdog's next look (paused time would
-        // have jumped to it).
-        assert!(
-            told.elapsed() < Duration::from_millis(1),
-            "{:?}",
-            told.elapsed()
-        );
+        ends_at_once_when(|shutdown| {
+            shutdown.start();
+            Some(shutdown)
+        })
+        .await;
     }
 }
