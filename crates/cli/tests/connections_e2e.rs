@@ -98,14 +98,18 @@ apis:
     (Gateway::start(&path), dir)
 }
 
-/// Opens a cleartext HTTP/2 connection (prior knowledge); the connection is driven by a task
-/// whose handle says when and how the gateway ended it.
-async fn connect(
+/// Opens a cleartext HTTP/2 connection (prior knowledge) sending bodies of type `B`; the
+/// connection is driven by a task whose handle says when and how the gateway ended it.
+async fn connect<B>(
     addr: SocketAddr,
 ) -> (
-    SendRequest<Full<Bytes>>,
+    SendRequest<B>,
     tokio::task::JoinHandle<Result<(), hyper::Error>>,
-) {
+)
+where
+    B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
@@ -131,6 +135,18 @@ async fn exchange(
     let request = request
         .body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))
         .unwrap();
+    send_one(send, request).await
+}
+
+/// Sends `request` on `send` and returns the status, the response's headers and its body.
+async fn send_one<B>(
+    send: &mut SendRequest<B>,
+    request: hyper::Request<B>,
+) -> (u16, hyper::HeaderMap, String)
+where
+    B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     send.ready().await.unwrap();
     let response = send.send_request(request).await.unwrap();
     let status = response.status().as_u16();
@@ -215,11 +231,7 @@ fn http2_requests_are_checked_and_forwarded_like_http1_ones() {
                     .header("host", &host)
                     .body(Full::new(Bytes::new()))
                     .unwrap();
-                send.ready().await.unwrap();
-                let response = send.send_request(request).await.unwrap();
-                let status = response.status().as_u16();
-                let body = response.into_body().collect().await.unwrap().to_bytes();
-                let body = String::from_utf8_lossy(&body);
+                let (status, _, body) = send_one(&mut send, request).await;
                 assert_eq!(status, want, "{mode} host {host}: {body}");
                 if want == 400 {
                     assert!(body.contains("request.host"), "{body}");
@@ -270,12 +282,7 @@ fn an_http2_body_without_content_length_is_seen() {
     let (gw, _dir, _) = gateway("enforce", "10s");
     let addr = gw.addr;
     runtime().block_on(async move {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut send, conn) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(conn);
+        let (mut send, _conn) = connect::<Unsized>(addr).await;
         // (method, path, body, status): a body on an operation that takes none is refused
         // whether or not its length was declared; an empty one (a DATA frame that only ends
         // the stream) is no body; a JSON body without a length is still validated.
@@ -309,11 +316,7 @@ fn an_http2_body_without_content_length_is_seen() {
                 .body(Unsized(body.map(|b| Bytes::from(b.to_owned()))))
                 .unwrap();
             assert!(request.headers().get("content-length").is_none());
-            send.ready().await.unwrap();
-            let response = send.send_request(request).await.unwrap();
-            let status = response.status().as_u16();
-            let text = response.into_body().collect().await.unwrap().to_bytes();
-            let text = String::from_utf8_lossy(&text);
+            let (status, _, text) = send_one(&mut send, request).await;
             assert_eq!(status, want, "{method} {path} {body:?}: {text}");
             assert!(text.contains(rule), "{method} {path} {body:?}: {text}");
         }
@@ -350,7 +353,7 @@ fn an_idle_http2_connection_is_closed_after_header_timeout() {
             "idle connection closed {after:?} after its last answer"
         );
         // A connection that never sends a request after the preface is closed too.
-        let (_send, conn) = connect(addr).await;
+        let (_send, conn) = connect::<Full<Bytes>>(addr).await;
         let ended = tokio::time::timeout(Duration::from_secs(10), conn).await;
         assert!(
             ended.is_ok(),
