@@ -1,0 +1,207 @@
+//! Timeouts end to end: the real `portcullis serve` in front of an upstream on 127.0.0.1 that
+//! never answers, and clients that stop mid-request: which deadline a slow upstream or client
+//! meets and what the answer and the decision log call it; a request head that stalls is cut
+//! off after `header_timeout`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use support::store::{ADMIN_TOKEN, SPEC, config, decision_of, req};
+use support::{Gateway, Resp, echo_upstream, read_response};
+
+/// An upstream on 127.0.0.1 that accepts connections and never answers (held until the test
+/// process ends).
+fn silent_upstream() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// Sends `raw` (which may stop mid-body) and reads one response: its status and body.
+fn send_partial(addr: std::net::SocketAddr, raw: &str) -> Resp {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let text = read_response(&mut stream);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no response to {raw:?}: {text:?}"));
+    Resp {
+        status,
+        headers: lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect(),
+        body: body.to_owned(),
+    }
+}
+
+#[test]
+fn timeouts_name_what_was_slow() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    let silent = silent_upstream();
+    // (limits, request, status, decision, rule): a silent upstream is the upstream's timeout
+    // whichever deadline passes first; a client that stops sending is the request's.
+    let get = req("GET", "/api/items/1", &[], None);
+    let stalled = "POST /api/items HTTP/1.1\r\nhost: e2e\r\ncontent-type: application/json\r\n\
+                   content-length: 40\r\n\r\n{\"name\":";
+    let cases = [
+        (
+            "request_timeout: 10s, upstream_timeout: 300ms",
+            get.as_str(),
+            504,
+            "allow",
+            "upstream.timeout",
+        ),
+        (
+            "request_timeout: 300ms, upstream_timeout: 10s",
+            get.as_str(),
+            504,
+            "allow",
+            "upstream.timeout",
+        ),
+        (
+            "request_timeout: 300ms, upstream_timeout: 300ms",
+            get.as_str(),
+            504,
+            "allow",
+            "upstream.timeout",
+        ),
+        (
+            "request_timeout: 300ms",
+            stalled,
+            504,
+            "block",
+            "request.timeout",
+        ),
+    ];
+    for (i, (limits, raw, status, decision, rule)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("timeouts-{i}.yaml"));
+        let text = config(silent, "enforce").replace(
+            "max_body: 2KiB, max_json_depth: 8",
+            &format!("max_body: 2KiB, max_json_depth: 8, {limits}"),
+        );
+        std::fs::write(&path, text).unwrap();
+        let gw = Gateway::start(&path);
+        let started = std::time::Instant::now();
+        let resp = send_partial(gw.addr, raw);
+        assert_eq!(resp.status, status, "{limits}: {}", resp.body);
+        assert!(resp.body.contains(rule), "{limits}: {}", resp.body);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{limits}: answered after {:?}",
+            started.elapsed()
+        );
+        let d = decision_of(&gw, &resp);
+        assert_eq!(d["decision"], decision, "{limits}: {d}");
+        assert_eq!(d["rule"], rule, "{limits}: {d}");
+        if rule == "upstream.timeout" {
+            let metrics = gw.admin("GET", "/metrics", Some(ADMIN_TOKEN)).body;
+            assert!(
+                metrics
+                    .lines()
+                    .any(|l| l == "portcullis_upstream_errors_total{api=\"store\"} 1"),
+                "{limits}: {metrics}"
+            );
+        }
+    }
+}
+
+/// Reads until the gateway closes the connection; returns what came and when it closed.
+fn until_closed(stream: &mut std::net::TcpStream) -> (String, std::time::Duration) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("still open after {:?}: {e}", started.elapsed()),
+        }
+    }
+    (
+        String::from_utf8_lossy(&bytes).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn a_request_head_that_stalls_is_cut_off_after_header_timeout() {
+    use std::io::Write;
+    let upstream = echo_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    let path = dir.path().join("header-timeout.yaml");
+    let text = config(upstream, "enforce").replace(
+        "max_body: 2KiB, max_json_depth: 8",
+        "max_body: 2KiB, max_json_depth: 8, header_timeout: 400ms",
+    );
+    std::fs::write(&path, text).unwrap();
+    let gw = Gateway::start(&path);
+    let open = |gw: &Gateway| {
+        let stream = std::net::TcpStream::connect(gw.addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream
+    };
+    let head = "GET /api/items/1 HTTP/1.1\r\nhost: e2e\r\n";
+    // A connection that sends nothing, one that stops mid-head, and one that stops mid-head
+    // after a few whole requests on it (each request re-arms the timer the worker recycles).
+    for requests_before in [None, Some(0), Some(3)] {
+        let mut stream = open(&gw);
+        if let Some(n) = requests_before {
+            for _ in 0..n {
+                stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
+                let response = read_response(&mut stream);
+                assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+            }
+            stream.write_all(head.as_bytes()).unwrap();
+        }
+        let (got, after) = until_closed(&mut stream);
+        assert!(
+            got.is_empty() || got.starts_with("HTTP/1.1 408"),
+            "{requests_before:?}: {got}"
+        );
+        assert!(
+            after >= std::time::Duration::from_millis(300)
+                && after < std::time::Duration::from_secs(5),
+            "{requests_before:?}: closed after {after:?}"
+        );
+    }
+    // Part of the HTTP/2 preface, then nothing: the version is never known.
+    let mut stream = open(&gw);
+    stream.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    let (got, after) = until_closed(&mut stream);
+    assert!(got.is_empty(), "{got}");
+    assert!(
+        after >= std::time::Duration::from_millis(300) && after < std::time::Duration::from_secs(5),
+        "partial preface: closed after {after:?}"
+    );
+    // A whole request still goes through on a fresh connection.
+    let mut stream = open(&gw);
+    stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
+    assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
+}
