@@ -3,6 +3,7 @@
 //! polite client library would refuse to build).
 #![allow(dead_code)]
 
+pub mod h2;
 pub mod redis;
 pub mod store;
 
