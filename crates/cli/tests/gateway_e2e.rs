@@ -375,3 +375,101 @@ fn deprecated_operations_follow_their_policy() {
         assert_eq!(d["rule"].as_str(), rule, "deprecated: {policy}: {d}");
     }
 }
+
+/// An upstream on 127.0.0.1 answering each request (one per connection) with `fields` header
+/// fields of its own and, as its body, how many fields the request head had.
+fn many_fields_upstream(fields: usize) -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut received = 0;
+            let mut line = String::new();
+            // The request line, then fields up to the empty line (the tests send no body).
+            reader.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                received += 1;
+            }
+            let body = received.to_string();
+            let mut head = "HTTP/1.1 200 OK\r\nconnection: close\r\n".to_owned();
+            for i in 0..fields {
+                head.push_str(&format!("x-up-{i}: v\r\n"));
+            }
+            head.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+            let _ = stream.write_all(head.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn max_headers_bounds_request_and_response_heads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("store.yaml"), SPEC).unwrap();
+    let fields = |n: usize| -> Vec<String> { (0..n).map(|i| format!("x-client-{i}: v")).collect() };
+    let get = |n: usize| {
+        let fields = fields(n);
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        req("GET", "/api/items/1", &fields, None)
+    };
+    // (max_headers, fields the client sends, fields the upstream answers with, status).
+    let cases = [
+        (None, 90, 10, 200),
+        (None, 120, 10, 431),
+        (None, 10, 150, 502),
+        (Some(300), 250, 10, 200),
+        (Some(300), 10, 250, 200),
+        (Some(300), 320, 10, 431),
+        (Some(50), 60, 10, 431),
+    ];
+    for (i, (max, sent, answered, status)) in cases.into_iter().enumerate() {
+        let upstream = many_fields_upstream(answered);
+        let mut text = config(upstream, "enforce");
+        if let Some(max) = max {
+            text = text.replace(
+                "max_body: 2KiB, max_json_depth: 8",
+                &format!(
+                    "max_body: 2KiB, max_json_depth: 8, max_headers: {max}, max_header_bytes: 64KiB"
+                ),
+            );
+        } else {
+            text = text.replace(
+                "max_body: 2KiB, max_json_depth: 8",
+                "max_body: 2KiB, max_json_depth: 8, max_header_bytes: 64KiB",
+            );
+        }
+        let path = dir.path().join(format!("max-headers-{i}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        let gw = Gateway::start(&path);
+        let resp = gw.send(&get(sent));
+        let case = format!("max_headers {max:?}, {sent} sent, {answered} answered");
+        assert_eq!(resp.status, status, "{case}: {}", resp.body);
+        if status == 200 {
+            // Everything the client sent reached the upstream, with the forwarded fields.
+            let received: usize = resp.body.trim().parse().unwrap();
+            assert!(
+                received > sent,
+                "{case}: the upstream got {received} fields"
+            );
+            let passed = resp
+                .headers
+                .iter()
+                .filter(|(n, _)| n.starts_with("x-up-"))
+                .count();
+            assert_eq!(passed, answered, "{case}");
+        }
+        if status == 502 {
+            assert_eq!(
+                decision_of(&gw, &resp)["rule"],
+                "upstream.unavailable",
+                "{case}"
+            );
+        }
+    }
+}

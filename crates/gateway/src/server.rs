@@ -346,6 +346,7 @@ async fn serve_connections(
                     header_timeout: limits.header_timeout.0,
                     max_buf_size: limits.max_header_bytes.as_usize().max(8192),
                     max_header_list_size: u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX),
+                    max_headers: limits.max_headers,
                 };
                 let shared = shared.clone();
                 let worker = worker.clone();

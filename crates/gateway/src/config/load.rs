@@ -53,6 +53,9 @@ pub enum ConfigError {
 const MAX_WORKERS: usize = 1024;
 /// The most connections `server.max_connections` may allow.
 const MAX_CONNECTIONS: usize = 1_000_000;
+/// The most header fields `server.limits.max_headers` may allow: hyper reserves room for that
+/// many per head parsed (64 bytes each).
+const MAX_HEADERS: usize = 1000;
 
 impl Config {
     /// Reads and checks the shape of a configuration file (specs are not loaded here).
@@ -127,6 +130,13 @@ impl Config {
             return Err(at(
                 "/server/max_connections",
                 format!("{n} connections: give between 1 and {MAX_CONNECTIONS}"),
+            ));
+        }
+        let n = self.server.limits.max_headers;
+        if !(1..=MAX_HEADERS).contains(&n) {
+            return Err(at(
+                "/server/limits/max_headers",
+                format!("{n} header fields: give between 1 and {MAX_HEADERS}"),
             ));
         }
         for (i, api) in self.apis.iter().enumerate() {

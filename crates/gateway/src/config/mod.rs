@@ -157,6 +157,10 @@ pub struct LimitsConfig {
     /// Deepest JSON nesting accepted in a body.
     #[serde(default = "default_max_json_depth")]
     pub max_json_depth: usize,
+    /// Most header fields in an HTTP/1.1 head: a client's request (431 beyond) and an
+    /// upstream's response (502 beyond).
+    #[serde(default = "default_max_headers")]
+    pub max_headers: usize,
 }
 
 fn default_max_body() -> ByteSize {
@@ -174,6 +178,12 @@ fn default_header_timeout() -> Dur {
 fn default_max_json_depth() -> usize {
     32
 }
+/// hyper's own limit, kept as the default: above it hyper parses each head into a buffer on
+/// the heap instead of the stack.
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+fn default_max_headers() -> usize {
+    DEFAULT_MAX_HEADERS
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -184,6 +194,7 @@ impl Default for LimitsConfig {
             header_timeout: default_header_timeout(),
             upstream_timeout: default_request_timeout(),
             max_json_depth: default_max_json_depth(),
+            max_headers: default_max_headers(),
         }
     }
 }

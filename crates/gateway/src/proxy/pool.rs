@@ -34,6 +34,7 @@ use tokio_rustls::TlsConnector;
 
 use super::{Body, ProxyError};
 use crate::client_tls::{self, ClientTls};
+use crate::config::DEFAULT_MAX_HEADERS;
 
 /// How long an idle connection is kept.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -56,6 +57,8 @@ pub struct Endpoint {
     key: Arc<str>,
     address: String,
     tls: Option<(TlsConnector, ServerName<'static>)>,
+    /// The most header fields a response head may have.
+    max_headers: usize,
 }
 
 impl fmt::Debug for Endpoint {
@@ -71,6 +74,7 @@ impl Endpoint {
             key: format!("http://{address}").into(),
             address,
             tls: None,
+            max_headers: DEFAULT_MAX_HEADERS,
         }
     }
 
@@ -87,7 +91,19 @@ impl Endpoint {
             .into(),
             address,
             tls: Some((TlsConnector::from(Arc::new(config)), server_name)),
+            max_headers: DEFAULT_MAX_HEADERS,
         }
+    }
+
+    /// The same endpoint, reading response heads of up to `max_headers` fields
+    /// (`server.limits.max_headers`; 100 unless set). Another limit is another pool key, so
+    /// connections opened under the old one are not reused after a reload changes it.
+    pub fn with_max_headers(mut self, max_headers: usize) -> Endpoint {
+        if max_headers != self.max_headers {
+            self.key = format!("{} max_headers={max_headers}", self.key).into();
+            self.max_headers = max_headers;
+        }
+        self
     }
 
     /// The pool key: scheme, address and TLS settings.
@@ -232,13 +248,13 @@ async fn connect(endpoint: &Endpoint) -> Result<SendRequest<Body>, ProxyError> {
             .map_err(|e| fail(e.to_string()))?;
         let _ = stream.set_nodelay(true);
         match &endpoint.tls {
-            None => handshake(stream).await,
+            None => handshake(stream, endpoint.max_headers).await,
             Some((connector, name)) => {
                 let stream = connector
                     .connect(name.clone(), stream)
                     .await
                     .map_err(|e| fail(client_tls::describe(&e)))?;
-                handshake(stream).await
+                handshake(stream, endpoint.max_headers).await
             }
         }
     };
@@ -248,12 +264,18 @@ async fn connect(endpoint: &Endpoint) -> Result<SendRequest<Body>, ProxyError> {
     }
 }
 
-/// HTTP/1.1 over an open stream; the connection's task runs on the current worker.
-async fn handshake<T>(io: T) -> Result<SendRequest<Body>, ProxyError>
+/// HTTP/1.1 over an open stream, reading response heads of up to `max_headers` fields; the
+/// connection's task runs on the current worker.
+async fn handshake<T>(io: T, max_headers: usize) -> Result<SendRequest<Body>, ProxyError>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = http1::Builder::new()
+    let mut builder = http1::Builder::new();
+    // Set only when not hyper's default, which parses each head in a buffer on the stack.
+    if max_headers != DEFAULT_MAX_HEADERS {
+        builder.max_headers(max_headers);
+    }
+    let (sender, connection) = builder
         .handshake(TokioIo::new(io))
         .await
         .map_err(|e| ProxyError::Connect(e.to_string()))?;
@@ -467,5 +489,16 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, ProxyError::Connect(_)), "{e}");
+    }
+
+    #[test]
+    fn another_header_limit_is_another_pool_key() {
+        let plain = Endpoint::plain("127.0.0.1:9".to_owned());
+        let same = plain.clone().with_max_headers(DEFAULT_MAX_HEADERS);
+        let more = plain.clone().with_max_headers(200);
+        assert_eq!(same.key(), plain.key());
+        assert_ne!(more.key(), plain.key());
+        assert_eq!(more.max_headers, 200);
+        assert_eq!(more.clone().with_max_headers(200).key(), more.key());
     }
 }

@@ -144,7 +144,8 @@ pub(super) fn compile(config: &Config, i: usize, api: &ApiConfig) -> Result<Upst
             })?;
             Endpoint::tls(address, server_name, &tls)
         }
-    };
+    }
+    .with_max_headers(config.server.limits.max_headers);
     Ok(Upstream {
         scheme,
         host_header: http::HeaderValue::from_str(authority.as_str()).ok(),

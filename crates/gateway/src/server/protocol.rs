@@ -25,6 +25,7 @@ use hyper_util::server::conn::auto;
 
 use super::idle::{self, Activity, ShutdownSignal};
 use super::log_end;
+use crate::config::DEFAULT_MAX_HEADERS;
 use crate::proxy::Body;
 
 /// The client connection preface of HTTP/2 with prior knowledge (RFC 9113, section 3.4).
@@ -99,6 +100,8 @@ pub(super) struct Settings {
     pub max_buf_size: usize,
     /// The most an HTTP/2 header list may take.
     pub max_header_list_size: u32,
+    /// The most header fields an HTTP/1 request head may have (`server.limits.max_headers`).
+    pub max_headers: usize,
 }
 
 impl Settings {
@@ -107,6 +110,10 @@ impl Settings {
         // watchdog bounds a stalled head and an idle connection instead.
         let mut builder = http1::Builder::new();
         builder.max_buf_size(self.max_buf_size);
+        // Set only when not hyper's default, which parses each head in a buffer on the stack.
+        if self.max_headers != DEFAULT_MAX_HEADERS {
+            builder.max_headers(self.max_headers);
+        }
         builder
     }
 
@@ -121,6 +128,9 @@ impl Settings {
     fn auto(&self) -> auto::Builder<TokioExecutor> {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http1().max_buf_size(self.max_buf_size);
+        if self.max_headers != DEFAULT_MAX_HEADERS {
+            builder.http1().max_headers(self.max_headers);
+        }
         builder
             .http2()
             .timer(TokioTimer::new())

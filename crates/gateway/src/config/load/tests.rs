@@ -68,6 +68,17 @@ fn bad_values_are_located() {
             "{e}"
         );
     }
+    for n in ["0", "1001"] {
+        let text = format!("server:\n  limits: {{ max_headers: {n} }}\n{MINIMAL}");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("/server/limits/max_headers") && e.contains("between 1 and 1000"),
+            "{e}"
+        );
+    }
+    let text = format!("server:\n  limits: {{ max_headers: 1000 }}\n{MINIMAL}");
+    assert_eq!(load(&text).unwrap().server.limits.max_headers, 1000);
+    assert_eq!(load(MINIMAL).unwrap().server.limits.max_headers, 100);
     let text = format!("server:\n  max_connections: 1000000\n{MINIMAL}");
     assert_eq!(load(&text).unwrap().server.max_connections, 1_000_000);
     assert_eq!(load(MINIMAL).unwrap().server.max_connections, 10_000);
