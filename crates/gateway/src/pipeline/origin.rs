@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use http::Request;
 use http::header;
+use http::{Request, Version};
 use hyper::body::Incoming;
 
 use crate::problem::Denial;
@@ -57,29 +57,50 @@ pub(super) fn client_ip(
         .unwrap_or(peer)
 }
 
-/// A request whose target names a host (HTTP/2's `:authority`, or an HTTP/1.1 target in
-/// absolute form) and whose `Host` header names another: RFC 9113 §8.3.1 calls it malformed,
-/// and RFC 9112 §3.2.2 has a server take the target's host while an intermediary before or
-/// after this one may take the header's; refused rather than routed by one and seen by
-/// another as the other.
-pub(super) fn host_mismatch(req: &Request<Incoming>) -> Option<Denial> {
+/// What is wrong with the request's `Host` field, if anything (400 `request.host`, refused in
+/// any mode): an HTTP/1.1 request without one, or any request with more than one (RFC 9112
+/// §3.2 has a server answer both with 400, as nginx does: proxies and the upstream could each
+/// take another); a value that is not a host with an optional port (RFC 3986's characters:
+/// no space, `@`, `/`, `?`, `#` or non-ASCII); or, when the target names a host too (HTTP/2's
+/// `:authority`, an HTTP/1.1 target in absolute form), another host than the target's: RFC
+/// 9113 §8.3.1 calls it malformed, and RFC 9112 §3.2.2 has a server take the target's host
+/// while an intermediary before or after this one may take the header's.
+pub(super) fn host_problem(req: &Request<Incoming>) -> Option<Denial> {
+    let refuse = |reason: String| Some(Denial::new(400, "request.host", reason));
+    let mut fields = req.headers().get_all(header::HOST).iter();
+    let Some(host) = fields.next() else {
+        if req.version() == Version::HTTP_11 {
+            return refuse("an HTTP/1.1 request must carry a Host header".to_owned());
+        }
+        return None;
+    };
+    if fields.next().is_some() {
+        return refuse("the request carries more than one Host header".to_owned());
+    }
+    if !host.as_bytes().iter().all(|&b| is_host_byte(b)) {
+        return refuse(format!(
+            "the Host header {:?} is not a host and optional port",
+            String::from_utf8_lossy(host.as_bytes())
+        ));
+    }
     let authority = req.uri().authority()?;
-    let host = req.headers().get(header::HOST)?;
     if host
         .as_bytes()
         .eq_ignore_ascii_case(authority.as_str().as_bytes())
     {
         return None;
     }
-    Some(Denial::new(
-        400,
-        "request.host",
-        format!(
-            "the Host header {:?} names another host than the request target {:?}",
-            String::from_utf8_lossy(host.as_bytes()),
-            authority.as_str()
-        ),
+    refuse(format!(
+        "the Host header {:?} names another host than the request target {:?}",
+        String::from_utf8_lossy(host.as_bytes()),
+        authority.as_str()
     ))
+}
+
+/// A byte a `Host` value may hold: RFC 3986's unreserved characters, sub-delimiters, `%`
+/// (percent-encoding), `:` (the port) and the brackets of an IPv6 literal.
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:[]".contains(&b)
 }
 
 /// The host a request names (`Host`, else the target's authority), without its port and

@@ -6,7 +6,7 @@ use http::header;
 use http::{Request, Response};
 use hyper::body::Incoming;
 
-use super::origin::{host_mismatch, host_of};
+use super::origin::{host_of, host_problem};
 use super::{Ctx, Outcome};
 use crate::config::Undocumented;
 use crate::problem::Denial;
@@ -99,7 +99,7 @@ pub(super) fn route<'g, 'p>(
     normalized: &'p str,
     outcome: &mut Outcome,
 ) -> Result<Routed<'g, 'p>, Response<Body>> {
-    if let Some(d) = host_mismatch(req) {
+    if let Some(d) = host_problem(req) {
         return Err(outcome.refuse(&d, ctx.request_id));
     }
     // The host is read only when an API is served by host (most configurations have none).
