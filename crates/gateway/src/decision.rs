@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+
+use crate::request_id::RequestId;
 use tokio::sync::mpsc;
 
 /// How many decisions the admin API keeps.
@@ -35,7 +37,7 @@ pub struct Decision {
     /// When the request finished (written as RFC 3339 UTC with milliseconds).
     pub ts: Timestamp,
     /// The request id.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// The API (`null` when no API matched the host).
     pub api: Option<Arc<str>>,
     /// The operation (`null` when undocumented).

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod problem;
 pub mod proxy;
 pub mod ratelimit;
+pub mod request_id;
 pub mod runtime;
 pub mod server;
 pub mod tls;

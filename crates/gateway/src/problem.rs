@@ -6,6 +6,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 
 use crate::proxy::Body;
+use crate::request_id::RequestId;
 
 /// A refusal by one of the pipeline's stages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,14 +54,14 @@ fn title(status: StatusCode) -> &'static str {
 }
 
 /// The problem+json response for a denial.
-pub fn response(denial: &Denial, request_id: &str) -> Response<Body> {
+pub fn response(denial: &Denial, request_id: &RequestId) -> Response<Body> {
     let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::FORBIDDEN);
     let body = serde_json::json!({
         "type": format!("https://portcullis.dev/problems/{}", denial.rule),
         "title": title(status),
         "status": status.as_u16(),
         "detail": denial.detail,
-        "request_id": request_id,
+        "request_id": request_id.as_str(),
     });
     let mut response = Response::new(
         Full::new(Bytes::from(body.to_string()))
@@ -79,8 +80,6 @@ pub fn response(denial: &Denial, request_id: &str) -> Response<Body> {
             headers.append(name.clone(), v);
         }
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", v);
-    }
+    headers.insert(crate::proxy::X_REQUEST_ID, request_id.header().clone());
     response
 }

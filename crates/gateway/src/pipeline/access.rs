@@ -19,6 +19,7 @@ use crate::identity::mtls::ClientCert;
 use crate::identity::{AuthFailure, Principal};
 use crate::problem::Denial;
 use crate::proxy::Body;
+use crate::request_id::RequestId;
 use crate::runtime::{Api, OwnerRule};
 use crate::validate::Violation;
 
@@ -310,7 +311,7 @@ fn deny_violation(
     api: &Api,
     v: Violation,
     outcome: &mut Outcome,
-    rid: &str,
+    rid: &RequestId,
 ) -> Option<Response<Body>> {
     let mode = policy_mode(api, v.policy);
     outcome.deny(mode, Denial::new(v.status, v.rule, v.reason), rid)

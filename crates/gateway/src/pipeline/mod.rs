@@ -32,6 +32,7 @@ use crate::identity::jwt::Clock;
 use crate::metrics::{ApiLabels, Label, Metrics, RequestLabels, RuleLabels, WorkerSeries};
 use crate::problem::{self, Denial};
 use crate::proxy::{Body, BoxError, Forwarded, Proxy, ProxyError};
+use crate::request_id::RequestId;
 use crate::runtime::{Api, Gateway, OpPlan};
 use crate::validate::Policy;
 
@@ -80,7 +81,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// Refuses in every mode (a request that cannot be checked or read): the response.
-    pub(crate) fn refuse(&mut self, denial: &Denial, request_id: &str) -> Response<Body> {
+    pub(crate) fn refuse(&mut self, denial: &Denial, request_id: &RequestId) -> Response<Body> {
         self.decision = "block";
         self.rule = Some(denial.rule);
         self.reason = Some(denial.reason.clone());
@@ -92,7 +93,7 @@ impl Outcome {
         &mut self,
         mode: Mode,
         denial: Denial,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> Option<Response<Body>> {
         match mode {
             Mode::Enforce => Some(self.refuse(&denial, request_id)),
@@ -251,7 +252,7 @@ pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
     pub proxy: &'a Proxy,
     pub gw: &'a Gateway,
-    pub request_id: &'a str,
+    pub request_id: &'a RequestId,
     pub ip: IpAddr,
     pub trusted_peer: bool,
     pub tls: bool,
@@ -300,12 +301,11 @@ pub(crate) fn forward<'f>(
     extra: Vec<(header::HeaderName, String)>,
 ) -> impl Future<Output = Response<Body>> + Send + 'f {
     async move {
-        let request_id = HeaderValue::from_str(ctx.request_id).ok();
         let forwarded = Forwarded {
             client_ip: ctx.ip,
             trusted_peer: ctx.trusted_peer,
             proto: if ctx.tls { "https" } else { "http" },
-            request_id: request_id.as_ref(),
+            request_id: ctx.request_id.header(),
         };
         // One timer per request where possible: an upstream timeout no shorter than the
         // request's leaves the request's deadline to come first, and `handle` then answers
@@ -330,9 +330,7 @@ pub(crate) fn forward<'f>(
             Ok(mut response) => {
                 outcome.upstream_status = Some(response.status().as_u16());
                 let headers = response.headers_mut();
-                if let Some(v) = request_id {
-                    headers.insert(crate::proxy::X_REQUEST_ID, v);
-                }
+                headers.insert(crate::proxy::X_REQUEST_ID, ctx.request_id.header().clone());
                 for (name, value) in extra {
                     if let Ok(v) = HeaderValue::from_str(&value) {
                         headers.insert(name, v);
@@ -353,7 +351,7 @@ fn upstream_failed(
     outcome: &mut Outcome,
     error: ProxyError,
 ) -> Response<Body> {
-    tracing::warn!(api = %api.0, error = %error, request_id = ctx.request_id, "upstream failed");
+    tracing::warn!(api = %api.0, error = %error, request_id = %ctx.request_id, "upstream failed");
     ctx.shared
         .metrics
         .upstream_errors

@@ -9,27 +9,17 @@ use http::{Request, Version};
 use hyper::body::Incoming;
 
 use crate::problem::Denial;
+use crate::request_id::RequestId;
 use crate::runtime::Gateway;
 
 /// The request id: the trusted peer's `X-Request-Id` (1 to 128 visible ASCII characters),
 /// otherwise a new UUID v4.
-pub(super) fn request_id(req: &Request<Incoming>, trusted_peer: bool) -> String {
-    if trusted_peer
-        && let Some(id) = req
-            .headers()
-            .get(crate::proxy::X_REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-        && !id.is_empty()
-        && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return id.to_owned();
-    }
-    let mut text = uuid::Uuid::encode_buffer();
-    uuid::Uuid::new_v4()
-        .hyphenated()
-        .encode_lower(&mut text)
-        .to_owned()
+pub(super) fn request_id(req: &Request<Incoming>, trusted_peer: bool) -> RequestId {
+    trusted_peer
+        .then(|| req.headers().get(crate::proxy::X_REQUEST_ID))
+        .flatten()
+        .and_then(RequestId::from_header)
+        .unwrap_or_else(RequestId::generate)
 }
 
 /// The client address: the peer, or (peer trusted) the rightmost untrusted X-Forwarded-For hop.

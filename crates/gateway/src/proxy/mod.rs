@@ -150,7 +150,7 @@ pub struct Forwarded<'a> {
     /// `http` or `https` as received.
     pub proto: &'static str,
     /// The request id, as the `X-Request-Id` header value (made once for both ways).
-    pub request_id: Option<&'a HeaderValue>,
+    pub request_id: &'a HeaderValue,
 }
 
 impl Proxy {
@@ -230,9 +230,7 @@ impl Proxy {
         {
             headers.insert(X_FORWARDED_HOST, host);
         }
-        if let Some(v) = forwarded.request_id {
-            headers.insert(X_REQUEST_ID, v.clone());
-        }
+        headers.insert(X_REQUEST_ID, forwarded.request_id.clone());
         if let Some(v) = &upstream.host_header {
             headers.insert(header::HOST, v.clone());
         }

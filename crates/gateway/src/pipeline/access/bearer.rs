@@ -36,7 +36,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Principal>,
         if judged.stale {
             metrics.introspection_stale.inc();
             tracing::warn!(
-                request_id = ctx.request_id,
+                request_id = %ctx.request_id,
                 "introspection endpoint failed; a cached answer was used (on_failure: allow_cached)"
             );
         }

@@ -79,7 +79,7 @@ pub(super) async fn authenticate(
                                 })
                                 .inc();
                             tracing::info!(
-                                request_id = ctx.request_id,
+                                request_id = %ctx.request_id,
                                 reason = f.code(),
                                 "authentication failed: {f}"
                             );
@@ -183,7 +183,7 @@ fn count_failure(ctx: &Ctx<'_>, d: &Denial, code: &str) {
         })
         .inc();
     tracing::info!(
-        request_id = ctx.request_id,
+        request_id = %ctx.request_id,
         reason = code,
         "authentication failed: {}",
         d.reason

@@ -126,7 +126,7 @@ impl<'a> Watch<'a> {
             api = %self.api.name,
             kind,
             client_ip = %self.ip,
-            request_id = ctx.request_id,
+            request_id = %ctx.request_id,
             lock_secs = ms.div_ceil(1000),
             "lockout started"
         );
