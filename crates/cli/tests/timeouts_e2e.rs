@@ -205,3 +205,116 @@ fn a_request_head_that_stalls_is_cut_off_after_header_timeout() {
     stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
     assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
 }
+
+/// An upstream on 127.0.0.1 that answers each request with a `length`-byte body, of which it
+/// sends `sent` bytes and then nothing more (holding the connection open until the gateway
+/// closes it).
+fn answering_upstream(length: usize, sent: usize) -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let mut stream = stream;
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n\r\n");
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = sent;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    // Blocks while the gateway does not read; fails once it has closed.
+                    if stream.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+                // Then silence, until the gateway hangs up.
+                let mut rest = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut stream, &mut rest);
+            });
+        }
+    });
+    addr
+}
+
+/// A gateway with `header_timeout: 300ms, send_timeout: 1s` in front of `upstream`.
+fn impatient_gateway(dir: &std::path::Path, upstream: std::net::SocketAddr) -> Gateway {
+    std::fs::write(dir.join("store.yaml"), SPEC).unwrap();
+    let path = dir.join("send-timeout.yaml");
+    let text = config(upstream, "enforce").replace(
+        "max_body: 2KiB, max_json_depth: 8",
+        "max_body: 2KiB, max_json_depth: 8, header_timeout: 300ms, send_timeout: 1s",
+    );
+    std::fs::write(&path, text).unwrap();
+    Gateway::start(&path)
+}
+
+/// Reads `stream` to its end (EOF or reset); returns the bytes read.
+fn read_all(stream: &mut std::net::TcpStream) -> usize {
+    use std::io::Read;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return total,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return total,
+            Err(e) => panic!("still open after {total} bytes: {e}"),
+        }
+    }
+}
+
+#[test]
+fn an_answer_that_stops_moving_is_cut_off_after_send_timeout() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    const LENGTH: usize = 256 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let get = "GET /api/items/1 HTTP/1.1\r\nhost: e2e\r\n\r\n";
+
+    // An upstream that stops mid-body: the client reads on, the answer stops coming, and the
+    // gateway hangs up about send_timeout later (not header_timeout: an answer is under way).
+    let gw = impatient_gateway(dir.path(), answering_upstream(LENGTH, 100_000));
+    let mut stream = std::net::TcpStream::connect(gw.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(get.as_bytes()).unwrap();
+    let started = Instant::now();
+    let got = read_all(&mut stream);
+    let after = started.elapsed();
+    assert!(got > 100_000 && got < 101_000, "received {got} bytes");
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(5),
+        "closed after {after:?}"
+    );
+
+    // A client that stops reading a long answer ("slow read"): the upstream would send it
+    // all, the gateway stops forwarding once the client's buffers are full, and hangs up.
+    let gw = impatient_gateway(dir.path(), answering_upstream(LENGTH, LENGTH));
+    let mut stream = std::net::TcpStream::connect(gw.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(get.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let got = read_all(&mut stream);
+    assert!(got < LENGTH / 4, "received {got} of {LENGTH} bytes");
+    // The gateway still serves: a new answer starts.
+    let mut fresh = std::net::TcpStream::connect(gw.addr).unwrap();
+    fresh
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    fresh.write_all(get.as_bytes()).unwrap();
+    let mut first = [0u8; 12];
+    std::io::Read::read_exact(&mut fresh, &mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+}

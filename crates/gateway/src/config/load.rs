@@ -132,6 +132,20 @@ impl Config {
                 format!("{n} connections: give between 1 and {MAX_CONNECTIONS}"),
             ));
         }
+        let limits = &self.server.limits;
+        for (key, value) in [
+            ("request_timeout", limits.request_timeout),
+            ("header_timeout", limits.header_timeout),
+            ("upstream_timeout", limits.upstream_timeout),
+            ("send_timeout", limits.send_timeout),
+        ] {
+            if value.0.is_zero() {
+                return Err(at(
+                    &format!("/server/limits/{key}"),
+                    "must be more than 0".to_owned(),
+                ));
+            }
+        }
         let n = self.server.limits.max_headers;
         if !(1..=MAX_HEADERS).contains(&n) {
             return Err(at(

@@ -154,6 +154,10 @@ pub struct LimitsConfig {
     /// Longest the upstream may take to answer.
     #[serde(default = "default_request_timeout")]
     pub upstream_timeout: Dur,
+    /// Longest an answer being sent may go without sending anything (a client that stops
+    /// reading, an upstream that stops mid-body); then its connection is closed.
+    #[serde(default = "default_send_timeout")]
+    pub send_timeout: Dur,
     /// Deepest JSON nesting accepted in a body.
     #[serde(default = "default_max_json_depth")]
     pub max_json_depth: usize,
@@ -171,6 +175,9 @@ fn default_max_header_bytes() -> ByteSize {
 }
 fn default_request_timeout() -> Dur {
     Dur(std::time::Duration::from_secs(30))
+}
+fn default_send_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(60))
 }
 fn default_header_timeout() -> Dur {
     Dur(std::time::Duration::from_secs(10))
@@ -193,6 +200,7 @@ impl Default for LimitsConfig {
             request_timeout: default_request_timeout(),
             header_timeout: default_header_timeout(),
             upstream_timeout: default_request_timeout(),
+            send_timeout: default_send_timeout(),
             max_json_depth: default_max_json_depth(),
             max_headers: default_max_headers(),
         }

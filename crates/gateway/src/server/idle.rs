@@ -15,6 +15,12 @@
 //! request: about 1 000 instructions of a routed request's 32 000, see BENCHMARKS.md.) A
 //! head still being read when the watchdog closes is dropped unanswered, as hyper's timeout
 //! did; an HTTP/1 connection that does not end when told to is dropped one period later.
+//!
+//! The same watchdog bounds an answer that stops moving (`send_timeout`, as nginx's): each
+//! frame of a response body sent on counts as activity, so a connection with an answer under
+//! way and no activity for `send_timeout` (a client that stops reading, a "slow read"; an
+//! upstream that stops sending mid-body) is dropped, the answer cut short. Waiting for the
+//! upstream's response head is not sending (`request_timeout` bounds that).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +46,8 @@ pub(super) struct Activity {
     events: AtomicUsize,
     /// Requests whose response has not been sent to the end (or dropped) yet.
     in_flight: AtomicUsize,
+    /// Responses whose body is being sent (see [`hold`]).
+    sending: AtomicUsize,
 }
 
 impl Activity {
@@ -64,18 +72,23 @@ impl Drop for InFlight {
 }
 
 /// `body` holding `in_flight` until it has been sent to the end or dropped (a reset stream),
-/// so a long answer keeps its connection busy.
+/// so a long answer keeps its connection busy; each frame it yields is activity, so an answer
+/// that stops moving is noticed (`send_timeout`).
 pub(super) fn hold(body: Body, in_flight: InFlight) -> Body {
-    BoxBody::new(Held {
-        body,
-        _in_flight: in_flight,
-    })
+    in_flight.0.sending.fetch_add(1, Ordering::Relaxed);
+    BoxBody::new(Held { body, in_flight })
 }
 
 /// The body of [`hold`].
 struct Held {
     body: Body,
-    _in_flight: InFlight,
+    in_flight: InFlight,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.in_flight.0.sending.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl HttpBody for Held {
@@ -86,7 +99,12 @@ impl HttpBody for Held {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(_))) = &polled {
+            this.in_flight.0.events.fetch_add(1, Ordering::Relaxed);
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -187,24 +205,49 @@ impl Future for ShutdownSignal {
     }
 }
 
+/// What the watchdog bounds.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// How long a connection may stay idle (or a request head stall): `header_timeout`.
+    pub idle: Duration,
+    /// How long an answer under way may send nothing: `send_timeout`.
+    pub send: Duration,
+}
+
+/// How a watched connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum End<T> {
+    /// The connection's own end (hyper's result).
+    Served(T),
+    /// Told to close, it had not a period later with nothing in flight: dropped.
+    Dropped,
+    /// An answer under way sent nothing for `send_timeout`: dropped.
+    Stalled,
+}
+
 /// Serves `conn` until it ends, shutting it down gracefully (with `shutdown`, hyper's
 /// graceful shutdown) when the worker stops or when the connection has been idle for
-/// `limit` (see the module's doc). A connection that has not finished closing `limit` after
-/// it was told to, with no request in flight, is dropped: `None` then.
+/// `limits.idle`, and dropping it when an answer under way has sent nothing for
+/// `limits.send` (see the module's doc). A connection that has not finished closing a
+/// period after it was told to, with no request in flight, is dropped too.
 pub(super) fn watch<C: Future>(
     conn: C,
     shutdown: fn(Pin<&mut C>),
     activity: Arc<Activity>,
-    limit: Duration,
+    limits: Limits,
     signal: ShutdownSignal,
 ) -> Watched<C> {
+    // One look per period: often enough for both limits.
+    let period = limits.idle.min(limits.send);
     Watched {
         conn: Box::pin(conn),
         shutdown,
         activity,
-        limit,
-        timer: Box::pin(tokio::time::sleep(limit)),
+        limits,
+        period,
+        timer: Box::pin(tokio::time::sleep(period)),
         seen: 0,
+        quiet: Duration::ZERO,
         closing: false,
         signal: Some(signal),
         _held: None,
@@ -216,11 +259,15 @@ pub(super) struct Watched<C> {
     conn: Pin<Box<C>>,
     shutdown: fn(Pin<&mut C>),
     activity: Arc<Activity>,
-    limit: Duration,
+    limits: Limits,
+    /// Time between two looks.
+    period: Duration,
     /// The next look.
     timer: Pin<Box<Sleep>>,
     /// `activity.events` at the last look.
     seen: usize,
+    /// How long no request started or ended and no answer moved, counted in periods.
+    quiet: Duration,
     /// Graceful shutdown has started.
     closing: bool,
     signal: Option<ShutdownSignal>,
@@ -238,7 +285,7 @@ impl<C> Watched<C> {
 }
 
 impl<C: Future> Future for Watched<C> {
-    type Output = Option<C::Output>;
+    type Output = End<C::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -250,23 +297,31 @@ impl<C: Future> Future for Watched<C> {
             this.close();
         }
         if let Poll::Ready(out) = this.conn.as_mut().poll(cx) {
-            return Poll::Ready(Some(out));
+            return Poll::Ready(End::Served(out));
         }
         while this.timer.as_mut().poll(cx).is_ready() {
             let events = this.activity.events.load(Ordering::Relaxed);
             let busy = this.activity.in_flight.load(Ordering::Relaxed) > 0;
+            if events == this.seen {
+                this.quiet += this.period;
+            } else {
+                this.quiet = Duration::ZERO;
+            }
+            if this.quiet >= this.limits.send && this.activity.sending.load(Ordering::Relaxed) > 0 {
+                return Poll::Ready(End::Stalled);
+            }
             if this.closing {
                 if !busy {
-                    return Poll::Ready(None);
+                    return Poll::Ready(End::Dropped);
                 }
-            } else if events == this.seen && !busy {
+            } else if this.quiet >= this.limits.idle && !busy {
                 this.close();
                 if let Poll::Ready(out) = this.conn.as_mut().poll(cx) {
-                    return Poll::Ready(Some(out));
+                    return Poll::Ready(End::Served(out));
                 }
             }
             this.seen = events;
-            this.timer.as_mut().reset(Instant::now() + this.limit);
+            this.timer.as_mut().reset(Instant::now() + this.period);
         }
         Poll::Pending
     }
@@ -298,17 +353,25 @@ mod tests {
     }
 
     const LIMIT: Duration = Duration::from_secs(10);
+    const SEND_LIMIT: Duration = Duration::from_secs(60);
 
     /// A watched stand-in and the worker's shutdown.
     fn watched(obeys: bool, activity: &Arc<Activity>) -> (Watched<Conn>, Shutdown) {
         let shutdown = Shutdown::new();
         let signal = shutdown.signal();
         let conn = Conn { shut: false, obeys };
-        (watch(conn, shut, activity.clone(), LIMIT, signal), shutdown)
+        let limits = Limits {
+            idle: LIMIT,
+            send: SEND_LIMIT,
+        };
+        (
+            watch(conn, shut, activity.clone(), limits, signal),
+            shutdown,
+        )
     }
 
     /// Runs `watched` for `duration` of paused time; its output if it ended by then.
-    async fn run_for(watched: &mut Watched<Conn>, duration: Duration) -> Option<Option<()>> {
+    async fn run_for(watched: &mut Watched<Conn>, duration: Duration) -> Option<End<()>> {
         tokio::time::timeout(duration, watched).await.ok()
     }
 
@@ -322,7 +385,7 @@ mod tests {
         );
         assert_eq!(
             run_for(&mut watched, Duration::from_millis(2)).await,
-            Some(Some(()))
+            Some(End::Served(()))
         );
     }
 
@@ -346,7 +409,7 @@ mod tests {
         );
         assert_eq!(
             run_for(&mut watched, LIMIT + Duration::from_millis(2)).await,
-            Some(Some(()))
+            Some(End::Served(()))
         );
     }
 
@@ -365,7 +428,7 @@ mod tests {
         drop(in_flight);
         assert_eq!(
             run_for(&mut watched, LIMIT + Duration::from_millis(1)).await,
-            Some(None)
+            Some(End::Dropped)
         );
     }
 
@@ -398,7 +461,7 @@ mod tests {
         let told = Instant::now();
         let _kept = stop(shutdown);
         let ended = tokio::time::timeout(Duration::from_secs(600), task).await;
-        assert_eq!(ended.expect("still serving").unwrap(), Some(()));
+        assert_eq!(ended.expect("still serving").unwrap(), End::Served(()));
         assert!(
             told.elapsed() < Duration::from_millis(1),
             "{:?}",
@@ -422,5 +485,49 @@ mod tests {
             Some(shutdown)
         })
         .await;
+    }
+
+    /// A response body with a frame ready at every poll, never ending.
+    struct Endless;
+
+    impl HttpBody for Endless {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"x")))))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_that_stops_moving_is_dropped_after_the_send_limit() {
+        use http_body_util::BodyExt;
+        let activity = Arc::new(Activity::default());
+        let (mut watched, _sender) = watched(true, &activity);
+        // Waiting five minutes for the upstream's head is not sending.
+        let waiting = activity.request();
+        assert_eq!(run_for(&mut watched, Duration::from_secs(300)).await, None);
+        // An answer whose frames go out every 30 s keeps its connection for ten minutes.
+        let mut body = hold(BoxBody::new(Endless), waiting);
+        for _ in 0..20 {
+            assert!(body.frame().await.is_some());
+            assert_eq!(run_for(&mut watched, Duration::from_secs(30)).await, None);
+        }
+        // Then nothing moves (a client that stops reading): dropped within one period of
+        // the send limit, answer under way or not.
+        assert_eq!(
+            run_for(&mut watched, SEND_LIMIT - Duration::from_secs(30) - LIMIT).await,
+            None
+        );
+        assert_eq!(
+            run_for(&mut watched, LIMIT + LIMIT).await,
+            Some(End::Stalled)
+        );
+        drop(body);
+        assert_eq!(activity.sending.load(Ordering::Relaxed), 0);
+        assert_eq!(activity.in_flight.load(Ordering::Relaxed), 0);
     }
 }

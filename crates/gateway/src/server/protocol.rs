@@ -96,6 +96,8 @@ pub(super) struct Settings {
     /// `server.limits.header_timeout`: the first bytes' and the watchdog's period
     /// ([`idle::watch`], which bounds request heads and idle time for every protocol).
     pub header_timeout: Duration,
+    /// `server.limits.send_timeout`: how long an answer under way may send nothing.
+    pub send_timeout: Duration,
     /// The most an HTTP/1 request head may take in the read buffer.
     pub max_buf_size: usize,
     /// The most an HTTP/2 header list may take.
@@ -154,13 +156,16 @@ pub(super) async fn serve<I, S>(
     S: Service<Request<Incoming>, Response = Response<Body>, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
-    let limit = settings.header_timeout;
+    let limits = idle::Limits {
+        idle: settings.header_timeout,
+        send: settings.send_timeout,
+    };
     match protocol {
         Protocol::Http1 => {
             let conn = settings.http1().serve_connection(io, service);
             let shutdown = http1::Connection::graceful_shutdown;
             log_end(
-                idle::watch(conn, shutdown, activity, limit, signal).await,
+                idle::watch(conn, shutdown, activity, limits, signal).await,
                 peer,
             );
         }
@@ -168,7 +173,7 @@ pub(super) async fn serve<I, S>(
             let conn = settings.http2().serve_connection(io, service);
             let shutdown = http2::Connection::graceful_shutdown;
             log_end(
-                idle::watch(conn, shutdown, activity, limit, signal).await,
+                idle::watch(conn, shutdown, activity, limits, signal).await,
                 peer,
             );
         }
@@ -176,7 +181,7 @@ pub(super) async fn serve<I, S>(
             let conn = settings.auto().serve_connection(io, service).into_owned();
             let shutdown = auto::Connection::graceful_shutdown;
             log_end(
-                idle::watch(conn, shutdown, activity, limit, signal).await,
+                idle::watch(conn, shutdown, activity, limits, signal).await,
                 peer,
             );
         }

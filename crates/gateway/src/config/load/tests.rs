@@ -76,6 +76,19 @@ fn bad_values_are_located() {
             "{e}"
         );
     }
+    for key in [
+        "request_timeout",
+        "header_timeout",
+        "upstream_timeout",
+        "send_timeout",
+    ] {
+        let text = format!("server:\n  limits: {{ {key}: 0s }}\n{MINIMAL}");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("/server/limits/{key}")) && e.contains("must be more than 0"),
+            "{e}"
+        );
+    }
     let text = format!("server:\n  limits: {{ max_headers: 1000 }}\n{MINIMAL}");
     assert_eq!(load(&text).unwrap().server.limits.max_headers, 1000);
     assert_eq!(load(MINIMAL).unwrap().server.limits.max_headers, 100);
