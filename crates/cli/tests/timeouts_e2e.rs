@@ -296,6 +296,10 @@ fn an_answer_that_stops_moving_is_cut_off_after_send_timeout() {
         after >= Duration::from_millis(900) && after < Duration::from_secs(5),
         "closed after {after:?}"
     );
+    assert_eq!(
+        gw.metric("portcullis_connections_stalled_total", ADMIN_TOKEN),
+        1.0
+    );
 
     // A client that stops reading a long answer ("slow read"): the upstream would send it
     // all, the gateway stops forwarding once the client's buffers are full, and hangs up.

@@ -204,6 +204,9 @@ pub struct Metrics {
     /// `portcullis_connection_limit_waits_total`: times the public listener stopped accepting
     /// because `server.max_connections` were open.
     pub connection_limit_waits: Counter,
+    /// `portcullis_connections_stalled_total`: connections dropped because an answer under way
+    /// sent nothing for `server.limits.send_timeout`.
+    pub connections_stalled: Counter,
 }
 
 impl Default for Metrics {
@@ -235,6 +238,12 @@ impl Metrics {
         let lockouts = Family::<LockoutLabels, Counter>::default();
         let connections_open = Gauge::default();
         let connection_limit_waits = Counter::default();
+        let connections_stalled = Counter::default();
+        registry.register(
+            "connections_stalled",
+            "Connections dropped because an answer under way sent nothing for server.limits.send_timeout",
+            connections_stalled.clone(),
+        );
         registry.register(
             "connections_open",
             "Client connections open on the public listener",
@@ -338,6 +347,7 @@ impl Metrics {
             ratelimit_storage_dropped,
             lockouts,
             connections_open,
+            connections_stalled,
             connection_limit_waits,
         }
     }

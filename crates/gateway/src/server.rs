@@ -345,6 +345,7 @@ async fn serve_connections(
                 let settings = protocol::Settings {
                     header_timeout: limits.header_timeout.0,
                     send_timeout: limits.send_timeout.0,
+                    stalled: shared.metrics.connections_stalled.clone(),
                     max_buf_size: limits.max_header_bytes.as_usize().max(8192),
                     max_header_list_size: u32::try_from(limits.max_header_bytes.0).unwrap_or(u32::MAX),
                     max_headers: limits.max_headers,
@@ -417,13 +418,18 @@ async fn serve_connections(
 
 /// Logs how a connection served through [`idle::watch`] ended (at debug level: a client's
 /// doing).
-fn log_end<E: std::fmt::Display>(end: idle::End<Result<(), E>>, peer: SocketAddr) {
+fn log_end<E: std::fmt::Display>(
+    end: idle::End<Result<(), E>>,
+    peer: SocketAddr,
+    stalled: &prometheus_client::metrics::counter::Counter,
+) {
     match end {
         idle::End::Served(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
         idle::End::Dropped => {
             tracing::debug!(%peer, "idle connection did not close when told to; dropped")
         }
         idle::End::Stalled => {
+            stalled.inc();
             tracing::debug!(%peer, "an answer sent nothing for send_timeout; connection dropped")
         }
         idle::End::Served(Ok(())) => {}

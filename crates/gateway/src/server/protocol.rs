@@ -22,6 +22,7 @@ use hyper::service::Service;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
+use prometheus_client::metrics::counter::Counter;
 
 use super::idle::{self, Activity, ShutdownSignal};
 use super::log_end;
@@ -98,6 +99,8 @@ pub(super) struct Settings {
     pub header_timeout: Duration,
     /// `server.limits.send_timeout`: how long an answer under way may send nothing.
     pub send_timeout: Duration,
+    /// `portcullis_connections_stalled_total`, counted when `send_timeout` cuts a connection.
+    pub stalled: Counter,
     /// The most an HTTP/1 request head may take in the read buffer.
     pub max_buf_size: usize,
     /// The most an HTTP/2 header list may take.
@@ -167,6 +170,7 @@ pub(super) async fn serve<I, S>(
             log_end(
                 idle::watch(conn, shutdown, activity, limits, signal).await,
                 peer,
+                &settings.stalled,
             );
         }
         Protocol::Http2 => {
@@ -175,6 +179,7 @@ pub(super) async fn serve<I, S>(
             log_end(
                 idle::watch(conn, shutdown, activity, limits, signal).await,
                 peer,
+                &settings.stalled,
             );
         }
         Protocol::Unknown => {
@@ -183,6 +188,7 @@ pub(super) async fn serve<I, S>(
             log_end(
                 idle::watch(conn, shutdown, activity, limits, signal).await,
                 peer,
+                &settings.stalled,
             );
         }
     }
