@@ -38,6 +38,14 @@ fn unknown_keys_name_file_line_and_pointer() {
     );
 }
 
+/// Asserts that MINIMAL under a `server:` block of `lines` is refused at `pointer` with
+/// `message`.
+fn refused(lines: &str, pointer: &str, message: &str) {
+    let text = format!("server:\n{lines}\n{MINIMAL}");
+    let e = load(&text).unwrap_err().to_string();
+    assert!(e.contains(pointer) && e.contains(message), "{lines}: {e}");
+}
+
 #[test]
 fn bad_values_are_located() {
     let text = format!("{MINIMAL}    rate_limits:\n      - {{ key: ip, limit: 5, per: 5 }}\n");
@@ -53,28 +61,14 @@ fn bad_values_are_located() {
         "{e}"
     );
 
-    let text = format!("server:\n  workers: 0\n{MINIMAL}");
-    let e = load(&text).unwrap_err().to_string();
-    assert!(
-        e.contains("/server/workers") && e.contains("between 1 and 1024"),
-        "{e}"
-    );
-
+    refused("  workers: 0", "/server/workers", "between 1 and 1024");
     for n in ["0", "1000001"] {
-        let text = format!("server:\n  max_connections: {n}\n{MINIMAL}");
-        let e = load(&text).unwrap_err().to_string();
-        assert!(
-            e.contains("/server/max_connections") && e.contains("between 1 and 1000000"),
-            "{e}"
-        );
+        let line = format!("  max_connections: {n}");
+        refused(&line, "/server/max_connections", "between 1 and 1000000");
     }
     for n in ["0", "1001"] {
-        let text = format!("server:\n  limits: {{ max_headers: {n} }}\n{MINIMAL}");
-        let e = load(&text).unwrap_err().to_string();
-        assert!(
-            e.contains("/server/limits/max_headers") && e.contains("between 1 and 1000"),
-            "{e}"
-        );
+        let line = format!("  limits: {{ max_headers: {n} }}");
+        refused(&line, "/server/limits/max_headers", "between 1 and 1000");
     }
     for key in [
         "request_timeout",
@@ -82,11 +76,11 @@ fn bad_values_are_located() {
         "upstream_timeout",
         "send_timeout",
     ] {
-        let text = format!("server:\n  limits: {{ {key}: 0s }}\n{MINIMAL}");
-        let e = load(&text).unwrap_err().to_string();
-        assert!(
-            e.contains(&format!("/server/limits/{key}")) && e.contains("must be more than 0"),
-            "{e}"
+        let line = format!("  limits: {{ {key}: 0s }}");
+        refused(
+            &line,
+            &format!("/server/limits/{key}"),
+            "must be more than 0",
         );
     }
     let text = format!("server:\n  limits: {{ max_headers: 1000 }}\n{MINIMAL}");
