@@ -72,10 +72,12 @@ impl Drop for InFlight {
 }
 
 /// `body` holding `in_flight` until it has been sent to the end or dropped (a reset stream),
-/// so a long answer keeps its connection busy; each frame it yields is activity, so an answer
-/// that stops moving is noticed (`send_timeout`).
+/// so a long answer keeps its connection busy. The answer's head and each frame of its body
+/// are activity, so an answer that stops moving is noticed (`send_timeout`), counting from
+/// its head, not from the request (the wait for the head is `request_timeout`'s).
 pub(super) fn hold(body: Body, in_flight: InFlight) -> Body {
     in_flight.0.sending.fetch_add(1, Ordering::Relaxed);
+    in_flight.0.events.fetch_add(1, Ordering::Relaxed);
     BoxBody::new(Held { body, in_flight })
 }
 
@@ -500,6 +502,27 @@ mod tests {
         ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
             Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"x")))))
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_send_limit_counts_from_the_answers_head_not_from_the_request() {
+        let activity = Arc::new(Activity::default());
+        let (mut watched, _sender) = watched(true, &activity);
+        // Five minutes waiting for the upstream's head, then the head goes out and the
+        // body's first frame is slow: the answer is under way only from its head.
+        let waiting = activity.request();
+        assert_eq!(run_for(&mut watched, Duration::from_secs(300)).await, None);
+        let body = hold(BoxBody::new(Endless), waiting);
+        assert_eq!(
+            run_for(&mut watched, SEND_LIMIT - LIMIT).await,
+            None,
+            "cut before send_timeout of silence since the head"
+        );
+        assert_eq!(
+            run_for(&mut watched, LIMIT + LIMIT + LIMIT).await,
+            Some(End::Stalled)
+        );
+        drop(body);
     }
 
     #[tokio::test(start_paused = true)]
