@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use http::header;
-use http::{Request, Version};
+use http::{HeaderValue, Request, Uri, Version};
 use hyper::body::Incoming;
 
 use crate::problem::Denial;
@@ -47,22 +47,22 @@ pub(super) fn client_ip(
         .unwrap_or(peer)
 }
 
-/// What is wrong with the request's `Host` field, if anything (400 `request.host`, refused in
-/// any mode): an HTTP/1.1 request without one, or any request with more than one (RFC 9112
+/// The request's `Host` field (none: it sent none), or what is wrong with it (400
+/// `request.host`, refused in any mode): an HTTP/1.1 request without one, or any request with more than one (RFC 9112
 /// §3.2 has a server answer both with 400, as nginx does: proxies and the upstream could each
 /// take another); a value that is not a host with an optional port (RFC 3986's characters:
 /// no space, `@`, `/`, `?`, `#` or non-ASCII); or, when the target names a host too (HTTP/2's
 /// `:authority`, an HTTP/1.1 target in absolute form), another host than the target's: RFC
 /// 9113 §8.3.1 calls it malformed, and RFC 9112 §3.2.2 has a server take the target's host
 /// while an intermediary before or after this one may take the header's.
-pub(super) fn host_problem(req: &Request<Incoming>) -> Option<Denial> {
-    let refuse = |reason: String| Some(Denial::new(400, "request.host", reason));
+pub(super) fn checked_host(req: &Request<Incoming>) -> Result<Option<&HeaderValue>, Denial> {
+    let refuse = |reason: String| Err(Denial::new(400, "request.host", reason));
     let mut fields = req.headers().get_all(header::HOST).iter();
     let Some(host) = fields.next() else {
         if req.version() == Version::HTTP_11 {
             return refuse("an HTTP/1.1 request must carry a Host header".to_owned());
         }
-        return None;
+        return Ok(None);
     };
     if fields.next().is_some() {
         return refuse("the request carries more than one Host header".to_owned());
@@ -73,12 +73,14 @@ pub(super) fn host_problem(req: &Request<Incoming>) -> Option<Denial> {
             String::from_utf8_lossy(host.as_bytes())
         ));
     }
-    let authority = req.uri().authority()?;
+    let Some(authority) = req.uri().authority() else {
+        return Ok(Some(host));
+    };
     if host
         .as_bytes()
         .eq_ignore_ascii_case(authority.as_str().as_bytes())
     {
-        return None;
+        return Ok(Some(host));
     }
     refuse(format!(
         "the Host header {:?} names another host than the request target {:?}",
@@ -117,15 +119,13 @@ static HOST_BYTES: [bool; 256] = {
     table
 };
 
-/// The host a request names (`Host`, else the target's authority), without its port and
-/// the trailing dot of a fully qualified name (`api.example.` is `api.example`, as nginx
-/// takes it), in lower case.
-pub(super) fn host_of(req: &Request<Incoming>) -> Option<Cow<'_, str>> {
-    let raw = req
-        .headers()
-        .get(header::HOST)
+/// The host a request names (its `Host` field as [`checked_host`] found it, else the target's
+/// authority), without its port and the trailing dot of a fully qualified name
+/// (`api.example.` is `api.example`, as nginx takes it), in lower case.
+pub(super) fn host_of<'r>(host: Option<&'r HeaderValue>, target: &'r Uri) -> Option<Cow<'r, str>> {
+    let raw = host
         .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
+        .or_else(|| target.authority().map(|a| a.as_str()))?;
     let host = match raw.rsplit_once(':') {
         Some((h, port))
             if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(']')

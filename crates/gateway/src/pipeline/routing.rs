@@ -6,7 +6,7 @@ use http::header;
 use http::{Request, Response};
 use hyper::body::Incoming;
 
-use super::origin::{host_of, host_problem};
+use super::origin::{checked_host, host_of};
 use super::{Ctx, Outcome};
 use crate::config::Undocumented;
 use crate::problem::Denial;
@@ -99,18 +99,19 @@ pub(super) fn route<'g, 'p>(
     normalized: &'p str,
     outcome: &mut Outcome,
 ) -> Result<Routed<'g, 'p>, Response<Body>> {
-    if let Some(d) = host_problem(req) {
-        return Err(outcome.refuse(&d, ctx.request_id));
-    }
-    // The host is read only when an API is served by host (most configurations have none).
+    let host_field = match checked_host(req) {
+        Ok(field) => field,
+        Err(d) => return Err(outcome.refuse(&d, ctx.request_id)),
+    };
+    // The host is parsed only when an API is served by host (most configurations have none).
     let host = if ctx.gw.apis.iter().any(|a| a.host.is_some()) {
-        host_of(req)
+        host_of(host_field, req.uri())
     } else {
         None
     };
     let method = req.method();
     let Some((api, route)) = select(ctx.gw, host.as_deref(), method.as_str(), normalized) else {
-        let reason = match host_of(req) {
+        let reason = match host_of(host_field, req.uri()) {
             Some(host) => format!("no API is served for host {host:?}"),
             None => "no API is served for requests without a host".to_owned(),
         };
