@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::pipeline::Shared;
+use crate::shared::Shared;
 
 /// Serves the admin API until `stop` changes.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
@@ -104,7 +104,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     shared
         .metrics
         .log_dropped
-        .set(i64::try_from(shared.log.dropped()).unwrap_or(i64::MAX));
+        .set(i64::try_from(shared.observers.dropped()).unwrap_or(i64::MAX));
     let limiter = shared.gateway.load().limiter.clone();
     shared
         .metrics
@@ -135,11 +135,11 @@ struct Limit {
 
 async fn decisions(State(shared): State<Arc<Shared>>, Query(q): Query<Limit>) -> Response {
     let limit = q.limit.unwrap_or(100).min(crate::decision::RECENT);
-    axum::Json(shared.log.recent(limit)).into_response()
+    axum::Json(shared.history.recent(limit)).into_response()
 }
 
 async fn reload(State(shared): State<Arc<Shared>>) -> Response {
-    match crate::server::reload(&shared).await {
+    match crate::shared::reload(&shared).await {
         Ok(()) => axum::Json(json!({ "reloaded": true })).into_response(),
         Err(e) => problem(
             StatusCode::UNPROCESSABLE_ENTITY,

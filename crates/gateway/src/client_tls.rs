@@ -252,5 +252,23 @@ fn tls_words(e: &rustls::Error) -> String {
     }
 }
 
+/// Whether `url` is plain `http://` to this machine (`localhost` or a loopback address), the
+/// only place cleartext is acceptable for identity endpoints.
+pub(crate) fn is_loopback_http(url: &str) -> bool {
+    if !url.starts_with("http://") {
+        return false;
+    }
+    let host = url
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned))
+        .unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,24 +1,44 @@
-//! The decision log: one JSON object per request (DESIGN.md), written off the hot path
-//! through a bounded channel (a slow writer drops lines and counts them), plus the most
-//! recent decisions in memory for the admin API.
+//! The decision log: one JSON object per request (DESIGN.md), written off the hot path by a
+//! subscriber of the observations (`observe.rs`: a bounded channel that drops and counts when
+//! the writer is behind), plus the most recent decisions in memory for the admin API.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::observe::{Observation, Subscriber};
 use crate::request_id::RequestId;
-use tokio::sync::mpsc;
 
 /// How many decisions the admin API keeps.
 pub const RECENT: usize = 1000;
-/// Lines queued before new ones are dropped.
-const QUEUE: usize = 16_384;
+
+/// What was decided about a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Passed every check.
+    Allow,
+    /// Refused.
+    Block,
+    /// A denial that was only logged (monitor mode, or a `log` policy); the request went on.
+    Monitor,
+}
+
+impl Kind {
+    /// The name the decision log and the metrics use.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Allow => "allow",
+            Kind::Block => "block",
+            Kind::Monitor => "monitor",
+        }
+    }
+}
 
 /// The client part of a decision.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +70,7 @@ pub struct Decision {
     /// The caller.
     pub client: Client,
     /// `allow`, `block` or `monitor` (a denial that was only logged).
-    pub decision: &'static str,
+    pub decision: Kind,
     /// The rule that decided, if any.
     pub rule: Option<&'static str>,
     /// Why.
@@ -63,55 +83,68 @@ pub struct Decision {
     pub latency_us: u64,
 }
 
-/// Where decisions go.
-pub struct DecisionLog {
-    sender: Option<mpsc::Sender<String>>,
-    dropped: AtomicU64,
-    recent: Mutex<VecDeque<Decision>>,
+/// The decision log's writer, a subscriber of the observations: one JSON line per request to
+/// stdout or a file, buffered and written out at the end of each batch.
+pub struct DecisionWriter {
+    out: BufWriter<Box<dyn Write + Send>>,
+    destination: String,
+    failed: bool,
 }
 
-impl DecisionLog {
-    /// A log to `destination`: `stdout`, `off`, or a file path (appended). Spawns the writer
-    /// task; must be called inside a Tokio runtime.
-    pub fn start(destination: &str) -> std::io::Result<DecisionLog> {
-        let sender = match destination {
-            "off" => None,
-            "stdout" => Some(spawn_writer(Box::new(std::io::stdout()))),
-            path => {
-                let file = std::fs::OpenOptions::new()
+impl DecisionWriter {
+    /// A writer to `destination`: `stdout`, or a file path (appended); `None` for `off`.
+    pub fn open(destination: &str) -> std::io::Result<Option<DecisionWriter>> {
+        let out: Box<dyn Write + Send> = match destination {
+            "off" => return Ok(None),
+            "stdout" => Box::new(std::io::stdout()),
+            path => Box::new(
+                std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(path)?;
-                Some(spawn_writer(Box::new(file)))
-            }
+                    .open(path)?,
+            ),
         };
-        Ok(DecisionLog {
-            sender,
-            dropped: AtomicU64::new(0),
-            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
-        })
+        Ok(Some(DecisionWriter {
+            out: BufWriter::with_capacity(64 * 1024, out),
+            destination: destination.to_owned(),
+            failed: false,
+        }))
     }
 
-    /// Records one decision (never blocks).
-    pub fn record(&self, decision: Decision) {
-        if let Some(sender) = &self.sender
-            && let Ok(line) = serde_json::to_string(&decision)
-            && sender.try_send(line).is_err()
-        {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+    fn failed(&mut self, error: &std::io::Error) {
+        if !self.failed {
+            tracing::warn!(destination = %self.destination, %error, "cannot write the decision log");
         }
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        if recent.len() >= RECENT {
-            recent.pop_front();
+        self.failed = true;
+    }
+}
+
+impl Subscriber for DecisionWriter {
+    fn observe(&mut self, observation: &Observation) {
+        let written = serde_json::to_writer(&mut self.out, &observation.decision)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.failed(&e);
         }
-        recent.push_back(decision);
     }
 
-    /// Lines dropped because the writer was behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    fn flush(&mut self) {
+        match self.out.flush() {
+            Ok(()) => self.failed = false,
+            Err(e) => self.failed(&e),
+        }
     }
+}
 
+/// The most recent decisions, for the admin API. Written by the observation dispatcher only;
+/// read by the admin API.
+#[derive(Clone, Default)]
+pub struct History {
+    recent: Arc<Mutex<VecDeque<Decision>>>,
+}
+
+impl History {
     /// The most recent decisions, newest last.
     pub fn recent(&self, limit: usize) -> Vec<Decision> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -120,28 +153,14 @@ impl DecisionLog {
     }
 }
 
-fn spawn_writer(mut out: Box<dyn Write + Send>) -> mpsc::Sender<String> {
-    let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
-    tokio::task::spawn_blocking(move || {
-        while let Some(line) = rx.blocking_recv() {
-            let mut batch = vec![line];
-            while let Ok(more) = rx.try_recv() {
-                batch.push(more);
-                if batch.len() >= 256 {
-                    break;
-                }
-            }
-            for l in &batch {
-                if writeln!(out, "{l}").is_err() {
-                    return;
-                }
-            }
-            if out.flush().is_err() {
-                return;
-            }
+impl Subscriber for History {
+    fn observe(&mut self, observation: &Observation) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() >= RECENT {
+            recent.pop_front();
         }
-    });
-    tx
+        recent.push_back(observation.decision.clone());
+    }
 }
 
 fn method_text<S: serde::Serializer>(method: &http::Method, s: S) -> Result<S::Ok, S::Error> {

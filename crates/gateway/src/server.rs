@@ -22,10 +22,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::decision::DecisionLog;
+use crate::decision::{DecisionWriter, History};
 use crate::identity::jwt::Clock;
 use crate::identity::mtls::ClientCert;
 use crate::metrics::Metrics;
+use crate::observe::{Observers, Subscriber};
 use crate::pipeline::{Shared, Worker, handle};
 use crate::proxy::Body;
 use crate::runtime::{BuildError, Gateway};
@@ -72,7 +73,7 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The admin address, when configured.
     pub admin_addr: Option<SocketAddr>,
-    /// Shared state (reload through [`reload`]).
+    /// Shared state (reload through [`crate::shared::reload`]).
     pub shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -94,16 +95,34 @@ pub async fn start(
     config_path: Option<PathBuf>,
     clock: Clock,
 ) -> Result<Running, StartError> {
+    start_observed(config, config_path, clock, Vec::new()).await
+}
+
+/// [`start`], with `subscribers` receiving every request's observation besides the decision
+/// log and the admin API's history (the inventory and the detectors, wired by `cli`).
+pub async fn start_observed(
+    config: Config,
+    config_path: Option<PathBuf>,
+    clock: Clock,
+    subscribers: Vec<Box<dyn Subscriber>>,
+) -> Result<Running, StartError> {
     let gateway = Gateway::build(config, None, clock.clone()).await?;
     for w in &gateway.warnings {
         tracing::warn!("{w}");
     }
     let config = gateway.config.clone();
     let decisions = config.decisions_destination();
-    let log = DecisionLog::start(&decisions).map_err(|error| StartError::Log {
+    let log_error = |error| StartError::Log {
         path: decisions.clone(),
         error,
-    })?;
+    };
+    let history = History::default();
+    let mut all: Vec<Box<dyn Subscriber>> = vec![Box::new(history.clone())];
+    if let Some(writer) = DecisionWriter::open(&decisions).map_err(log_error)? {
+        all.push(Box::new(writer));
+    }
+    all.extend(subscribers);
+    let observers = Observers::start(all).map_err(log_error)?;
     let tls = match &config.server.tls {
         Some(t) => Some(crate::tls::acceptor(t, &config.base_dir)?),
         None => None,
@@ -111,7 +130,8 @@ pub async fn start(
     let shared = Arc::new(Shared {
         gateway: ArcSwap::from_pointee(gateway),
         metrics: Metrics::new(),
-        log,
+        observers,
+        history,
         config_path,
         clock,
         reload_lock: tokio::sync::Mutex::new(()),
@@ -473,42 +493,4 @@ fn client_cert(
         tracing::warn!(error = %e, "client certificate names cannot be read");
         ClientCert::default()
     })))
-}
-
-/// Re-reads the config file, rebuilds, and swaps atomically; on any error the running
-/// configuration stays and the error is returned.
-pub async fn reload(shared: &Shared) -> Result<(), String> {
-    let _guard = shared.reload_lock.lock().await;
-    let Some(path) = &shared.config_path else {
-        return Err("this gateway was started without a config file".to_owned());
-    };
-    let result = async {
-        let config = Config::load(path).map_err(|e| e.to_string())?;
-        let current = shared.gateway.load();
-        let keep_limiter = current.config.state.backend == config.state.backend
-            && current.config.state.on_failure == config.state.on_failure
-            && current.config.state.replicas == config.state.replicas;
-        let limiter = keep_limiter.then(|| current.limiter.clone());
-        let gateway = Gateway::build(config, limiter, shared.clock.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(gateway)
-    }
-    .await;
-    match result {
-        Ok(gateway) => {
-            for w in &gateway.warnings {
-                tracing::warn!("{w}");
-            }
-            shared.gateway.store(Arc::new(gateway));
-            shared.metrics.reloads.inc();
-            tracing::info!(path = %path.display(), "configuration reloaded");
-            Ok(())
-        }
-        Err(e) => {
-            shared.metrics.reload_failures.inc();
-            tracing::error!(error = %e, "reload rejected; the previous configuration stays");
-            Err(e)
-        }
-    }
 }

@@ -142,7 +142,7 @@ impl Signals {
             tokio::select! {
                 _ = self.hangup.recv() => {
                     // Errors are logged by reload; the old configuration keeps running.
-                    let _ = server::reload(&running.shared).await;
+                    let _ = portcullis_gateway::shared::reload(&running.shared).await;
                 }
                 _ = self.terminate.recv() => break,
                 _ = self.interrupt.recv() => break,

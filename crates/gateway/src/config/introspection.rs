@@ -131,6 +131,9 @@ fn default_max_stale() -> Dur {
 
 /// Largest cache accepted.
 const MAX_CAPACITY: usize = 1_000_000;
+/// The most introspection calls `max_in_flight` may allow at once (far below what tokio's
+/// semaphore can hold, whose limit panicked at the first call).
+const MAX_IN_FLIGHT: usize = 100_000;
 
 impl IntrospectionConfig {
     /// Checks serde cannot express: `(pointer under /identity/introspection, message)`.
@@ -169,8 +172,14 @@ impl IntrospectionConfig {
                 ),
             ));
         }
-        if self.max_in_flight == 0 {
-            return Err(("/max_in_flight", "must be at least 1".to_owned()));
+        if !(1..=MAX_IN_FLIGHT).contains(&self.max_in_flight) {
+            return Err((
+                "/max_in_flight",
+                format!(
+                    "{} calls: give between 1 and {MAX_IN_FLIGHT}",
+                    self.max_in_flight
+                ),
+            ));
         }
         let cache = &self.cache;
         if cache.capacity > MAX_CAPACITY {
@@ -273,7 +282,11 @@ mod tests {
             ),
             (
                 format!("{GOOD}    max_in_flight: 0\n"),
-                "/identity/introspection/max_in_flight: must be at least 1",
+                "/identity/introspection/max_in_flight: 0 calls: give between 1 and 100000",
+            ),
+            (
+                format!("{GOOD}    max_in_flight: 4611686018427387904\n"),
+                "/identity/introspection/max_in_flight: 4611686018427387904 calls: give between 1 and 100000",
             ),
             (
                 format!("{GOOD}    cache: {{ ttl: 1500ms }}\n"),

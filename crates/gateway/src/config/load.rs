@@ -49,6 +49,15 @@ pub enum ConfigError {
     },
 }
 
+/// Why a key of a feature not built yet is refused: accepted and ignored, it would leave the
+/// user believing the API is protected.
+const NOT_IMPLEMENTED: &str = "not implemented yet: this version does not enforce it; remove the key (it is refused \
+     rather than accepted and ignored, so no protection is assumed that does not run)";
+
+/// The shortest HMAC secret accepted for HS256/384/512 (RFC 7518 §3.2: a key of the hash's
+/// size, 256 bits, at least).
+const MIN_HMAC_SECRET: usize = 32;
+
 /// The most worker threads `server.workers` may ask for.
 const MAX_WORKERS: usize = 1024;
 /// The most connections `server.max_connections` may allow.
@@ -132,6 +141,15 @@ impl Config {
                 format!("{n} connections: give between 1 and {MAX_CONNECTIONS}"),
             ));
         }
+        if !(1..=128).contains(&self.server.ipv6_prefix) {
+            return Err(at(
+                "/server/ipv6_prefix",
+                format!(
+                    "/{}: give a prefix length between 1 and 128",
+                    self.server.ipv6_prefix
+                ),
+            ));
+        }
         let limits = &self.server.limits;
         for (key, value) in [
             ("request_timeout", limits.request_timeout),
@@ -153,7 +171,15 @@ impl Config {
                 format!("{n} header fields: give between 1 and {MAX_HEADERS}"),
             ));
         }
+        if self.detect.is_some() {
+            return Err(at("/detect", NOT_IMPLEMENTED.to_owned()));
+        }
         for (i, api) in self.apis.iter().enumerate() {
+            for (key, value) in [("response", &api.response), ("threats", &api.threats)] {
+                if value.is_some() {
+                    return Err(at(&format!("/apis/{i}/{key}"), NOT_IMPLEMENTED.to_owned()));
+                }
+            }
             if self.apis.iter().take(i).any(|a| a.name == api.name) {
                 return Err(at(
                     &format!("/apis/{i}/name"),
@@ -219,6 +245,18 @@ impl Config {
                     format!(
                         "issuer {:?} has no keys: give `jwks`, `discovery` or `secret`",
                         jwt.issuer
+                    ),
+                ));
+            }
+            if let Some(secret) = &jwt.secret
+                && secret.len() < MIN_HMAC_SECRET
+            {
+                return Err(at(
+                    &format!("/identity/jwt/{i}/secret"),
+                    format!(
+                        "the HMAC secret is {} bytes: give at least {MIN_HMAC_SECRET} random bytes \
+                         (RFC 7518 §3.2; a short secret is cracked offline from one token)",
+                        secret.len()
                     ),
                 ));
             }

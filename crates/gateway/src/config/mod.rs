@@ -49,8 +49,9 @@ pub struct Config {
     pub roles: IndexMap<String, Vec<String>>,
     /// The protected APIs.
     pub apis: Vec<ApiConfig>,
-    /// Anomaly detection (accepted for the detection feature; not used by the gateway core).
-    pub detect: Option<DetectConfig>,
+    /// Anomaly detection: not implemented yet, so refused at load (a key that would be
+    /// accepted and ignored would leave the user believing they are protected).
+    pub detect: Option<serde_json::Value>,
     /// Where decision logs go.
     #[serde(default)]
     pub log: LogConfig,
@@ -85,6 +86,14 @@ pub struct ServerConfig {
     /// connections cannot take unbounded memory. Read at start.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// How many leading bits of an IPv6 client address identify one client for rate limits,
+    /// lockout and concurrency (default 64: one host usually holds a whole /64).
+    #[serde(default = "default_ipv6_prefix")]
+    pub ipv6_prefix: u8,
+}
+
+fn default_ipv6_prefix() -> u8 {
+    64
 }
 
 fn default_max_connections() -> usize {
@@ -104,6 +113,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             workers: None,
             max_connections: default_max_connections(),
+            ipv6_prefix: default_ipv6_prefix(),
         }
     }
 }
@@ -278,19 +288,6 @@ pub struct StorageConfig {
     pub path: PathBuf,
 }
 
-/// `detect:`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DetectConfig {
-    /// On or off.
-    #[serde(default)]
-    pub enabled: bool,
-    /// How long an automatic ban lasts.
-    pub ban: Option<Dur>,
-    /// Where alerts are posted.
-    pub webhook: Option<String>,
-}
-
 /// `log:` decision log destination.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -451,9 +448,9 @@ pub struct ApiConfig {
     /// Request checks.
     #[serde(default)]
     pub request: RequestPolicy,
-    /// Response checks (accepted for the response-protection feature; not enforced by the core).
+    /// Response checks: not implemented yet, so refused at load.
     pub response: Option<serde_json::Value>,
-    /// Threat checks (accepted for the threat-protection feature; not enforced by the core).
+    /// Threat checks: not implemented yet, so refused at load.
     pub threats: Option<serde_json::Value>,
     /// Rate limits.
     #[serde(default)]

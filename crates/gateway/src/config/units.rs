@@ -11,7 +11,12 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteSize(pub u64);
 
-/// A duration written with a unit: `ms`, `s`, `m`, `h`, `d` (`30s`, `1m`, `500ms`).
+/// The longest duration a configuration may give (100 years): longer ones overflow the clock
+/// arithmetic of timers and deadlines, and mean "never" anyway.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// A duration written with a unit: `ms`, `s`, `m`, `h`, `d` (`30s`, `1m`, `500ms`), at most
+/// [`MAX_DURATION`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Dur(pub Duration);
 
@@ -98,11 +103,18 @@ impl<'de> Deserialize<'de> for ByteSize {
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        v.as_str().and_then(Dur::parse).ok_or_else(|| {
+        let parsed = v.as_str().and_then(Dur::parse).ok_or_else(|| {
             serde::de::Error::custom(format!(
                 "{v} is not a duration (write e.g. 500ms, 30s, 1m, 1h, 1d)"
             ))
-        })
+        })?;
+        if parsed.0 > MAX_DURATION {
+            return Err(serde::de::Error::custom(format!(
+                "{v} is longer than the longest duration accepted ({}d)",
+                MAX_DURATION.as_secs() / 86_400
+            )));
+        }
+        Ok(parsed)
     }
 }
 
@@ -132,5 +144,16 @@ mod tests {
         assert_eq!(Dur::parse("1w"), None);
         assert_eq!(Dur(Duration::from_millis(1500)).to_string(), "1500ms");
         assert_eq!(Dur(Duration::from_secs(60)).to_string(), "60s");
+    }
+
+    /// A duration past the clock's range was accepted and panicked at the first request that
+    /// armed a timer with it; now it is refused with the bound.
+    #[test]
+    fn absurd_durations_are_refused_with_the_bound() {
+        let de = |text: &str| serde_json::from_value::<Dur>(serde_json::json!(text));
+        let e = de("10000000000000000000s").unwrap_err().to_string();
+        assert!(e.contains("longest duration accepted (36500d)"), "{e}");
+        assert!(de("36500d").is_ok());
+        assert!(de("36501d").is_err());
     }
 }

@@ -107,11 +107,11 @@ impl ApiKeyFailure {
     /// The decision-log rule for this failure (`auth.key-expired`...).
     pub fn rule(&self) -> &'static str {
         match self {
-            ApiKeyFailure::Malformed => "auth.key-malformed",
-            ApiKeyFailure::UnknownId => "auth.key-unknown",
-            ApiKeyFailure::WrongSecret(_) => "auth.key-invalid",
-            ApiKeyFailure::Expired(_) => "auth.key-expired",
-            ApiKeyFailure::Disabled(_) => "auth.key-disabled",
+            ApiKeyFailure::Malformed => crate::rules::AUTH_KEY_MALFORMED,
+            ApiKeyFailure::UnknownId => crate::rules::AUTH_KEY_UNKNOWN,
+            ApiKeyFailure::WrongSecret(_) => crate::rules::AUTH_KEY_INVALID,
+            ApiKeyFailure::Expired(_) => crate::rules::AUTH_KEY_EXPIRED,
+            ApiKeyFailure::Disabled(_) => crate::rules::AUTH_KEY_DISABLED,
         }
     }
 

@@ -92,13 +92,13 @@ impl Failure {
     /// The decision-log rule.
     pub fn rule(&self) -> &'static str {
         match self {
-            Failure::Malformed(_) => "auth.token-malformed",
-            Failure::Inactive => "auth.token-inactive",
-            Failure::Expired => "auth.token-expired",
-            Failure::WrongIssuer => "auth.token-issuer",
-            Failure::WrongAudience => "auth.token-audience",
-            Failure::Unavailable { .. } => "auth.introspection-unavailable",
-            Failure::BadResponse { .. } => "auth.introspection-invalid",
+            Failure::Malformed(_) => crate::rules::AUTH_TOKEN_MALFORMED,
+            Failure::Inactive => crate::rules::AUTH_TOKEN_INACTIVE,
+            Failure::Expired => crate::rules::AUTH_TOKEN_EXPIRED,
+            Failure::WrongIssuer => crate::rules::AUTH_TOKEN_ISSUER,
+            Failure::WrongAudience => crate::rules::AUTH_TOKEN_AUDIENCE,
+            Failure::Unavailable { .. } => crate::rules::AUTH_INTROSPECTION_UNAVAILABLE,
+            Failure::BadResponse { .. } => crate::rules::AUTH_INTROSPECTION_INVALID,
         }
     }
 

@@ -112,10 +112,8 @@ fn key_of(jwk: &Jwk) -> Option<Key> {
     let key = DecodingKey::from_jwk(jwk).ok()?;
     Some(Key {
         kid: jwk.common.key_id.clone(),
-        alg: jwk
-            .common
-            .key_algorithm
-            .map(|a| format!("{a:?}").to_ascii_uppercase()),
+        // As the JWA names it (`RS256`, `EdDSA`): compared with a token's `alg` ignoring case.
+        alg: jwk.common.key_algorithm.map(|a| format!("{a:?}")),
         kty,
         key,
     })
@@ -287,10 +285,20 @@ pub async fn discover(url: &str, issuer: &str, reach: Reach<'_>) -> Result<Strin
         }
         None => return Err(invalid("provider metadata has no issuer".to_owned())),
     }
-    doc.get("jwks_uri")
+    let uri = doc
+        .get("jwks_uri")
         .and_then(serde_json::Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| invalid("provider metadata has no jwks_uri".to_owned()))
+        .ok_or_else(|| invalid("provider metadata has no jwks_uri".to_owned()))?;
+    // The provider's answer names where keys come from: only an https URL (plain http only
+    // on this machine), never a file of the gateway's, which `load` would otherwise read.
+    if !(uri.starts_with("https://") || crate::client_tls::is_loopback_http(uri)) {
+        return Err(invalid(format!(
+            "provider metadata's jwks_uri {:?} is not an https:// URL (plain http is accepted \
+             only to localhost or a loopback address)",
+            redact_url(uri)
+        )));
+    }
+    Ok(uri.to_owned())
 }
 
 /// Loads keys from `source`: an `http://` or `https://` URL (fetched now) or a file path.

@@ -212,7 +212,10 @@ impl Verifier {
         }
         let pick = |keys: &[Key]| -> Option<DecodingKey> {
             let fits = |k: &&Key| {
-                k.kty == kty_for(alg) && k.alg.as_deref().is_none_or(|a| a == format!("{alg:?}"))
+                k.kty == kty_for(alg)
+                    && k.alg
+                        .as_deref()
+                        .is_none_or(|a| a.eq_ignore_ascii_case(&format!("{alg:?}")))
             };
             match kid {
                 Some(kid) => keys

@@ -128,7 +128,7 @@ impl AuthFailure {
     pub fn rule(&self) -> &'static str {
         match self {
             AuthFailure::Introspection(f) => f.rule(),
-            _ => "auth.invalid",
+            _ => crate::rules::AUTH_INVALID,
         }
     }
 

@@ -1,56 +1,40 @@
 //! The request pipeline (DESIGN.md): limits on size and time -> normalize path -> route ->
-//! authenticate -> rate limits -> authorize -> validate -> proxy -> respond, with one
-//! decision log line and metrics per request.
+//! the operation's stages (`stages/`: deprecation, per-IP limits, lockout, authenticate,
+//! authorize, per-identity limits, validate, owner binding) -> proxy -> response phase ->
+//! respond, with one decision log line and metrics per request.
 //!
-//! Each stage returns a [`Denial`] or lets the request go on. In `monitor` mode the first
-//! denial is logged (decision `monitor`) and the request goes on.
+//! Each stage returns a verdict: go on, or a [`Denial`]. In `monitor` mode the first denial is
+//! logged (decision `monitor`) and the request goes on; that is applied in one place,
+//! [`Outcome::deny`].
 
-mod access;
 mod origin;
 mod routing;
+pub(crate) mod stages;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response};
+use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 
 use origin::{client_ip, request_id};
 use routing::{Routed, admit, route};
 
-use crate::config::{Action, Deprecated, Mode};
+use crate::config::Mode;
 use crate::deadline::Sleeps;
-use crate::decision::{self, Decision, DecisionLog};
+use crate::decision::{self, Decision};
 use crate::identity::Principal;
-use crate::identity::jwt::Clock;
-use crate::metrics::{ApiLabels, Label, Metrics, RequestLabels, RuleLabels, WorkerSeries};
+use crate::metrics::{ApiLabels, Label, RequestLabels, RuleLabels, WorkerSeries};
+use crate::observe::{Credentials, Observation};
 use crate::problem::{self, Denial};
 use crate::proxy::{Body, BoxError, Forwarded, Proxy, ProxyError};
 use crate::request_id::RequestId;
-use crate::runtime::{Api, Gateway, OpPlan};
-use crate::validate::Policy;
-
-/// State shared by every connection, kept across reloads.
-pub struct Shared {
-    /// The running configuration (swapped atomically on reload).
-    pub gateway: ArcSwap<Gateway>,
-    /// Metrics.
-    pub metrics: Metrics,
-    /// Decision log.
-    pub log: DecisionLog,
-    /// The config file reloads read (none for an in-memory config).
-    pub config_path: Option<PathBuf>,
-    /// Clock for token times.
-    pub clock: Clock,
-    /// Serializes reloads.
-    pub reload_lock: tokio::sync::Mutex<()>,
-}
+use crate::runtime::{Api, Gateway};
+pub use crate::shared::Shared;
 
 /// What each worker thread keeps for itself: its upstream connections, its handles to the
 /// per-request metric series and its recycled deadlines.
@@ -68,7 +52,7 @@ pub struct Worker {
 pub(crate) struct Outcome {
     pub api: Option<Arc<str>>,
     pub operation: Option<Arc<str>>,
-    pub decision: &'static str,
+    pub decision: decision::Kind,
     pub rule: Option<&'static str>,
     pub reason: Option<String>,
     pub upstream_status: Option<u16>,
@@ -77,12 +61,14 @@ pub(crate) struct Outcome {
     /// The request is waiting for the upstream's response head (a deadline passing now is
     /// the upstream's fault).
     pub awaiting_upstream: bool,
+    /// Whether credentials were presented and valid (set by authentication).
+    pub credentials: Credentials,
 }
 
 impl Outcome {
     /// Refuses in every mode (a request that cannot be checked or read): the response.
     pub(crate) fn refuse(&mut self, denial: &Denial, request_id: &RequestId) -> Response<Body> {
-        self.decision = "block";
+        self.decision = decision::Kind::Block;
         self.rule = Some(denial.rule);
         self.reason = Some(denial.reason.clone());
         problem::response(denial, request_id)
@@ -99,7 +85,7 @@ impl Outcome {
             Mode::Enforce => Some(self.refuse(&denial, request_id)),
             Mode::Monitor => {
                 if self.rule.is_none() {
-                    self.decision = "monitor";
+                    self.decision = decision::Kind::Monitor;
                     self.rule = Some(denial.rule);
                     self.reason = Some(denial.reason);
                 }
@@ -116,13 +102,20 @@ impl Outcome {
 /// an async fn keeps each argument it takes by value twice in its state (the argument and the
 /// local it is moved to), and hyper keeps the request's future in memory for as long as its
 /// connection is open, and moves it at every step.
-pub fn handle(
+///
+/// Generic over the request's body, so that the whole pipeline runs in unit tests on
+/// constructed requests as well as on hyper's.
+pub fn handle<B>(
     shared: Arc<Shared>,
     worker: Arc<Worker>,
-    mut req: Request<Incoming>,
+    mut req: Request<B>,
     peer: SocketAddr,
     tls: bool,
-) -> impl Future<Output = Response<Body>> + Send {
+) -> impl Future<Output = Response<Body>> + Send
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
     let start = Instant::now();
     // Hop-by-hop fields, and those `Connection` names, go before anything reads the headers,
     // so that every check sees the fields the upstream will receive: a client naming
@@ -131,20 +124,23 @@ pub fn handle(
     crate::proxy::strip_hop_by_hop(req.headers_mut());
     let gw = shared.gateway.load_full();
     let trusted_peer = gw.trusted.iter().any(|c| c.contains(peer.ip()));
+    crate::proxy::strip_overrides(req.headers_mut(), trusted_peer);
     let request_id = request_id(&req, trusted_peer);
     let ip = client_ip(&req, peer.ip(), trusted_peer, &gw);
     let method = req.method().clone();
+    let request_bytes = req.body().size_hint().exact();
     async move {
         let mut outcome = Outcome {
             api: None,
             operation: None,
-            decision: "allow",
+            decision: decision::Kind::Allow,
             rule: None,
             reason: None,
             upstream_status: None,
             sub: None,
             key_id: None,
             awaiting_upstream: false,
+            credentials: Credentials::default(),
         };
         let ctx = Ctx {
             shared: &shared,
@@ -159,7 +155,13 @@ pub fn handle(
         // request's deadline. The path the log shows is the normalized one, or the path as
         // sent when it cannot be normalized.
         let (path, response) = match admit(&ctx, &req, &mut outcome) {
-            Err(response) => (req.uri().path().to_owned(), response),
+            Err(mut response) => {
+                let path = req.uri().path().to_owned();
+                if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                    linger(req, &mut response);
+                }
+                (path, response)
+            }
             Ok(path) => {
                 let response = match route(&ctx, &req, &path, &mut outcome) {
                     Err(response) => response,
@@ -169,7 +171,7 @@ pub fn handle(
                         // Pinned where it is made and bounded through a reference: handed
                         // to `timeout` by value, its kilobytes were copied twice more.
                         let finished = {
-                            let stages = access::run(&ctx, &routed, parts, body, &mut outcome);
+                            let stages = stages::run(&ctx, &routed, parts, body, &mut outcome);
                             let mut stages = std::pin::pin!(stages);
                             let mut deadline = worker.request_sleeps.after(timeout);
                             tokio::select! {
@@ -189,7 +191,7 @@ pub fn handle(
                             Err(()) => {
                                 let denial = Denial::new(
                                     504,
-                                    "request.timeout",
+                                    crate::rules::REQUEST_TIMEOUT,
                                     "the request took longer than request_timeout",
                                 )
                                 .detail("the request took too long");
@@ -219,32 +221,73 @@ pub fn handle(
             RequestLabels {
                 api: api_label,
                 operation: Label::or_none(outcome.operation.as_ref()),
-                decision: outcome.decision,
+                decision: outcome.decision.as_str(),
                 status,
             },
             latency,
         );
-        shared.log.record(Decision {
-            ts: decision::Timestamp::now(),
-            request_id,
-            api: outcome.api,
-            operation: outcome.operation,
-            method,
-            path,
-            client: decision::Client {
-                ip,
-                key_id: outcome.key_id,
-                sub: outcome.sub,
+        let response_bytes = response.body().size_hint().exact();
+        shared.observers.send(Observation {
+            decision: Decision {
+                ts: decision::Timestamp::now(),
+                request_id,
+                api: outcome.api,
+                operation: outcome.operation,
+                method,
+                path,
+                client: decision::Client {
+                    ip,
+                    key_id: outcome.key_id,
+                    sub: outcome.sub,
+                },
+                decision: outcome.decision,
+                rule: outcome.rule,
+                reason: outcome.reason,
+                status,
+                upstream_status: outcome.upstream_status,
+                latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
             },
-            decision: outcome.decision,
-            rule: outcome.rule,
-            reason: outcome.reason,
-            status,
-            upstream_status: outcome.upstream_status,
-            latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            credentials: outcome.credentials,
+            request_bytes,
+            response_bytes,
+            flags: Vec::new(),
         });
         response
     }
+}
+
+/// How long, and how much, a refused body is still read and thrown away after its 413.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+/// See [`LINGER_TIME`].
+const LINGER_BYTES: u64 = 16 << 20;
+
+/// nginx's lingering close for a body refused as too large: its 413 is sent at once, and
+/// what the client still sends is read and discarded for at most [`LINGER_TIME`] and
+/// [`LINGER_BYTES`] before the connection closes (HTTP/1.1 says so with `Connection:
+/// close`). Closing while the client still sends makes its TCP stack reset the connection,
+/// and the client often sees a broken pipe instead of the answer.
+fn linger<B>(req: Request<B>, response: &mut Response<Body>)
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    if req.version() == http::Version::HTTP_11 || req.version() == http::Version::HTTP_10 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    let mut body = req.into_body();
+    tokio::spawn(tokio::time::timeout(LINGER_TIME, async move {
+        let mut read = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                read += u64::try_from(data.len()).unwrap_or(u64::MAX);
+                if read > LINGER_BYTES {
+                    break;
+                }
+            }
+        }
+    }));
 }
 
 /// Per-request context.
@@ -258,25 +301,40 @@ pub(crate) struct Ctx<'a> {
     pub tls: bool,
 }
 
+impl Ctx<'_> {
+    /// The client's key for rate limits, lockout and concurrency (IPv6: its prefix).
+    pub(crate) fn client_key(&self) -> String {
+        crate::proxy::client_key(self.ip, self.gw.config.server.ipv6_prefix)
+    }
+}
+
 /// Reads a whole body up to `max` bytes.
-pub(crate) async fn read_body(body: Incoming, max: usize) -> Result<Bytes, Denial> {
+pub(crate) async fn read_body<B>(body: B, max: usize) -> Result<Bytes, Denial>
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Denial::new(
             413,
-            "request.too-large",
+            crate::rules::REQUEST_TOO_LARGE,
             format!("the body is over the limit of {max} bytes"),
         )),
         Err(e) => Err(Denial::new(
             400,
-            "request.body",
+            crate::rules::REQUEST_BODY,
             format!("the body could not be read: {e}"),
         )),
     }
 }
 
 /// A streamed body, capped at `max` bytes.
-pub(crate) fn stream_body(body: Incoming, max: usize) -> Body {
+pub(crate) fn stream_body<B>(body: B, max: usize) -> Body
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
     Limited::new(body, max).map_err(|e| e as BoxError).boxed()
 }
 
@@ -358,8 +416,8 @@ fn upstream_failed(
         .get_or_create(&ApiLabels { api })
         .inc();
     let (status, rule) = match error {
-        ProxyError::Timeout => (504, "upstream.timeout"),
-        _ => (502, "upstream.unavailable"),
+        ProxyError::Timeout => (504, crate::rules::UPSTREAM_TIMEOUT),
+        _ => (502, crate::rules::UPSTREAM_UNAVAILABLE),
     };
     let d =
         Denial::new(status, rule, error.to_string()).detail("the upstream service is unavailable");
@@ -370,58 +428,16 @@ fn upstream_failed(
     problem::response(&d, ctx.request_id)
 }
 
-/// True when the policy asks for a check.
-pub(crate) fn on(action: Action) -> bool {
-    action != Action::Off
-}
-
-/// Blocks (in enforce mode) only what its policy says to block.
-pub(crate) fn policy_mode(api: &Api, policy: Policy) -> Mode {
-    let action = match policy {
-        Policy::Validate => api.request.validate,
-        Policy::UnknownFields => api.request.unknown_fields,
-    };
-    if action == Action::Block {
-        api.mode
-    } else {
-        Mode::Monitor
-    }
-}
-
-/// The deprecated-operation policy: `block` refuses with 410 (in the API's mode), `log` lets the
-/// request through recorded as a `monitor` decision with the rule `route.deprecated` (unless a
-/// later check blocks it), `allow` says nothing.
-pub(crate) fn deprecated_denial(api: &Api, plan: &OpPlan) -> Option<(Denial, Mode)> {
-    if !plan.deprecated {
-        return None;
-    }
-    let (mode, reason) = match api.deprecated {
-        Deprecated::Allow => return None,
-        Deprecated::Log => (
-            Mode::Monitor,
-            format!(
-                "operation {} is deprecated (served: deprecated: log)",
-                plan.id
-            ),
-        ),
-        Deprecated::Block => (
-            api.mode,
-            format!("operation {} is deprecated and no longer served", plan.id),
-        ),
-    };
-    Some((Denial::new(410, "route.deprecated", reason), mode))
-}
-
 /// Rate-limit key for one limit.
 pub(crate) fn limit_key(
     source: &crate::ratelimit::KeySource,
-    ip: IpAddr,
+    ctx: &Ctx<'_>,
     principal: Option<&Principal>,
     headers: &http::HeaderMap,
 ) -> Option<String> {
     use crate::ratelimit::KeySource;
     match source {
-        KeySource::Ip => Some(crate::proxy::ip_text(ip)),
+        KeySource::Ip => Some(ctx.client_key()),
         KeySource::Subject => principal.and_then(|p| p.subject.clone()),
         KeySource::KeyId => principal.and_then(|p| p.claim("key_id")),
         KeySource::Header(h) => headers

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use http::header;
 use http::{HeaderValue, Request, Uri, Version};
-use hyper::body::Incoming;
 
 use crate::problem::Denial;
 use crate::request_id::RequestId;
@@ -14,7 +13,7 @@ use crate::runtime::Gateway;
 
 /// The request id: the trusted peer's `X-Request-Id` (1 to 128 visible ASCII characters),
 /// otherwise a new UUID v4.
-pub(super) fn request_id(req: &Request<Incoming>, trusted_peer: bool) -> RequestId {
+pub(super) fn request_id<B>(req: &Request<B>, trusted_peer: bool) -> RequestId {
     trusted_peer
         .then(|| req.headers().get(crate::proxy::X_REQUEST_ID))
         .flatten()
@@ -22,9 +21,14 @@ pub(super) fn request_id(req: &Request<Incoming>, trusted_peer: bool) -> Request
         .unwrap_or_else(RequestId::generate)
 }
 
-/// The client address: the peer, or (peer trusted) the rightmost untrusted X-Forwarded-For hop.
-pub(super) fn client_ip(
-    req: &Request<Incoming>,
+/// The client address: the peer; or, when the peer is a trusted proxy, the address that
+/// `X-Forwarded-For` names: every field's entries read from the right, trusted hops skipped,
+/// the first untrusted one taken. An entry may carry a port (`192.0.2.1:4711`,
+/// `[2001:db8::1]:4711`). An entry that is not an address stops the walk, and the last
+/// trusted hop is taken (it is the one that wrote the garbage, or passed it on); when every
+/// entry is trusted, the leftmost.
+pub(super) fn client_ip<B>(
+    req: &Request<B>,
     peer: IpAddr,
     trusted_peer: bool,
     gw: &Gateway,
@@ -32,19 +36,51 @@ pub(super) fn client_ip(
     if !trusted_peer {
         return peer;
     }
-    let hops: Vec<IpAddr> = req
-        .headers()
-        .get_all(crate::proxy::X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|h| h.trim().parse().ok())
-        .collect();
-    hops.iter()
-        .rev()
-        .find(|ip| !gw.trusted.iter().any(|c| c.contains(**ip)))
-        .copied()
-        .unwrap_or(peer)
+    forwarded_client(
+        req.headers().get_all(crate::proxy::X_FORWARDED_FOR),
+        peer,
+        |ip| gw.trusted.iter().any(|c| c.contains(ip)),
+    )
+}
+
+/// The walk of [`client_ip`] over the `X-Forwarded-For` fields, from a trusted `peer`.
+fn forwarded_client<'a>(
+    fields: impl IntoIterator<Item = &'a HeaderValue, IntoIter: DoubleEndedIterator>,
+    peer: IpAddr,
+    trusted: impl Fn(IpAddr) -> bool,
+) -> IpAddr {
+    let mut last_trusted = peer;
+    for field in fields.into_iter().rev() {
+        let Ok(text) = field.to_str() else {
+            return last_trusted;
+        };
+        for entry in text.rsplit(',') {
+            let Some(ip) = hop_address(entry) else {
+                return last_trusted;
+            };
+            if !trusted(ip) {
+                return ip;
+            }
+            last_trusted = ip;
+        }
+    }
+    last_trusted
+}
+
+/// One `X-Forwarded-For` entry's address: `ip`, `ip:port`, `[v6]` or `[v6]:port`.
+fn hop_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = entry.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .and_then(|e| e.parse::<std::net::Ipv6Addr>().ok())
+        .map(IpAddr::V6)
 }
 
 /// The request's `Host` field (none: it sent none), or what is wrong with it (400
@@ -55,8 +91,8 @@ pub(super) fn client_ip(
 /// `:authority`, an HTTP/1.1 target in absolute form), another host than the target's: RFC
 /// 9113 §8.3.1 calls it malformed, and RFC 9112 §3.2.2 has a server take the target's host
 /// while an intermediary before or after this one may take the header's.
-pub(super) fn checked_host(req: &Request<Incoming>) -> Result<Option<&HeaderValue>, Denial> {
-    let refuse = |reason: String| Err(Denial::new(400, "request.host", reason));
+pub(super) fn checked_host<B>(req: &Request<B>) -> Result<Option<&HeaderValue>, Denial> {
+    let refuse = |reason: String| Err(Denial::new(400, crate::rules::REQUEST_HOST, reason));
     let mut fields = req.headers().get_all(header::HOST).iter();
     let Some(host) = fields.next() else {
         if req.version() == Version::HTTP_11 {
@@ -147,6 +183,43 @@ pub(super) fn host_of<'r>(host: Option<&'r HeaderValue>, target: &'r Uri) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The client address behind a trusted proxy (10.0.0.0/8 and 192.168.0.0/16 trusted).
+    fn client(fields: &[&str]) -> String {
+        let values: Vec<HeaderValue> = fields
+            .iter()
+            .map(|f| HeaderValue::from_str(f).unwrap())
+            .collect();
+        let trusted = |ip: IpAddr| match ip {
+            IpAddr::V4(v4) => v4.octets()[0] == 10 || v4.octets()[..2] == [192, 168],
+            IpAddr::V6(_) => false,
+        };
+        forwarded_client(&values, "10.0.0.1".parse().unwrap(), trusted).to_string()
+    }
+
+    #[test]
+    fn the_client_behind_trusted_proxies_is_the_first_untrusted_hop_from_the_right() {
+        assert_eq!(client(&[]), "10.0.0.1", "no field: the peer");
+        assert_eq!(client(&["203.0.113.9"]), "203.0.113.9");
+        // Forged entries to the left of the real client are ignored.
+        assert_eq!(client(&["6.6.6.6, 203.0.113.9, 10.1.1.1"]), "203.0.113.9");
+        // Several fields are one list, in order.
+        assert_eq!(client(&["6.6.6.6, 203.0.113.9", "10.1.1.1"]), "203.0.113.9");
+        assert_eq!(
+            client(&["6.6.6.6", "203.0.113.9, 192.168.1.1"]),
+            "203.0.113.9"
+        );
+        // Ports, bracketed IPv6 with and without a port.
+        assert_eq!(client(&["203.0.113.9:4711, 10.1.1.1"]), "203.0.113.9");
+        assert_eq!(client(&["[2001:db8::7]:4711"]), "2001:db8::7");
+        assert_eq!(client(&["[2001:db8::7]"]), "2001:db8::7");
+        assert_eq!(client(&["2001:db8::7"]), "2001:db8::7");
+        // Garbage stops the walk at the last trusted hop, never skipped to reach a forged one.
+        assert_eq!(client(&["6.6.6.6, unknown, 10.1.1.1"]), "10.1.1.1");
+        assert_eq!(client(&["6.6.6.6, not-an-ip"]), "10.0.0.1");
+        // Every hop trusted: the leftmost.
+        assert_eq!(client(&["192.168.5.5, 10.1.1.1"]), "192.168.5.5");
+    }
 
     #[test]
     fn the_host_byte_table_is_rfc_3986s_host_and_port_characters() {

@@ -4,7 +4,6 @@
 
 use http::header;
 use http::{Request, Response};
-use hyper::body::Incoming;
 
 use super::origin::{checked_host, host_of};
 use super::{Ctx, Outcome};
@@ -43,9 +42,9 @@ fn select<'g, 'p>(
     clippy::result_large_err,
     reason = "the response is matched at once by the caller; a box would cost an allocation"
 )]
-pub(super) fn admit(
+pub(super) fn admit<B>(
     ctx: &Ctx<'_>,
-    req: &Request<Incoming>,
+    req: &Request<B>,
     outcome: &mut Outcome,
 ) -> Result<String, Response<Body>> {
     let limits = &ctx.gw.config.server.limits;
@@ -58,8 +57,19 @@ pub(super) fn admit(
         let max_body = limits.max_body.as_usize();
         let d = Denial::new(
             413,
-            "request.too-large",
+            crate::rules::REQUEST_TOO_LARGE,
             format!("the body is over the limit of {max_body} bytes"),
+        );
+        return Err(outcome.refuse(&d, ctx.request_id));
+    }
+    // Several credentials in one request: the gateway would verify one while the upstream
+    // may read another.
+    let mut authorization = req.headers().get_all(header::AUTHORIZATION).iter();
+    if authorization.next().is_some() && authorization.next().is_some() {
+        let d = Denial::new(
+            400,
+            crate::rules::REQUEST_HEADER,
+            "more than one Authorization field",
         );
         return Err(outcome.refuse(&d, ctx.request_id));
     }
@@ -68,7 +78,7 @@ pub(super) fn admit(
         Err(e) => {
             let d = Denial::new(
                 400,
-                "request.path",
+                crate::rules::REQUEST_PATH,
                 format!("the path cannot be accepted: {e}"),
             );
             Err(outcome.refuse(&d, ctx.request_id))
@@ -93,9 +103,9 @@ pub(crate) struct Routed<'g, 'p> {
     clippy::result_large_err,
     reason = "the response is matched at once by the caller; a box would cost an allocation"
 )]
-pub(super) fn route<'g, 'p>(
+pub(super) fn route<'g, 'p, B>(
     ctx: &Ctx<'g>,
-    req: &Request<Incoming>,
+    req: &Request<B>,
     normalized: &'p str,
     outcome: &mut Outcome,
 ) -> Result<Routed<'g, 'p>, Response<Body>> {
@@ -115,7 +125,7 @@ pub(super) fn route<'g, 'p>(
             Some(host) => format!("no API is served for host {host:?}"),
             None => "no API is served for requests without a host".to_owned(),
         };
-        let d = Denial::new(404, "route.no-api", reason);
+        let d = Denial::new(404, crate::rules::ROUTE_NO_API, reason);
         return Err(outcome.refuse(&d, ctx.request_id));
     };
     outcome.api = Some(api.name.clone());
@@ -150,7 +160,7 @@ pub(super) fn route<'g, 'p>(
             let list: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
             let d = Denial::new(
                 405,
-                "route.method",
+                crate::rules::ROUTE_METHOD,
                 format!("{method} is not documented for this path"),
             )
             .header(header::ALLOW, list.join(", "));
@@ -160,7 +170,7 @@ pub(super) fn route<'g, 'p>(
         Route::NotFound => {
             let d = Denial::new(
                 404,
-                "route.undocumented",
+                crate::rules::ROUTE_UNDOCUMENTED,
                 format!("{method} {normalized} is not documented"),
             );
             undocumented(ctx, api, d, outcome)?;
@@ -195,7 +205,7 @@ fn undocumented(
             return Err(r);
         }
     } else {
-        outcome.decision = "monitor";
+        outcome.decision = crate::decision::Kind::Monitor;
         outcome.rule = Some(d.rule);
         outcome.reason = Some(d.reason);
     }

@@ -19,8 +19,6 @@ use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 
-use crate::runtime::Upstream;
-
 /// Errors inside bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type both ways.
@@ -116,6 +114,31 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Removes the fields that would have the upstream (or a framework in front of it) act on
+/// another request than the one checked: method and URL overrides (`X-HTTP-Method-Override`,
+/// `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL`, `X-Rewrite-URL`), always; and the
+/// client-address fields `Forwarded` and `X-Real-IP` unless the peer is a trusted proxy (the
+/// gateway sets `X-Forwarded-For` itself).
+pub fn strip_overrides(headers: &mut HeaderMap, trusted_peer: bool) {
+    let present: smallvec::SmallVec<[HeaderName; 2]> = headers
+        .keys()
+        .filter(|name| {
+            matches!(
+                name.as_str(),
+                "x-http-method-override"
+                    | "x-http-method"
+                    | "x-method-override"
+                    | "x-original-url"
+                    | "x-rewrite-url"
+            ) || (!trusted_peer && (**name == header::FORWARDED || name.as_str() == "x-real-ip"))
+        })
+        .cloned()
+        .collect();
+    for name in present {
+        headers.remove(name);
+    }
+}
+
 /// An address as `Display` writes it (for `X-Forwarded-For` and limit keys); IPv4, the common
 /// case, is written octet by octet: `to_string` through the formatter showed in profiles of
 /// the request path (a third of the rate limiter's cost).
@@ -139,6 +162,38 @@ pub(crate) fn ip_text(ip: IpAddr) -> String {
         }
         IpAddr::V6(_) => ip.to_string(),
     }
+}
+
+/// The text that identifies a client for rate limits, lockout and concurrency: an IPv4
+/// address itself; an IPv6 address cut to its first `v6_prefix` bits (`2001:db8:1:2::/64`),
+/// since one host usually holds a whole /64 and could otherwise take a fresh key per request.
+pub(crate) fn client_key(ip: IpAddr, v6_prefix: u8) -> String {
+    match ip {
+        IpAddr::V4(_) => ip_text(ip),
+        IpAddr::V6(v6) if v6_prefix >= 128 => v6.to_string(),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(v6_prefix))
+                .unwrap_or(0);
+            format!("{}/{v6_prefix}", std::net::Ipv6Addr::from(bits & mask))
+        }
+    }
+}
+
+/// Where an API's requests go.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// `http` or `https`.
+    pub scheme: http::uri::Scheme,
+    /// `host:port` as written.
+    pub authority: http::uri::Authority,
+    /// The `Host` header sent: the authority, made once.
+    pub host_header: Option<http::HeaderValue>,
+    /// What the pool connects to: address, TLS settings, pool key.
+    pub endpoint: Endpoint,
+    /// Path prefix prepended to forwarded paths (no trailing slash).
+    pub prefix: String,
 }
 
 /// What the proxy adds about the client.
@@ -204,19 +259,22 @@ impl Proxy {
         // Room for the five fields set below at once, not one growth at a time (a request's
         // map holds at most a few hundred fields, far below the map's limit).
         let _ = headers.try_reserve(5);
-        // A prior value is only kept from a trusted peer (and only looked up for one).
-        let prior = if forwarded.trusted_peer {
-            headers.get(X_FORWARDED_FOR)
+        // A prior value is only kept from a trusted peer (and only looked up for one); all
+        // of its fields are joined into the one sent on, in order.
+        let mut xff = String::new();
+        if forwarded.trusted_peer {
+            for prior in headers.get_all(X_FORWARDED_FOR) {
+                if let Ok(text) = prior.to_str() {
+                    xff.push_str(text);
+                    xff.push_str(", ");
+                }
+            }
+        }
+        let xff = if xff.is_empty() {
+            ip_text(forwarded.client_ip)
         } else {
-            None
-        };
-        let xff = match prior {
-            Some(prior) => format!(
-                "{}, {}",
-                prior.to_str().unwrap_or_default(),
-                forwarded.client_ip
-            ),
-            None => ip_text(forwarded.client_ip),
+            xff.push_str(&ip_text(forwarded.client_ip));
+            xff
         };
         // The text's buffer becomes the value's (no copy).
         if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(xff)) {
@@ -273,6 +331,13 @@ mod tests {
         }
         let v6 = IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
         assert_eq!(ip_text(v6), "2001:db8::1");
+        // IPv6 clients are one client per prefix; IPv4 ones per address.
+        let v6: IpAddr = "2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().unwrap();
+        assert_eq!(client_key(v6, 64), "2001:db8:1:2::/64");
+        assert_eq!(client_key(v6, 48), "2001:db8:1::/48");
+        assert_eq!(client_key(v6, 128), "2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+        assert_eq!(client_key(v6, 1), "::/1");
+        assert_eq!(client_key("192.0.2.7".parse().unwrap(), 64), "192.0.2.7");
     }
 
     #[test]

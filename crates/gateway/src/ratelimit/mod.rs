@@ -47,6 +47,14 @@ pub enum KeySource {
     Claim(String),
 }
 
+impl KeySource {
+    /// Whether the request shows this key without any credential being verified (the client
+    /// address, a header): such limits are checked before authentication.
+    pub fn is_client_side(&self) -> bool {
+        matches!(self, KeySource::Ip | KeySource::Header(_))
+    }
+}
+
 /// A key source that is not one of `ip`, `key_id`, `subject`, `header:NAME`, `claim:NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown rate-limit key {0:?} (expected ip, key_id, subject, header:NAME or claim:NAME)")]

@@ -2,6 +2,7 @@
 //! (security requirements, owner binding, limits, request checks) made once, every name the
 //! configuration gives checked against the spec.
 
+use crate::pipeline::stages::StageList;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -186,6 +187,7 @@ pub(super) fn build_api(
             admin,
             deprecated: op.deprecated,
             limits: applicable,
+            stages: StageList::default(),
         });
     }
     let lockout = lockout::compile(config, i, api, &catalog, &spec_path, warnings)?;
@@ -195,7 +197,7 @@ pub(super) fn build_api(
         .filter(|(_, l)| l.applies_to(None))
         .map(|(k, _)| k)
         .collect();
-    Ok(Api {
+    let mut compiled = Api {
         name: Arc::from(api.name.as_str()),
         catalog: Arc::new(catalog),
         router,
@@ -217,7 +219,19 @@ pub(super) fn build_api(
         admin_role: api.admin_role.clone(),
         rate_limit_headers: api.rate_limit_headers,
         lockout,
-    })
+        undocumented_stages: StageList::default(),
+    };
+    // The stage lists, once everything they depend on is compiled.
+    let stages: Vec<StageList> = compiled
+        .ops
+        .iter()
+        .map(|op| StageList::compile(&compiled, Some(op)))
+        .collect();
+    for (op, list) in compiled.ops.iter_mut().zip(stages) {
+        op.stages = list;
+    }
+    compiled.undocumented_stages = StageList::compile(&compiled, None);
+    Ok(compiled)
 }
 
 /// An error naming `pointer` unless the spec at `spec_path` has the operation `id`.

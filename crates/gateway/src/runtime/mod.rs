@@ -1,6 +1,8 @@
 //! What runs: a [`Gateway`] compiled from a [`Config`] and its specs (routers, compiled
 //! validators, security plans, limits), immutable and swapped whole on reload.
 
+use crate::pipeline::stages::StageList;
+use crate::proxy::Upstream;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +109,8 @@ pub struct OpPlan {
     pub deprecated: bool,
     /// The limits that apply to it (indices into [`Api::limits`]).
     pub limits: Vec<usize>,
+    /// The pipeline stages its requests pass, in order.
+    pub(crate) stages: StageList,
 }
 
 /// One API, compiled.
@@ -137,6 +141,8 @@ pub struct Api {
     pub limits: Vec<Limit>,
     /// Limits that apply to undocumented requests.
     pub undocumented_limits: Vec<usize>,
+    /// The stages undocumented requests that are let through pass.
+    pub(crate) undocumented_stages: StageList,
     /// Per-IP concurrency.
     pub concurrency: Option<ConcurrencyLimiter>,
     /// The admin role.
@@ -358,6 +364,28 @@ impl Gateway {
                     .to_owned(),
             );
         }
+        for jwt in config
+            .identity
+            .jwt
+            .iter()
+            .filter(|j| j.audiences.is_empty())
+        {
+            warnings.push(format!(
+                "issuer {:?} has no `audiences`: a token it issued for any other service is \
+                 accepted here too; list the audiences this gateway serves",
+                jwt.issuer
+            ));
+        }
+        if let Some(admin) = &config.admin
+            && !admin.listen.ip().is_loopback()
+        {
+            warnings.push(format!(
+                "`admin.listen` {} is not a loopback address and the admin API has no TLS: its \
+                 bearer token crosses the network in clear; keep it on 127.0.0.1 (or put a TLS \
+                 proxy in front)",
+                admin.listen
+            ));
+        }
         let mut trusted = Vec::new();
         for (i, t) in config.server.trusted_proxies.iter().enumerate() {
             trusted.push(Cidr::parse(t).ok_or_else(|| {
@@ -398,8 +426,6 @@ pub mod lockout;
 mod state;
 mod summary;
 mod upstream;
-
-pub use upstream::Upstream;
 
 use api::{build_api, known_operation};
 

@@ -106,7 +106,7 @@ pub(super) fn memory_limiter(config: &Config) -> Result<Limiter, BuildError> {
 }
 
 /// Warnings about state: quotas that a restart resets, a `storage.path` that is not used or
-/// not in use yet, the unused `detect`.
+/// not in use yet.
 pub(super) fn warnings(config: &Config, limiter: &Limiter, warnings: &mut Vec<String>) {
     let memory = config.state.backend == "memory";
     match &config.storage {
@@ -141,9 +141,6 @@ pub(super) fn warnings(config: &Config, limiter: &Limiter, warnings: &mut Vec<St
                 ));
             }
         }
-    }
-    if config.detect.is_some() {
-        warnings.push("`detect` is accepted but not used by this version".to_owned());
     }
 }
 

@@ -1,4 +1,4 @@
-//! Where an API's requests go ([`Upstream`]), and the verified TLS of the gateway's outbound
+//! Where an API's requests go (compiled into [`Upstream`]), and the verified TLS of the gateway's outbound
 //! `https://` connections, compiled from their `tls` blocks.
 
 use rustls::pki_types::ServerName;
@@ -6,22 +6,7 @@ use rustls::pki_types::ServerName;
 use super::{BuildError, config_error};
 use crate::client_tls::{self, ClientTls};
 use crate::config::{ApiConfig, ClientTlsConfig, Config, redact_url};
-use crate::proxy::Endpoint;
-
-/// Where an API's requests go.
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    /// `http` or `https`.
-    pub scheme: http::uri::Scheme,
-    /// `host:port` as written.
-    pub authority: http::uri::Authority,
-    /// The `Host` header sent: the authority, made once.
-    pub host_header: Option<http::HeaderValue>,
-    /// What the pool connects to: address, TLS settings, pool key.
-    pub endpoint: Endpoint,
-    /// Path prefix prepended to forwarded paths (no trailing slash).
-    pub prefix: String,
-}
+use crate::proxy::{Endpoint, Upstream};
 
 /// The TLS settings for an `https://` `url` (`None` for any other URL), from its `tls` block
 /// at `pointer`; errors name the block and the file at fault.
@@ -49,22 +34,8 @@ pub(super) fn tls_for(
 /// the path could swap the keys a token is verified with (and forge tokens), or read the tokens
 /// and client secret sent to introspection.
 pub(super) fn cleartext_warnings(config: &Config, warnings: &mut Vec<String>) {
-    let remote_http = |url: &str| {
-        if !url.starts_with("http://") {
-            return false;
-        }
-        let host = url
-            .parse::<http::Uri>()
-            .ok()
-            .and_then(|u| u.host().map(str::to_owned))
-            .unwrap_or_default();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        !loopback
-    };
+    let remote_http =
+        |url: &str| url.starts_with("http://") && !crate::client_tls::is_loopback_http(url);
     for (i, jwt) in config.identity.jwt.iter().enumerate() {
         for (key, url) in [("jwks", &jwt.jwks), ("discovery", &jwt.discovery)] {
             if let Some(url) = url.as_deref().filter(|u| remote_http(u)) {

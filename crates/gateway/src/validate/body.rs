@@ -151,7 +151,7 @@ impl BodyCheck {
         if body.is_empty() {
             if self.required && validate {
                 return vec![Violation::new(
-                    "request.body",
+                    crate::rules::REQUEST_BODY,
                     400,
                     "the request body is required".to_owned(),
                 )];
@@ -160,7 +160,7 @@ impl BodyCheck {
         }
         let Some(content_type) = content_type else {
             return vec![Violation::new(
-                "request.content-type",
+                crate::rules::REQUEST_CONTENT_TYPE,
                 415,
                 "a request body without a Content-Type header".to_owned(),
             )];
@@ -168,7 +168,7 @@ impl BodyCheck {
         let Some(media) = self.media_for(content_type) else {
             let documented: Vec<&str> = self.media.iter().map(|m| m.range.as_str()).collect();
             return vec![Violation::new(
-                "request.content-type",
+                crate::rules::REQUEST_CONTENT_TYPE,
                 415,
                 format!(
                     "Content-Type {content_type:?} is not documented for this operation (expected {})",
@@ -181,7 +181,7 @@ impl BodyCheck {
                 Ok(v) => v,
                 Err(e) => {
                     return vec![Violation::new(
-                        "request.json",
+                        crate::rules::REQUEST_JSON,
                         400,
                         format!("the body is not acceptable JSON: {e}"),
                     )];
@@ -193,7 +193,7 @@ impl BodyCheck {
                     Ok(v) => v,
                     Err(e) => {
                         return vec![Violation::new(
-                            "request.body",
+                            crate::rules::REQUEST_BODY,
                             400,
                             format!("the multipart body cannot be read: {e}"),
                         )];
@@ -238,7 +238,7 @@ fn validate_instance(
         for e in strict.iter_errors(instance) {
             if is_unknown(&e) {
                 out.push(Violation {
-                    rule: "request.unknown-field",
+                    rule: crate::rules::REQUEST_UNKNOWN_FIELD,
                     status: 400,
                     reason: describe(&e),
                     policy: Policy::UnknownFields,
@@ -253,7 +253,11 @@ fn validate_instance(
         && !loose.is_valid(instance)
         && let Some(e) = loose.iter_errors(instance).next()
     {
-        out.push(Violation::new("request.body", 400, describe(&e)));
+        out.push(Violation::new(
+            crate::rules::REQUEST_BODY,
+            400,
+            describe(&e),
+        ));
     }
     out
 }

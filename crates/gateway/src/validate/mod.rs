@@ -86,19 +86,21 @@ impl RequestCheck {
     }
 
     /// Checks path, query, header and cookie parameters; stops at the first violation.
+    ///
+    /// A parameter that takes one value and comes more than once (`?q=ok&q=' OR 1=1`, two
+    /// header fields, a cookie twice) is refused: the gateway would check one copy while the
+    /// upstream may read another. A header or cookie value that is not UTF-8 text is refused
+    /// rather than skipped, so nothing reaches the upstream unvalidated.
     pub fn check_params(
         &self,
         path: &PathParams<'_, '_>,
         query: &[(String, String)],
         headers: &http::HeaderMap,
     ) -> Option<Violation> {
-        let cookie_header = headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let jar = params::cookies(&cookie_header);
+        let refuse =
+            |reason: String| Some(Violation::new(crate::rules::REQUEST_PARAMETER, 400, reason));
+        // The cookie jar is read only when a cookie parameter is declared.
+        let mut jar: Option<Result<Vec<(String, String)>, params::CookieNotUtf8>> = None;
         let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
         for (k, v) in query {
             by_name.entry(k.as_str()).or_default().push(v.as_str());
@@ -114,25 +116,48 @@ impl RequestCheck {
                     .get(check.name.as_str())
                     .cloned()
                     .unwrap_or_default(),
-                ParameterIn::Header => headers
-                    .get_all(check.name.as_str())
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect(),
-                ParameterIn::Cookie => jar.get(check.name.as_str()).copied().into_iter().collect(),
+                ParameterIn::Header => {
+                    let mut values = Vec::new();
+                    for v in headers.get_all(check.name.as_str()) {
+                        match std::str::from_utf8(v.as_bytes()) {
+                            Ok(text) => values.push(text),
+                            Err(_) => {
+                                return refuse(format!("{} is not UTF-8 text", check.describe()));
+                            }
+                        }
+                    }
+                    values
+                }
+                ParameterIn::Cookie => {
+                    let cookies = jar.get_or_insert_with(|| params::cookie_pairs(headers));
+                    let Ok(cookies) = cookies else {
+                        return refuse(format!(
+                            "{}: the Cookie header is not UTF-8 text",
+                            check.describe()
+                        ));
+                    };
+                    cookies
+                        .iter()
+                        .filter(|(k, _)| *k == check.name)
+                        .map(|(_, v)| v.as_str())
+                        .collect()
+                }
             };
+            if raw.len() > 1 && check.single_valued() {
+                return refuse(format!(
+                    "{} is sent {} times; it takes one value",
+                    check.describe(),
+                    raw.len()
+                ));
+            }
             match params::value_of(check, &raw, query) {
                 None if check.required => {
-                    return Some(Violation::new(
-                        "request.parameter",
-                        400,
-                        format!("{} is required", check.describe()),
-                    ));
+                    return refuse(format!("{} is required", check.describe()));
                 }
                 None => {}
                 Some(value) => {
                     if let Err(reason) = params::validate(check, &value) {
-                        return Some(Violation::new("request.parameter", 400, reason));
+                        return refuse(reason);
                     }
                 }
             }

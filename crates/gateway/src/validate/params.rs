@@ -118,6 +118,15 @@ impl ParamCheck {
         })
     }
 
+    /// Whether the parameter takes one value (a scalar, or an object not spread over the
+    /// query): sent more than once, it is refused.
+    pub fn single_valued(&self) -> bool {
+        !matches!(self.shape, Shape::Array(_))
+            && !(self.shape == Shape::Object
+                && self.location == ParameterIn::Query
+                && (self.style == "deepObject" || self.explode))
+    }
+
     /// A human name: `query parameter "limit"`.
     pub fn describe(&self) -> String {
         let place = match self.location {
@@ -213,11 +222,30 @@ pub fn value_of(check: &ParamCheck, raw: &[&str], query: &[(String, String)]) ->
 
 /// Parses `a=1; b=2` cookies.
 pub fn cookies(header: &str) -> HashMap<&str, &str> {
+    cookies_in_order(header).collect()
+}
+
+/// A `Cookie` field that is not UTF-8 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieNotUtf8;
+
+/// Every cookie of every `Cookie` field, in order and with repeats (a name sent twice is seen
+/// twice); `Err` when a field is not UTF-8 text.
+pub fn cookie_pairs(headers: &http::HeaderMap) -> Result<Vec<(String, String)>, CookieNotUtf8> {
+    let mut out = Vec::new();
+    for field in headers.get_all(http::header::COOKIE) {
+        let text = std::str::from_utf8(field.as_bytes()).map_err(|_| CookieNotUtf8)?;
+        out.extend(cookies_in_order(text).map(|(k, v)| (k.to_owned(), v.to_owned())));
+    }
+    Ok(out)
+}
+
+/// The `name=value` pairs of one `Cookie` field, in order.
+fn cookies_in_order(header: &str) -> impl Iterator<Item = (&str, &str)> {
     header
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
         .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
-        .collect()
 }
 
 /// Validates `value` against the parameter's schema: `Err` carries the first problem.

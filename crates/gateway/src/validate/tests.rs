@@ -133,6 +133,42 @@ fn parameters_table() {
             Some("cookie parameter \"session\""),
         ),
         ("/items/5", "", &[TRACE, ("cookie", "session=1234")], None),
+        // A parameter that takes one value, sent twice: the gateway would check one copy
+        // and the upstream could read the other.
+        (
+            "/items/5",
+            "limit=5&limit=1000",
+            &[TRACE],
+            Some("query parameter \"limit\" is sent 2 times; it takes one value"),
+        ),
+        (
+            "/items/5",
+            "verbose=true&verbose=1%27%20OR%201%3D1",
+            &[TRACE],
+            Some("query parameter \"verbose\" is sent 2 times"),
+        ),
+        (
+            "/items/5",
+            "",
+            &[TRACE, ("x-trace", "0123abcd")],
+            Some("header parameter \"x-trace\" is sent 2 times"),
+        ),
+        (
+            "/items/5",
+            "",
+            &[TRACE, ("cookie", "session=1234; session=' OR 1=1")],
+            Some("cookie parameter \"session\" is sent 2 times"),
+        ),
+        (
+            "/items/5",
+            "",
+            &[
+                TRACE,
+                ("cookie", "session=1234"),
+                ("cookie", "session=5678"),
+            ],
+            Some("cookie parameter \"session\" is sent 2 times"),
+        ),
     ];
     for (path, query, headers, expected) in cases {
         let got = params(path, query, headers);
@@ -149,6 +185,30 @@ fn parameters_table() {
             _ => panic!("{path}?{query} {headers:?}: expected {expected:?}, got {got:?}"),
         }
     }
+}
+
+/// A header or cookie value that is not UTF-8 is refused, never skipped and forwarded.
+#[test]
+fn header_and_cookie_values_that_are_not_utf8_are_refused() {
+    let (catalog, router) = fixture();
+    let Route::Matched { operation, params } = router.route("GET", "/items/5") else {
+        panic!("no route");
+    };
+    let check = RequestCheck::new(&catalog, &catalog.operations[operation]).unwrap();
+    let bad = http::HeaderValue::from_bytes(b"\xff\xfe0123abcd").unwrap();
+    let mut map = http::HeaderMap::new();
+    map.append("x-trace", bad.clone());
+    let v = check.check_params(&params, &[], &map).unwrap();
+    assert_eq!(v.reason, "header parameter \"x-trace\" is not UTF-8 text");
+    let mut map = http::HeaderMap::new();
+    map.append("x-trace", http::HeaderValue::from_static("0123abcd"));
+    map.append("cookie", bad);
+    let v = check.check_params(&params, &[], &map).unwrap();
+    assert!(
+        v.reason.contains("the Cookie header is not UTF-8"),
+        "{}",
+        v.reason
+    );
 }
 
 async fn body(content_type: Option<&str>, text: &str, unknown: bool) -> Vec<Violation> {

@@ -218,7 +218,7 @@ fn rejected_values_name_their_key() {
             && e.contains("give `jwks`, `discovery` or `secret`"),
         "{e}"
     );
-    let e = jwt("    - { issuer: a, secret: s }\n    - { issuer: a, jwks: k.json }\n")
+    let e = jwt("    - { issuer: a, jwks: j.json }\n    - { issuer: a, jwks: k.json }\n")
         .unwrap_err()
         .to_string();
     assert!(
@@ -227,7 +227,7 @@ fn rejected_values_name_their_key() {
             && e.contains("duplicate issuer \"a\""),
         "{e}"
     );
-    let e = jwt("    - { issuer: a, secret: s, leeway: 500ms }\n")
+    let e = jwt("    - { issuer: a, jwks: k.json, leeway: 500ms }\n")
         .unwrap_err()
         .to_string();
     assert!(
@@ -235,7 +235,7 @@ fn rejected_values_name_their_key() {
             && e.contains("500ms is not a whole number of seconds"),
         "{e}"
     );
-    assert!(jwt("    - { issuer: a, secret: s, leeway: 0s }\n").is_ok());
+    assert!(jwt("    - { issuer: a, jwks: k.json, leeway: 0s }\n").is_ok());
 }
 
 #[test]
@@ -341,4 +341,53 @@ fn syntax_errors_and_empty_api_lists() {
     );
     let e = load("apis: []\n").unwrap_err().to_string();
     assert!(e.contains("/apis") && e.contains("at least one API"), "{e}");
+}
+
+/// Keys of features not built yet are refused with their line, never accepted and ignored
+/// (a user who writes `threats: { injection: block }` would believe the API protected).
+#[test]
+fn keys_of_features_not_built_yet_are_refused_at_their_line() {
+    for (extra, line, pointer) in [
+        ("    threats: { injection: block }\n", 5, "/apis/0/threats"),
+        (
+            "    response: { sensitive_data: mask }\n",
+            5,
+            "/apis/0/response",
+        ),
+        ("detect: { enabled: true }\n", 5, "/detect"),
+    ] {
+        let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("gw.yaml:{line}:")) && e.contains(pointer),
+            "{extra}: {e}"
+        );
+        assert!(e.contains("not implemented yet"), "{extra}: {e}");
+    }
+}
+
+/// An HMAC secret shorter than the hash (32 bytes for HS256) is cracked offline from one token:
+/// refused at load with its place.
+#[test]
+fn short_hmac_secrets_are_refused() {
+    let jwt = |secret: &str| {
+        format!(
+            "identity:\n  jwt:\n    - {{ issuer: i, secret: \"{secret}\", algorithms: [HS256] }}\n{MINIMAL}"
+        )
+    };
+    let e = load(&jwt("secret")).unwrap_err().to_string();
+    assert!(
+        e.starts_with("gw.yaml:3:") && e.contains("/identity/jwt/0/secret"),
+        "{e}"
+    );
+    assert!(e.contains("6 bytes: give at least 32"), "{e}");
+    assert!(load(&jwt(&"k".repeat(32))).is_ok());
+}
+
+#[test]
+fn durations_past_the_clocks_range_are_refused() {
+    refused(
+        "  limits: { request_timeout: 10000000000000000000s }",
+        "/server/limits/request_timeout",
+        "longest duration accepted",
+    );
 }

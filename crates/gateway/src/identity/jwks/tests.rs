@@ -259,6 +259,31 @@ async fn discovery_finds_the_key_set_of_the_right_issuer() {
     assert!(e.to_string().contains("http:// or https://"), "{e}");
 }
 
+/// A provider's `jwks_uri` is only followed to https (plain http only on this machine), never
+/// to a file of the gateway's, which the key-set loader would otherwise read.
+#[tokio::test]
+async fn a_discovered_jwks_uri_must_be_https_or_loopback_http() {
+    for (uri, ok) in [
+        ("/etc/passwd", false),
+        ("file:///etc/passwd", false),
+        ("keys.json", false),
+        ("http://idp.example/jwks.json", false),
+        ("ftp://idp.example/jwks.json", false),
+        ("https://idp.example/jwks.json", true),
+        ("http://127.0.0.1:9/jwks.json", true),
+        ("http://localhost/jwks.json", true),
+        ("http://[::1]:9/jwks.json", true),
+    ] {
+        let url = provider(ISS, Some(uri)).await;
+        let got = discover(&url, ISS, plain()).await;
+        match (ok, got) {
+            (true, Ok(found)) => assert_eq!(found, uri),
+            (false, Err(e)) => assert!(e.to_string().contains("not an https:// URL"), "{uri}: {e}"),
+            (ok, got) => panic!("{uri}: expected ok={ok}, got {got:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn fetch_and_discovery_errors_hide_url_passwords() {
     // Nothing listens on port 1: the fetch fails and the error shows the URL.

@@ -592,3 +592,36 @@ async fn the_cache_returns_the_same_principal_until_expiry() {
         "without the cache each call verifies anew"
     );
 }
+
+/// A key set's Ed25519 key that names its `alg` (`EdDSA`) verifies EdDSA tokens: the key's
+/// algorithm was kept upper-cased (`EDDSA`) and never matched, so every such token was refused
+/// and each refusal refetched the key set.
+#[tokio::test]
+async fn an_ed25519_key_from_a_key_set_with_its_alg_verifies_eddsa_tokens() {
+    use base64::engine::general_purpose::STANDARD;
+    let pem = std::str::from_utf8(ED_PUB).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = STANDARD.decode(body).unwrap();
+    // SubjectPublicKeyInfo for Ed25519: the last 32 bytes are the public key.
+    let x = b64(&der[der.len() - 32..]);
+    let set = json!({ "keys": [
+        { "kty": "OKP", "crv": "Ed25519", "x": x, "kid": "ed-set", "alg": "EdDSA", "use": "sig" }
+    ]});
+    let keys = super::super::jwks::parse("test", set.to_string().as_bytes()).unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].alg.as_deref(), Some("EdDSA"));
+    let now = Arc::new(AtomicU64::new(NOW));
+    let clock_now = now.clone();
+    let clock: Clock = Arc::new(move || clock_now.load(Ordering::SeqCst));
+    let v = Verifier::new(
+        vec![issuer(IDP, &[Algorithm::EdDSA], keys, false)],
+        IndexMap::new(),
+        clock,
+    );
+    let ed = EncodingKey::from_ed_pem(ED).unwrap();
+    let p = v
+        .verify(&token(Algorithm::EdDSA, "ed-set", &claims(IDP), &ed))
+        .await
+        .expect("an EdDSA token verifies against the key set's Ed25519 key");
+    assert_eq!(p.subject.as_deref(), Some("alice"));
+}

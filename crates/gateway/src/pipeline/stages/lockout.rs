@@ -14,9 +14,13 @@ use bytes::Bytes;
 use http::header;
 use serde_json::Value;
 
+use http_body::Body as HttpBody;
+
+use super::{RequestCtx, Verdict};
 use crate::metrics::LockoutLabels;
 use crate::pipeline::Ctx;
 use crate::problem::Denial;
+use crate::proxy::BoxError;
 use crate::ratelimit::lockout::{Answer, Op, Subject};
 use crate::ratelimit::state_key;
 use crate::runtime::lockout::{LockoutPlan, Login};
@@ -40,17 +44,67 @@ pub(crate) struct Watch<'a> {
 
 /// The login entry of this operation, when the API's lockout names it (its body is then read
 /// before authentication, for the account).
-pub(crate) fn login_of<'a>(api: &'a Api, op: &OpPlan) -> Option<&'a Login> {
+fn login_of<'a>(api: &'a Api, op: &OpPlan) -> Option<&'a Login> {
     api.lockout.as_ref()?.login(&op.id)
 }
 
+/// Whether the stage has anything to watch in requests to `op`: an operation that checks
+/// credentials, or a login operation.
+pub(super) fn applies(api: &Api, op: &OpPlan) -> bool {
+    api.lockout.is_some() && (!op.security.is_empty() || login_of(api, op).is_some())
+}
+
+/// The request phase: a login operation's body is read (it names the account), then a
+/// locked IP or account is refused before any credential is checked.
+pub(super) async fn request<B>(r: &mut RequestCtx<'_, '_, '_, B>) -> Verdict
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    let Some(op) = r.plan else {
+        return Verdict::Continue;
+    };
+    if login_of(r.api, op).is_some()
+        && let Err(d) = r.read_body().await
+    {
+        return Verdict::Refuse(d);
+    }
+    let client_key = r.env.client_key();
+    let watch = Watch::new(
+        r.api,
+        op,
+        r.env.ip,
+        &client_key,
+        r.body_bytes(),
+        &r.parts.headers,
+    );
+    let denial = match &watch {
+        Some(w) => Box::pin(w.check(r.env)).await,
+        None => None,
+    };
+    r.watch = watch;
+    match denial {
+        Some(d) => Verdict::Deny(d, r.api.mode),
+        None => Verdict::Continue,
+    }
+}
+
+/// The response phase: a login operation's answer counts as a failure or clears the account.
+pub(super) async fn response<B>(r: &mut RequestCtx<'_, '_, '_, B>) {
+    if let Some(w) = &r.watch {
+        w.answered(r.env, r.outcome.upstream_status).await;
+    }
+}
+
 impl<'a> Watch<'a> {
-    /// A watch for a request to `op` from `ip` (`body`: a login operation's body), or `None`
-    /// when the lockout has nothing to watch in it.
+    /// A watch for a request to `op` from `ip`, whose state is keyed by `client_key` (an IPv6
+    /// client's prefix; `body`: a login operation's body), or `None` when the lockout has
+    /// nothing to watch in it.
     pub(crate) fn new(
         api: &'a Api,
         op: &OpPlan,
         ip: IpAddr,
+        client_key: &str,
         body: Option<&Bytes>,
         headers: &http::HeaderMap,
     ) -> Option<Watch<'a>> {
@@ -59,7 +113,7 @@ impl<'a> Watch<'a> {
         if op.security.is_empty() && login.is_none() {
             return None;
         }
-        let ip_key = plan.ip.map(|_| state_key(&plan.ip_name, &ip.to_string()));
+        let ip_key = plan.ip.map(|_| state_key(&plan.ip_name, client_key));
         let account = match (login, body, plan.account) {
             (Some(login), Some(body), Some(_)) => {
                 let content_type = headers
@@ -150,8 +204,8 @@ impl<'a> Watch<'a> {
             ""
         };
         let (rule, who) = match (kind, &self.account) {
-            ("account", Some((_, account))) => ("auth.account-locked", shown(account)),
-            _ => ("auth.locked", format!("client {}", self.ip)),
+            ("account", Some((_, account))) => (crate::rules::AUTH_ACCOUNT_LOCKED, shown(account)),
+            _ => (crate::rules::AUTH_LOCKED, format!("client {}", self.ip)),
         };
         Some(
             Denial::new(
@@ -263,7 +317,7 @@ mod tests {
 
     #[test]
     fn refused_credentials_count_missing_ones_and_gateway_failures_do_not() {
-        use super::super::{counts_for_lockout, unauthorized};
+        use super::super::authenticate::{counts_for_lockout, unauthorized};
         use crate::identity::AuthFailure;
         let expired = unauthorized(&AuthFailure::Expired);
         assert!(counts_for_lockout(&expired, true));

@@ -1,15 +1,23 @@
-//! Authentication: the operation's security requirements (an OR of ANDs of schemes) checked
-//! against the request's credentials (bearer tokens, API keys, client certificates), and
-//! the refusal a failed or missing credential gets.
+//! The authentication stage: the operation's security requirements (an OR of ANDs of schemes)
+//! checked against the request's credentials (bearer tokens, API keys, client certificates).
+//! The principal, or the refusal a failed or missing credential gets, goes into the request's
+//! context; the authorization stage enforces it, so that a presented credential that was
+//! refused is counted by the lockout first.
+
+mod apikey;
+mod bearer;
+mod mtls;
 
 use std::sync::Arc;
 
 use http::header::{self, HeaderMap};
 
-use super::{Ctx, apikey, bearer, mtls, with_scopes};
+use super::{RequestCtx, Verdict};
 use crate::identity::mtls::ClientCert;
 use crate::identity::{AuthFailure, Principal};
 use crate::metrics::AuthLabels;
+use crate::observe::Credentials;
+use crate::pipeline::Ctx;
 use crate::problem::Denial;
 use crate::runtime::{OpPlan, Scheme};
 
@@ -20,7 +28,90 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-pub(super) fn unauthorized(failure: &AuthFailure) -> Denial {
+/// The request phase: the principal, or the refusal, into the context.
+pub(super) async fn request<B>(r: &mut RequestCtx<'_, '_, '_, B>) -> Verdict {
+    let Some(plan) = r.plan else {
+        return Verdict::Continue;
+    };
+    let cert = r.parts.extensions.get::<Arc<ClientCert>>().map(|c| &**c);
+    let auth = Box::pin(authenticate(
+        r.env,
+        plan,
+        &r.parts.headers,
+        r.parts.uri.query(),
+        cert,
+    ))
+    .await;
+    match auth {
+        Ok(principal) => {
+            if let Some(p) = &principal {
+                r.outcome.sub.clone_from(&p.subject);
+                r.outcome.key_id = p.claim("key_id");
+                r.outcome.credentials = Credentials {
+                    presented: true,
+                    valid: true,
+                };
+            }
+            r.principal = principal;
+        }
+        Err((denial, presented)) => {
+            r.outcome.credentials.presented = presented;
+            if let Some(w) = &r.watch
+                && counts_for_lockout(&denial, presented)
+            {
+                Box::pin(w.auth_failed(r.env)).await;
+            }
+            r.auth_failure = Some((denial, presented));
+        }
+    }
+    Verdict::Continue
+}
+
+/// True when a refusal counts towards the client's lockout: a presented credential refused with
+/// 401, unless the gateway could not get the keys to check it or the introspection endpoint
+/// failed (with `failure_status: 401`): an outage must not lock out every client.
+pub(super) fn counts_for_lockout(d: &Denial, presented: bool) -> bool {
+    presented
+        && d.status == 401
+        && d.reason != unauthorized(&AuthFailure::KeysUnavailable).reason
+        && !matches!(
+            d.rule,
+            crate::rules::AUTH_INTROSPECTION_UNAVAILABLE | crate::rules::AUTH_INTROSPECTION_INVALID
+        )
+}
+
+/// The principal when it holds every scope `scopes` names; else a 403 naming the missing ones.
+fn with_scopes(
+    scheme: &str,
+    p: &Arc<Principal>,
+    scopes: &[String],
+) -> Result<Arc<Principal>, Denial> {
+    let missing: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !p.scopes.contains(*s))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(p.clone());
+    }
+    Err(Denial::new(
+        403,
+        crate::rules::AUTHZ_SCOPE,
+        format!("scheme {scheme}: missing scopes {}", missing.join(" ")),
+    )
+    .detail("insufficient scope")
+    .header(
+        header::WWW_AUTHENTICATE,
+        format!(
+            "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"",
+            scopes.join(" ")
+        ),
+    ))
+}
+
+/// The refusal a failed or missing credential gets (401 with a challenge, or the failure's
+/// own status when the gateway could not check it).
+pub(crate) fn unauthorized(failure: &AuthFailure) -> Denial {
     let challenge = match failure {
         AuthFailure::Missing => "Bearer realm=\"portcullis\"".to_owned(),
         _ => "Bearer realm=\"portcullis\", error=\"invalid_token\"".to_owned(),
@@ -45,7 +136,7 @@ pub(super) fn unauthorized(failure: &AuthFailure) -> Denial {
 
 /// Evaluates the operation's security requirements (OR of ANDs). A refusal says whether a
 /// presented credential was refused (what the lockout counts), not only missing ones.
-pub(super) async fn authenticate(
+async fn authenticate(
     ctx: &Ctx<'_>,
     plan: &OpPlan,
     headers: &HeaderMap,
@@ -144,7 +235,7 @@ pub(super) async fn authenticate(
                     failed = Some(
                         Denial::new(
                             401,
-                            "auth.unsupported",
+                            crate::rules::AUTH_UNSUPPORTED,
                             format!("scheme {name} ({kind}) cannot be verified by the gateway"),
                         )
                         .detail("credentials are required"),

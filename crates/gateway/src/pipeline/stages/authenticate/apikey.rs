@@ -90,7 +90,7 @@ pub(crate) fn verify(
     let Some(key) = find(place, presented) else {
         let d = Denial::new(
             401,
-            "auth.invalid",
+            crate::rules::AUTH_INVALID,
             format!("scheme {scheme}: no API key {}", place.name),
         )
         .detail("credentials are required")
@@ -100,7 +100,7 @@ pub(crate) fn verify(
     let Some(keys) = keys else {
         let d = Denial::new(
             401,
-            "auth.invalid",
+            crate::rules::AUTH_INVALID,
             format!(
                 "scheme {scheme}: API key {} cannot be verified (no API keys configured)",
                 place.name

@@ -19,7 +19,7 @@ pub(crate) fn verify(
     let Some(cert) = cert else {
         let d = Denial::new(
             401,
-            "auth.cert-missing",
+            crate::rules::AUTH_CERT_MISSING,
             format!("scheme {scheme}: no client certificate"),
         )
         .detail("a client certificate is required");
@@ -36,7 +36,7 @@ pub(crate) fn verify(
     };
     let d = Denial::new(
         401,
-        "auth.cert-unmapped",
+        crate::rules::AUTH_CERT_UNMAPPED,
         format!("scheme {scheme}: client certificate (CN {cn:?}) has no identity: {why}"),
     )
     .detail("the client certificate is not accepted");
