@@ -148,6 +148,7 @@ where
             gw: &gw,
             request_id: &request_id,
             ip,
+            peer: peer.ip(),
             trusted_peer,
             tls,
         };
@@ -296,7 +297,10 @@ pub(crate) struct Ctx<'a> {
     pub proxy: &'a Proxy,
     pub gw: &'a Gateway,
     pub request_id: &'a RequestId,
+    /// The client: the peer, or the address a trusted proxy forwarded.
     pub ip: IpAddr,
+    /// The connection's peer (the last hop, appended to `X-Forwarded-For`).
+    pub peer: IpAddr,
     pub trusted_peer: bool,
     pub tls: bool,
 }
@@ -360,7 +364,7 @@ pub(crate) fn forward<'f>(
 ) -> impl Future<Output = Response<Body>> + Send + 'f {
     async move {
         let forwarded = Forwarded {
-            client_ip: ctx.ip,
+            peer: ctx.peer,
             trusted_peer: ctx.trusted_peer,
             proto: if ctx.tls { "https" } else { "http" },
             request_id: ctx.request_id.header(),

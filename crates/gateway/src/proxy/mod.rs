@@ -198,8 +198,9 @@ pub struct Upstream {
 
 /// What the proxy adds about the client.
 pub struct Forwarded<'a> {
-    /// The client's address as decided (peer, or from a trusted proxy).
-    pub client_ip: IpAddr,
+    /// The connection's peer, appended to `X-Forwarded-For` (the client itself unless the
+    /// peer is a trusted proxy).
+    pub peer: IpAddr,
     /// Whether the peer is a trusted proxy (its `X-Forwarded-*` are kept and extended).
     pub trusted_peer: bool,
     /// `http` or `https` as received.
@@ -271,9 +272,9 @@ impl Proxy {
             }
         }
         let xff = if xff.is_empty() {
-            ip_text(forwarded.client_ip)
+            ip_text(forwarded.peer)
         } else {
-            xff.push_str(&ip_text(forwarded.client_ip));
+            xff.push_str(&ip_text(forwarded.peer));
             xff
         };
         // The text's buffer becomes the value's (no copy).
