@@ -107,15 +107,32 @@ fn login(gw: &Gateway, id: &str, ip: &str, username: &str, password: &str) -> Re
     ))
 }
 
-/// The value of `portcullis_lockouts_total{api="shop",kind="<kind>"}` (0 when absent).
-fn lockouts(gw: &Gateway, kind: &str) -> f64 {
+/// The value of `portcullis_lockouts_total{api="shop",kind="<kind>"}` now (0 when absent).
+fn lockouts_now(gw: &Gateway, kind: &str) -> f64 {
+    let series = format!("portcullis_lockouts_total{{api=\"shop\",kind=\"{kind}\"}}");
     let resp = gw.admin("GET", "/metrics", Some(ADMIN_TOKEN));
     assert_eq!(resp.status, 200, "{}", resp.body);
-    let series = format!("portcullis_lockouts_total{{api=\"shop\",kind=\"{kind}\"}} ");
-    resp.body
-        .lines()
-        .find_map(|l| l.strip_prefix(&series)?.trim().parse().ok())
-        .unwrap_or(0.0)
+    if !resp.body.contains(&series) {
+        return 0.0;
+    }
+    gw.metric_now(&series, ADMIN_TOKEN).unwrap()
+}
+
+/// Waits (bounded) until `portcullis_lockouts_total{api="shop",kind="<kind>"}` is `value`
+/// (0 when absent) on `gateways` together.
+fn await_lockouts(gateways: &[&Gateway], kind: &str, value: f64) {
+    support::eventually(
+        &format!("{kind} lockouts == {value}"),
+        support::PATIENCE,
+        || {
+            let now: f64 = gateways.iter().map(|gw| lockouts_now(gw, kind)).sum();
+            if now == value {
+                Ok(())
+            } else {
+                Err(format!("{now}"))
+            }
+        },
+    );
 }
 
 /// Asserts a lockout refusal: 429, `Retry-After` within the lock, the rule in the body.
@@ -185,17 +202,15 @@ fn bad_api_keys_lock_out_the_client_ip() {
     assert_eq!(items(&gw, "a-ok", attacker, &good).status, 200);
     assert_eq!(items(&gw, "a-1", attacker, &bad(1)).status, 401);
     assert_eq!(items(&gw, "a-2", attacker, "pc_nobody_x").status, 401);
-    assert_eq!(lockouts(&gw, "ip"), 0.0);
+    // A single read: a count that only grows, expected not to have yet.
+    assert_eq!(lockouts_now(&gw, "ip"), 0.0);
     assert_eq!(items(&gw, "a-3", attacker, "not-a-key").status, 401);
-    assert_eq!(lockouts(&gw, "ip"), 1.0);
+    await_lockouts(&[&gw], "ip", 1.0);
     // Locked: the valid key is refused without being checked, and so is a bad one.
     assert_locked(&items(&gw, "a-good", attacker, &good), "auth.locked", 600);
     assert_locked(&items(&gw, "a-4", attacker, &bad(4)), "auth.locked", 600);
-    assert_eq!(
-        lockouts(&gw, "ip"),
-        1.0,
-        "one lock, however often it refuses"
-    );
+    // One lock, however often it refuses.
+    await_lockouts(&[&gw], "ip", 1.0);
     // A public operation (no credentials, not a login operation here) is still served.
     assert_eq!(login(&gw, "a-public", attacker, "x", "y").status, 200);
 
@@ -216,17 +231,11 @@ fn bad_api_keys_lock_out_the_client_ip() {
     assert_eq!(items(&gw, "t-ok", third, &good).status, 200);
     assert_eq!(items(&gw, "t-3", third, &bad(3)).status, 401);
     assert_locked(&items(&gw, "t-locked", third, &good), "auth.locked", 600);
-    assert_eq!(lockouts(&gw, "ip"), 2.0);
+    await_lockouts(&[&gw], "ip", 2.0);
 
     // A reload keeps counts and locks (the state backend is unchanged).
     gw.hangup();
-    for _ in 0..200 {
-        if gw.metric("portcullis_reloads_total", ADMIN_TOKEN) >= 1.0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert_eq!(gw.metric("portcullis_reloads_total", ADMIN_TOKEN), 1.0);
+    gw.await_metric_eq("portcullis_reloads_total", ADMIN_TOKEN, 1.0);
     assert_locked(
         &items(&gw, "a-reloaded", attacker, &good),
         "auth.locked",
@@ -271,7 +280,7 @@ fn failed_logins_lock_the_account_across_ips() {
         let resp = login(&gw, &format!("alice-{n}"), &ip, "alice", "guess");
         assert_eq!(resp.status, 401, "{resp:?}");
     }
-    assert_eq!(lockouts(&gw, "account"), 1.0);
+    await_lockouts(&[&gw], "account", 1.0);
     // Alice is locked, whatever the IP, the case, or the password.
     assert_locked(
         &login(&gw, "alice-right", "192.0.2.9", "alice", "right"),
@@ -311,7 +320,7 @@ fn failed_logins_lock_the_account_across_ips() {
         login(&gw, "carol-ok2", "192.0.2.77", "carol", "right").status,
         200
     );
-    assert_eq!(lockouts(&gw, "account"), 1.0);
+    await_lockouts(&[&gw], "account", 1.0);
 
     let log = dir.path().join("decisions.jsonl");
     let lines = support::decision_log(&log, &["alice-right", "bob-ok", "carol-ok2"]);
@@ -361,12 +370,13 @@ fn replicas_share_the_lockout_through_redis() {
     assert_eq!(items(&b, "r-3", ip, "pc_ci_wrong").status, 401);
     assert_locked(&items(&a, "r-locked-a", ip, &good), "auth.locked", 600);
     assert_locked(&items(&b, "r-locked-b", ip, &good), "auth.locked", 600);
-    assert_eq!(lockouts(&a, "ip") + lockouts(&b, "ip"), 1.0);
+    await_lockouts(&[&a, &b], "ip", 1.0);
     // Another client is free on both.
     assert_eq!(items(&a, "r-other", "198.51.100.1", &good).status, 200);
+    // Every decision came from Redis (a count that only grows: read once, at the end).
     assert_eq!(
-        a.metric("portcullis_ratelimit_degraded_decisions", ADMIN_TOKEN),
-        0.0,
+        a.metric_now("portcullis_ratelimit_degraded_decisions", ADMIN_TOKEN),
+        Ok(0.0),
         "every decision came from Redis"
     );
     drop(redis);

@@ -54,9 +54,9 @@ fn get(gw: &Gateway, key: &str) -> Resp {
     ))
 }
 
-/// The value of one metric from the admin `/metrics`.
-fn metric(gw: &Gateway, name: &str) -> f64 {
-    gw.metric(name, ADMIN_TOKEN)
+/// Waits (bounded) until the metric `name` is at least `least`.
+fn await_at_least(gw: &Gateway, name: &str, least: f64) {
+    gw.await_metric(name, ADMIN_TOKEN, &format!(">= {least}"), |v| v >= least);
 }
 
 /// An upstream answering every request with a small JSON body, on its own threads.
@@ -209,14 +209,26 @@ apis:
 /// Waits (bounded) until `gateway` decides for a fresh key from the shared state again: with
 /// burst 200 a shared decision leaves 199 remaining, the per-replica fallback 99.
 fn wait_shared(gateway: &Gateway, round: &str) {
-    for attempt in 0..100 {
-        let resp = get(gateway, &format!("probe-{round}-{attempt}"));
-        if resp.status == 200 && resp.header("ratelimit-remaining") == Some("199") {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the gateway did not return to shared limiting after Redis came back");
+    let mut attempt = 0;
+    // A request each time: probed every 100 ms, not as fast as the helper would.
+    support::eventually_every(
+        &format!("gateway {round} to return to shared limiting after Redis came back"),
+        support::PATIENCE,
+        Duration::from_millis(100),
+        || {
+            attempt += 1;
+            let resp = get(gateway, &format!("probe-{round}-{attempt}"));
+            if resp.status == 200 && resp.header("ratelimit-remaining") == Some("199") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} with ratelimit-remaining {:?}",
+                    resp.status,
+                    resp.header("ratelimit-remaining")
+                ))
+            }
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,12 +272,10 @@ fn two_replicas_enforce_one_limit_and_recover_after_redis_outage() {
     );
     a.assert_alive();
     b.assert_alive();
+    // Every decision without Redis counts.
     let degraded = "portcullis_ratelimit_degraded_decisions";
-    assert!(
-        metric(&a, degraded) >= 300.0,
-        "every decision without Redis counts"
-    );
-    assert!(metric(&b, degraded) >= 300.0);
+    await_at_least(&a, degraded, 300.0);
+    await_at_least(&b, degraded, 300.0);
 
     // Redis returns on the same port: both replicas reconnect on their own.
     let redis = Redis::start_on(port);
@@ -323,7 +333,7 @@ fn redis_outage_follows_deny_and_allow() {
     assert_eq!((allowed.ok, allowed.other), (100, 0), "{allowed:?}");
     for mut gw in [deny, allow] {
         gw.assert_alive();
-        assert!(metric(&gw, "portcullis_ratelimit_degraded_decisions") >= 100.0);
+        await_at_least(&gw, "portcullis_ratelimit_degraded_decisions", 100.0);
     }
 }
 
