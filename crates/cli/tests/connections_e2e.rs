@@ -432,7 +432,10 @@ impl UpstreamSeen {
     }
 
     fn last_byte(&self) -> Instant {
-        self.last_byte.lock().unwrap().expect("the upstream answered")
+        self.last_byte
+            .lock()
+            .unwrap()
+            .expect("the upstream answered")
     }
 }
 

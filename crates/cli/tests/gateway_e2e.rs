@@ -340,7 +340,10 @@ fn reload_keeps_the_old_config_on_error_and_applies_a_good_one() {
     assert_eq!(gw.send(&probe).status, 400);
 
     // A good config switching to monitor mode: applied by SIGHUP, without a restart.
-    assert_eq!(gw.metric_now("portcullis_reloads_total", ADMIN_TOKEN), Ok(0.0));
+    assert_eq!(
+        gw.metric_now("portcullis_reloads_total", ADMIN_TOKEN),
+        Ok(0.0)
+    );
     std::fs::write(&path, config(upstream, "monitor")).unwrap();
     gw.hangup();
     // Counted once the new configuration is in place: from then on, requests see it.

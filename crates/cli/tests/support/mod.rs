@@ -108,42 +108,38 @@ impl Gateway {
             .spawn()
             .expect("start portcullis serve");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let mut lines = BufReader::new(stderr).lines();
         let log = Arc::new(Mutex::new(String::new()));
-        let mut addrs = None;
-        for line in lines.by_ref() {
-            let Ok(line) = line else { break };
-            log.lock().unwrap().push_str(&format!("{line}\n"));
-            let serving = line
-                .split("serving on http://")
-                .nth(1)
-                .or_else(|| line.split("serving on https://").nth(1));
-            if let Some(rest) = serving {
-                let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-                let admin = rest
-                    .split("admin on http://")
-                    .nth(1)
-                    .map(|a| a.trim_end_matches(')').parse().unwrap());
-                addrs = Some((addr, admin));
-                break;
-            }
-        }
-        let Some((addr, admin)) = addrs else {
-            let _ = child.kill();
-            panic!(
-                "portcullis serve did not start; stderr:\n{}",
-                log.lock().unwrap()
-            );
-        };
-        let sink = Arc::clone(&log);
         let stderr_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ended = Arc::clone(&stderr_ended);
+        // One thread reads every line (the pipe must be drained); it tells the test the
+        // addresses on the "serving on" line, and ends with the process's stderr.
+        let (serving_tx, serving_rx) = std::sync::mpsc::channel();
+        let (sink, ended) = (Arc::clone(&log), Arc::clone(&stderr_ended));
         std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push_str(&format!("{line}\n"));
+                if let Some(addrs) = serving_addrs(&line) {
+                    let _ = serving_tx.send(addrs);
+                }
             }
             ended.store(true, std::sync::atomic::Ordering::SeqCst);
         });
+        // Bounded: a gateway that neither serves nor exits fails the test, not hangs it.
+        let (addr, admin) = match serving_rx.recv_timeout(PATIENCE) {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "portcullis serve did not start ({}); stderr:\n{}",
+                    match e {
+                        std::sync::mpsc::RecvTimeoutError::Timeout =>
+                            format!("no \"serving on\" line in {PATIENCE:?}"),
+                        std::sync::mpsc::RecvTimeoutError::Disconnected => "it exited".to_owned(),
+                    },
+                    log.lock().unwrap()
+                );
+            }
+        };
         Gateway {
             child,
             addr,
@@ -293,6 +289,21 @@ impl Gateway {
     }
 }
 
+/// The public and admin addresses on the gateway's "serving on http(s)://... (admin on
+/// http://...)" line, when `line` is that line.
+fn serving_addrs(line: &str) -> Option<(SocketAddr, Option<SocketAddr>)> {
+    let rest = line
+        .split("serving on http://")
+        .nth(1)
+        .or_else(|| line.split("serving on https://").nth(1))?;
+    let addr = rest.split_whitespace().next()?.parse().ok()?;
+    let admin = rest
+        .split("admin on http://")
+        .nth(1)
+        .map(|a| a.trim_end_matches(')').parse().unwrap());
+    Some((addr, admin))
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -318,7 +329,10 @@ pub fn decision_log(path: &Path, ids: &[&str]) -> Vec<serde_json::Value> {
         if missing.is_empty() {
             Ok(lines)
         } else {
-            Err(format!("{missing:?} missing from {} lines:\n{text}", lines.len()))
+            Err(format!(
+                "{missing:?} missing from {} lines:\n{text}",
+                lines.len()
+            ))
         }
     })
 }
@@ -353,9 +367,7 @@ impl Resp {
 /// whole response.
 pub fn send(addr: SocketAddr, raw: &[u8]) -> Resp {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(PATIENCE))
-        .unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
     stream.write_all(raw).expect("write request");
     let mut bytes = Vec::new();
     // A server may close before reading everything (413): what it answered still counts.

@@ -48,7 +48,9 @@ impl Redis {
     fn wait_ready(&self) {
         let what = format!("redis-server to answer PING on port {}", self.port);
         eventually(&what, PATIENCE, || {
-            self.pong().then_some(()).ok_or_else(|| "no PONG".to_owned())
+            self.pong()
+                .then_some(())
+                .ok_or_else(|| "no PONG".to_owned())
         });
     }
 
