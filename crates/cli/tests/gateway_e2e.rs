@@ -312,6 +312,11 @@ fn reload_keeps_the_old_config_on_error_and_applies_a_good_one() {
     // A broken config: SIGHUP and the admin API both refuse it; the old one keeps serving.
     std::fs::write(&path, "server: [not, a, map\n").unwrap();
     gw.hangup();
+    // SIGHUP's reload runs on its own: waited for until it has been refused.
+    gw.await_metric_eq("portcullis_reload_failures_total", ADMIN_TOKEN, 1.0);
+    gw.await_stderr("saying the reload was rejected", |l| {
+        l.contains("reload rejected") && l.contains("enforce.yaml")
+    });
     let reload = gw.admin("POST", "/api/reload", Some(ADMIN_TOKEN));
     assert_eq!(reload.status, 422, "{}", reload.body);
     assert!(
@@ -335,17 +340,15 @@ fn reload_keeps_the_old_config_on_error_and_applies_a_good_one() {
     assert_eq!(gw.send(&probe).status, 400);
 
     // A good config switching to monitor mode: applied by SIGHUP, without a restart.
+    assert_eq!(
+        gw.metric_now("portcullis_reloads_total", ADMIN_TOKEN),
+        Ok(0.0)
+    );
     std::fs::write(&path, config(upstream, "monitor")).unwrap();
     gw.hangup();
-    let mut status = 0;
-    for _ in 0..100 {
-        status = gw.send(&probe).status;
-        if status == 200 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert_eq!(status, 200, "SIGHUP applied monitor mode");
+    // Counted once the new configuration is in place: from then on, requests see it.
+    gw.await_metric_eq("portcullis_reloads_total", ADMIN_TOKEN, 1.0);
+    assert_eq!(gw.send(&probe).status, 200, "SIGHUP applied monitor mode");
     assert!(gw.alive());
 }
 
@@ -370,21 +373,25 @@ fn admin_api_requires_its_token_and_exports_metrics() {
 
     gw.send(&req("GET", "/api/items/1", &[], None));
     gw.send(&req("GET", "/api/items/abc", &[], None));
-    let metrics = gw.admin("GET", "/metrics", Some(ADMIN_TOKEN));
-    assert_eq!(metrics.status, 200);
-    for needle in [
+    let needles = [
         "portcullis_requests_total",
         "decision=\"allow\"",
         "decision=\"block\"",
         "rule=\"request.parameter\"",
         "portcullis_request_duration_seconds",
-    ] {
-        assert!(
-            metrics.body.contains(needle),
-            "metrics lack {needle}:\n{}",
-            metrics.body
-        );
-    }
+    ];
+    support::eventually(
+        &format!("/metrics to show {needles:?}"),
+        support::PATIENCE,
+        || {
+            let metrics = gw.admin("GET", "/metrics", Some(ADMIN_TOKEN));
+            assert_eq!(metrics.status, 200);
+            match needles.iter().find(|n| !metrics.body.contains(*n)) {
+                None => Ok(()),
+                Some(missing) => Err(format!("no {missing} in:\n{}", metrics.body)),
+            }
+        },
+    );
     // The summary never shows secrets.
     let summary = gw.admin("GET", "/api/config", Some(ADMIN_TOKEN));
     assert_eq!(summary.status, 200);

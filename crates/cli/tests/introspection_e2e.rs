@@ -266,7 +266,7 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
         upstream,
         &format!("    endpoint: {endpoint}\n    issuer: {ISSUER}\n    audiences: [items-api]\n"),
     );
-    let gw = start(&config);
+    let mut gw = start(&config);
     let log = dir.path().join("deny.decisions.jsonl");
     let cases = [
         ("reader", "/items", "alice-reader", 200, None),
@@ -332,7 +332,9 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
         ),
     ];
     let lines = check_cases(&gw, &log, &cases);
-    // One call per distinct token: repeats (active and inactive) come from the cache.
+    // One call per distinct token: repeats (active and inactive) come from the cache. The
+    // server counts a call before it answers it, so before the gateway answers the request:
+    // these counts are complete once the responses have come (a single read is enough).
     assert_eq!(server.calls("alice-reader"), 1);
     assert_eq!(server.calls("revoked-token"), 1);
     assert_eq!(server.calls("a,b") + server.calls("eyJh.eyJj.c2ln"), 0);
@@ -342,15 +344,15 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
         "{:?}",
         server.calls.lock().unwrap()
     );
-    let metric = |name: &str| gw.metric(name, ADMIN);
-    assert_eq!(metric("portcullis_introspection_cache_hits_total"), 4.0);
-    assert_eq!(
-        metric("portcullis_introspection_calls_total{result=\"active\"}"),
-        4.0
+    let metric = |name: &str, value: f64| gw.await_metric_eq(name, ADMIN, value);
+    metric("portcullis_introspection_cache_hits_total", 4.0);
+    metric(
+        "portcullis_introspection_calls_total{result=\"active\"}",
+        4.0,
     );
-    assert_eq!(
-        metric("portcullis_introspection_calls_total{result=\"inactive\"}"),
-        2.0
+    metric(
+        "portcullis_introspection_calls_total{result=\"inactive\"}",
+        2.0,
     );
     // The caller is the token's subject, like a JWT caller.
     let reader = lines.iter().find(|d| d["request_id"] == "reader").unwrap();
@@ -382,9 +384,9 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
         down["reason"].as_str().unwrap().contains("status 500"),
         "{down}"
     );
-    assert_eq!(
-        metric("portcullis_introspection_calls_total{result=\"error\"}"),
-        1.0
+    metric(
+        "portcullis_introspection_calls_total{result=\"error\"}",
+        1.0,
     );
     server.fail(false);
     // The admin API's summary (what `check` builds) names the endpoint and the client id.
@@ -395,7 +397,8 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
     assert_eq!(shown["endpoint"], endpoint.as_str(), "{}", summary.body);
     assert_eq!(shown["on_failure"], "deny", "{}", summary.body);
     let summary = summary.body;
-    let deny_stderr = gw.stderr.lock().unwrap().clone();
+    // All of it, the process stopped: the checks below are that something was never written.
+    let deny_stderr = gw.stop_and_read_stderr();
     drop(gw);
 
     // ---- on_failure: allow_cached, ttl 0: every request asks; a failing endpoint falls back ----
@@ -407,7 +410,7 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
             "    endpoint: {endpoint}\n    on_failure: allow_cached\n    cache: {{ ttl: 0s, max_stale: 10m }}\n"
         ),
     );
-    let gw = start(&config);
+    let mut gw = start(&config);
     let log = dir.path().join("cached.decisions.jsonl");
     let before = server.calls("alice-reader");
     check_cases(
@@ -438,12 +441,9 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
             ),
         ],
     );
-    assert_eq!(
-        gw.metric("portcullis_introspection_stale_total", ADMIN),
-        1.0
-    );
+    gw.await_metric_eq("portcullis_introspection_stale_total", ADMIN, 1.0);
     server.fail(false);
-    let cached_stderr = gw.stderr.lock().unwrap().clone();
+    let cached_stderr = gw.stop_and_read_stderr();
     drop(gw);
 
     // ---- nobody listening, failure_status: 401 ----
@@ -457,7 +457,7 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
         upstream,
         &format!("    endpoint: http://{closed}/introspect\n    failure_status: 401\n"),
     );
-    let gw = start(&config);
+    let mut gw = start(&config);
     let log = dir.path().join("down.decisions.jsonl");
     check_cases(
         &gw,
@@ -470,7 +470,7 @@ fn opaque_tokens_are_introspected_cached_and_refused_with_their_reasons() {
             Some("auth.introspection-unavailable"),
         )],
     );
-    let down_stderr = gw.stderr.lock().unwrap().clone();
+    let down_stderr = gw.stop_and_read_stderr();
     drop(gw);
 
     // ---- `check` builds the same, and prints no secret ----

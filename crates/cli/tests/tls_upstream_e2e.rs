@@ -214,29 +214,10 @@ apis:
     );
 }
 
-/// The first line of the gateway's stderr containing `needle` (bounded wait: the line is
+/// The first line of the gateway's stderr containing `needle` (waited for: the line is
 /// written before the response is sent, but read from the pipe by another thread).
 fn logged(gw: &Gateway, needle: &str) -> String {
-    logged_all(gw, &[needle])
-        .unwrap_or_else(|| panic!("never logged {needle:?}:\n{}", gw.stderr.lock().unwrap()))
-}
-
-/// The first line of the gateway's stderr containing every one of `needles`, if one shows up
-/// within a bounded wait.
-fn logged_all(gw: &Gateway, needles: &[&str]) -> Option<String> {
-    for _ in 0..80 {
-        if let Some(line) = gw
-            .stderr
-            .lock()
-            .unwrap()
-            .lines()
-            .find(|l| needles.iter().all(|n| l.contains(n)))
-        {
-            return Some(line.to_owned());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    None
+    gw.await_stderr(&format!("containing {needle:?}"), |l| l.contains(needle))
 }
 
 const PUBLIC_SPEC: &str = r#"openapi: 3.1.0
@@ -297,41 +278,44 @@ state:
             "  tls: {{ ca: \"{CERTS}/ca.pem\", cert: \"{CERTS}/client.pem\", key: \"{CERTS}/client.key\" }}\n"
         ),
     );
-    // Requests that found Redis unavailable (a slow machine: 200 ms per check) pass
-    // uncounted, so the third counted one is refused, however many came before it.
+    // Requests that found Redis unavailable (a slow machine: 200 ms per check; then a
+    // second before the gateway asks again) pass uncounted, so the third counted one is
+    // refused, however many came before it: requests until one is not let through.
     let mut statuses = Vec::new();
-    for _ in 0..10 {
-        let status = ping(&trusting);
-        statuses.push(status);
-        if status != 200 {
-            break;
-        }
-    }
+    support::eventually_every(
+        "a request refused by the limit counted in Redis",
+        support::PATIENCE,
+        std::time::Duration::from_millis(50),
+        || {
+            statuses.push(ping(&trusting));
+            match statuses.last() {
+                Some(200) => Err(format!("{statuses:?}")),
+                _ => Ok(()),
+            }
+        },
+    );
     assert!(
         statuses.len() >= 3 && statuses.last() == Some(&429),
         "{statuses:?}\n{}",
         trusting.stderr.lock().unwrap()
     );
-    let keys = redis.command("KEYS portcullis*");
-    assert!(keys.contains("portcullispublic/0"), "{keys}");
+    redis.await_key("portcullis*", "portcullispublic/0");
     drop(trusting);
 
     let doubting = start("doubting.yaml", "deny", "");
-    // Each failed check is logged; Redis is asked again at most once a second.
-    for _ in 0..10 {
-        assert_eq!(ping(&doubting), 429);
-        if logged_all(
-            &doubting,
-            &["rate-limit state unavailable", "UnknownIssuer"],
-        )
-        .is_some()
-        {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1100));
-    }
-    panic!(
-        "the untrusted certificate was never named:\n{}",
-        doubting.stderr.lock().unwrap()
+    // Each failed check is logged; Redis is asked again at most once a second, so a request
+    // is sent every 1.1 s until a failed check names the untrusted certificate.
+    support::eventually_every(
+        "a failed Redis check naming the untrusted certificate",
+        support::PATIENCE,
+        std::time::Duration::from_millis(1100),
+        || {
+            assert_eq!(ping(&doubting), 429);
+            let log = doubting.stderr.lock().unwrap();
+            log.lines()
+                .find(|l| l.contains("rate-limit state unavailable") && l.contains("UnknownIssuer"))
+                .map(|_| ())
+                .ok_or_else(|| format!("stderr so far:\n{log}"))
+        },
     );
 }

@@ -1,6 +1,11 @@
 //! Shared pieces of the end-to-end tests: the real `portcullis serve` as a child process, an
-//! echo upstream on 127.0.0.1, and a raw HTTP/1.1 client (raw, so tests can send requests a
-//! polite client library would refuse to build).
+//! echo upstream on 127.0.0.1, a raw HTTP/1.1 client (raw, so tests can send requests a
+//! polite client library would refuse to build), and [`eventually`], the one bounded wait for
+//! anything the gateway does asynchronously (a metric, a decision, a log line, a reload).
+//!
+//! The tests must give the same answer on a loaded 2-core machine (issue 29): never a fixed
+//! sleep to wait for something, never a single read of something that may come a moment
+//! later, and deadlines generous enough that only a real failure reaches them.
 #![allow(dead_code)]
 
 pub mod h2;
@@ -12,7 +17,48 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something the gateway does asynchronously, or for an answer,
+/// before it fails. Generous on purpose: it only costs time when the test fails anyway, and a
+/// debug build on a loaded 2-core machine (load average 7) can be slow by seconds.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// How often [`eventually`] probes again.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Calls `probe` until it returns `Ok` (its value is returned) or `limit` has passed; then
+/// fails the test naming `what` was awaited, how long, and the last thing `probe` saw (its
+/// last `Err`). The shared, bounded wait of the end-to-end tests for anything asynchronous.
+pub fn eventually<T>(what: &str, limit: Duration, probe: impl FnMut() -> Result<T, String>) -> T {
+    eventually_every(what, limit, POLL, probe)
+}
+
+/// [`eventually`], probing every `interval` (for probes that do something, such as sending
+/// a request, and should not do it too often).
+pub fn eventually_every<T>(
+    what: &str,
+    limit: Duration,
+    interval: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let started = Instant::now();
+    let mut tries = 0u32;
+    loop {
+        tries += 1;
+        let last = match probe() {
+            Ok(value) => return value,
+            Err(last) => last,
+        };
+        if started.elapsed() >= limit {
+            panic!(
+                "waited {:.1?} ({tries} tries) for {what}; last seen: {last}",
+                started.elapsed()
+            );
+        }
+        std::thread::sleep(interval);
+    }
+}
 
 /// A running `portcullis serve`, killed on drop.
 pub struct Gateway {
@@ -23,6 +69,8 @@ pub struct Gateway {
     pub admin: Option<SocketAddr>,
     /// Everything the process wrote to stderr so far (for failure messages).
     pub stderr: Arc<Mutex<String>>,
+    /// Set once the process's stderr has ended (so [`Gateway::stderr`] holds all of it).
+    stderr_ended: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Gateway {
@@ -60,44 +108,44 @@ impl Gateway {
             .spawn()
             .expect("start portcullis serve");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let mut lines = BufReader::new(stderr).lines();
         let log = Arc::new(Mutex::new(String::new()));
-        let mut addrs = None;
-        for line in lines.by_ref() {
-            let Ok(line) = line else { break };
-            log.lock().unwrap().push_str(&format!("{line}\n"));
-            let serving = line
-                .split("serving on http://")
-                .nth(1)
-                .or_else(|| line.split("serving on https://").nth(1));
-            if let Some(rest) = serving {
-                let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-                let admin = rest
-                    .split("admin on http://")
-                    .nth(1)
-                    .map(|a| a.trim_end_matches(')').parse().unwrap());
-                addrs = Some((addr, admin));
-                break;
-            }
-        }
-        let Some((addr, admin)) = addrs else {
-            let _ = child.kill();
-            panic!(
-                "portcullis serve did not start; stderr:\n{}",
-                log.lock().unwrap()
-            );
-        };
-        let sink = Arc::clone(&log);
+        let stderr_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // One thread reads every line (the pipe must be drained); it tells the test the
+        // addresses on the "serving on" line, and ends with the process's stderr.
+        let (serving_tx, serving_rx) = std::sync::mpsc::channel();
+        let (sink, ended) = (Arc::clone(&log), Arc::clone(&stderr_ended));
         std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push_str(&format!("{line}\n"));
+                if let Some(addrs) = serving_addrs(&line) {
+                    let _ = serving_tx.send(addrs);
+                }
             }
+            ended.store(true, std::sync::atomic::Ordering::SeqCst);
         });
+        // Bounded: a gateway that neither serves nor exits fails the test, not hangs it.
+        let (addr, admin) = match serving_rx.recv_timeout(PATIENCE) {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "portcullis serve did not start ({}); stderr:\n{}",
+                    match e {
+                        std::sync::mpsc::RecvTimeoutError::Timeout =>
+                            format!("no \"serving on\" line in {PATIENCE:?}"),
+                        std::sync::mpsc::RecvTimeoutError::Disconnected => "it exited".to_owned(),
+                    },
+                    log.lock().unwrap()
+                );
+            }
+        };
         Gateway {
             child,
             addr,
             admin,
             stderr: log,
+            stderr_ended,
         }
     }
 
@@ -115,10 +163,11 @@ impl Gateway {
         assert!(status.success());
     }
 
-    /// Sends SIGTERM (graceful shutdown) and waits for the process to exit; its exit status.
+    /// Sends SIGTERM (graceful shutdown) and waits (up to [`PATIENCE`]) for the process to
+    /// exit; its exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         self.signal_terminate();
-        self.child.wait().expect("wait for portcullis serve")
+        self.await_exit()
     }
 
     /// Sends SIGTERM (graceful shutdown) without waiting.
@@ -130,16 +179,18 @@ impl Gateway {
         assert!(status.success());
     }
 
-    /// Waits up to `limit` for the process to exit; its exit status, `None` if still running.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let started = std::time::Instant::now();
-        while started.elapsed() < limit {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
+    /// Stops the process (SIGTERM, waited for) and returns everything it wrote to stderr,
+    /// to its end: for checks that something was never logged.
+    pub fn stop_and_read_stderr(&mut self) -> String {
+        self.terminate();
+        eventually("the gateway's stderr to end", PATIENCE, || {
+            if self.stderr_ended.load(std::sync::atomic::Ordering::SeqCst) {
+                Ok(())
+            } else {
+                Err("still open".to_owned())
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        });
+        self.stderr.lock().unwrap().clone()
     }
 
     /// True while the process runs.
@@ -156,14 +207,66 @@ impl Gateway {
         );
     }
 
-    /// The value of one unlabelled metric from the admin `/metrics`.
-    pub fn metric(&self, name: &str, token: &str) -> f64 {
+    /// The value of one series from the admin `/metrics` as it is now (`name` with its labels
+    /// as exported, e.g. `x_total{api="store"}`); `Err` saying why when it is not there (yet).
+    pub fn metric_now(&self, name: &str, token: &str) -> Result<f64, String> {
         let resp = self.admin("GET", "/metrics", Some(token));
-        assert_eq!(resp.status, 200, "{}", resp.body);
+        if resp.status != 200 {
+            return Err(format!("/metrics answered {}: {}", resp.status, resp.body));
+        }
         resp.body
             .lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no metric {name} in:\n{}", resp.body))
+            .ok_or_else(|| format!("no series {name} in /metrics:\n{}", resp.body))
+    }
+
+    /// Waits (up to [`PATIENCE`]) until the series `name` satisfies `wanted`, described by
+    /// `want` (e.g. `"== 1"`) for the failure message; returns its value then. Metrics are
+    /// counted as the gateway gets to it (a connection cut is counted after the client saw
+    /// it closed), so a test reads one through this, not once.
+    pub fn await_metric(
+        &self,
+        name: &str,
+        token: &str,
+        want: &str,
+        wanted: impl Fn(f64) -> bool,
+    ) -> f64 {
+        eventually(&format!("metric {name} {want}"), PATIENCE, || {
+            let value = self.metric_now(name, token)?;
+            if wanted(value) {
+                Ok(value)
+            } else {
+                Err(format!("{name} = {value}"))
+            }
+        })
+    }
+
+    /// [`Gateway::await_metric`] for an exact value.
+    pub fn await_metric_eq(&self, name: &str, token: &str, value: f64) -> f64 {
+        self.await_metric(name, token, &format!("== {value}"), |v| v == value)
+    }
+
+    /// Waits (up to [`PATIENCE`]) until the gateway's stderr has a line for which `wanted`
+    /// holds (described by `what`); returns that line.
+    pub fn await_stderr(&self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        eventually(&format!("a stderr line {what}"), PATIENCE, || {
+            let log = self.stderr.lock().unwrap();
+            log.lines()
+                .find(|l| wanted(l))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("stderr so far:\n{log}"))
+        })
+    }
+
+    /// Waits (up to [`PATIENCE`]) for the process to exit; its exit status.
+    pub fn await_exit(&mut self) -> std::process::ExitStatus {
+        eventually("portcullis serve to exit", PATIENCE, || {
+            match self.child.try_wait() {
+                Ok(Some(status)) => Ok(status),
+                Ok(None) => Err("still running".to_owned()),
+                Err(e) => Err(format!("cannot wait for it: {e}")),
+            }
+        })
     }
 
     /// A request to the public listener.
@@ -186,6 +289,21 @@ impl Gateway {
     }
 }
 
+/// The public and admin addresses on the gateway's "serving on http(s)://... (admin on
+/// http://...)" line, when `line` is that line.
+fn serving_addrs(line: &str) -> Option<(SocketAddr, Option<SocketAddr>)> {
+    let rest = line
+        .split("serving on http://")
+        .nth(1)
+        .or_else(|| line.split("serving on https://").nth(1))?;
+    let addr = rest.split_whitespace().next()?.parse().ok()?;
+    let admin = rest
+        .split("admin on http://")
+        .nth(1)
+        .map(|a| a.trim_end_matches(')').parse().unwrap());
+    Some((addr, admin))
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -194,26 +312,29 @@ impl Drop for Gateway {
 }
 
 /// Reads the JSON-lines decision log at `path` until it holds every request id in `ids`
-/// (bounded wait), and returns its lines.
+/// (the log is written by a task of its own, after the answer: waited for up to
+/// [`PATIENCE`]), and returns its lines.
 pub fn decision_log(path: &Path, ids: &[&str]) -> Vec<serde_json::Value> {
-    for _ in 0..200 {
+    let what = format!("decisions {ids:?} in {}", path.display());
+    eventually(&what, PATIENCE, || {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        if ids
+        let missing: Vec<&&str> = ids
             .iter()
-            .all(|id| lines.iter().any(|d| d["request_id"] == *id))
-        {
-            return lines;
+            .filter(|id| !lines.iter().any(|d| d["request_id"] == **id))
+            .collect();
+        if missing.is_empty() {
+            Ok(lines)
+        } else {
+            Err(format!(
+                "{missing:?} missing from {} lines:\n{text}",
+                lines.len()
+            ))
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "the decision log never held every request: {}",
-        path.display()
-    );
+    })
 }
 
 /// A response: status, lower-cased headers, body (de-chunked).
@@ -246,9 +367,7 @@ impl Resp {
 /// whole response.
 pub fn send(addr: SocketAddr, raw: &[u8]) -> Resp {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
     stream.write_all(raw).expect("write request");
     let mut bytes = Vec::new();
     // A server may close before reading everything (413): what it answered still counts.

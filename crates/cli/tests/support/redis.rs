@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use super::{PATIENCE, eventually};
+
 /// A `redis-server` child on a loopback port, killed on drop.
 pub struct Redis {
     child: Child,
@@ -44,13 +46,12 @@ impl Redis {
     }
 
     fn wait_ready(&self) {
-        for _ in 0..200 {
-            if self.pong() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("redis-server did not answer on port {}", self.port);
+        let what = format!("redis-server to answer PING on port {}", self.port);
+        eventually(&what, PATIENCE, || {
+            self.pong()
+                .then_some(())
+                .ok_or_else(|| "no PONG".to_owned())
+        });
     }
 
     /// True when it answers `PING` on its plain port.
@@ -101,17 +102,35 @@ impl Redis {
             .spawn()
             .expect("start redis-server");
         let mut redis = Redis { child, port };
-        for _ in 0..200 {
+        let what = format!("redis-server (TLS) to answer PING on port {port}, or to exit");
+        let exited = eventually(&what, PATIENCE, || {
             if redis.pong() {
-                return Some((redis, tls_port));
+                return Ok(None);
             }
-            if let Ok(Some(status)) = redis.child.try_wait() {
-                eprintln!("skipped: redis-server cannot serve TLS here (it exited: {status})");
-                return None;
+            match redis.child.try_wait() {
+                Ok(Some(status)) => Ok(Some(status)),
+                _ => Err("no PONG, still running".to_owned()),
             }
-            std::thread::sleep(Duration::from_millis(25));
+        });
+        if let Some(status) = exited {
+            eprintln!("skipped: redis-server cannot serve TLS here (it exited: {status})");
+            return None;
         }
-        panic!("redis-server did not answer on port {port}");
+        Some((redis, tls_port))
+    }
+
+    /// Waits (up to [`PATIENCE`]) until `KEYS pattern` names a key containing `needle`
+    /// (a key written by the gateway); returns the answer.
+    pub fn await_key(&self, pattern: &str, needle: &str) -> String {
+        let what = format!("a Redis key {needle} (KEYS {pattern})");
+        eventually(&what, PATIENCE, || {
+            let keys = self.command(&format!("KEYS {pattern}"));
+            if keys.contains(needle) {
+                Ok(keys)
+            } else {
+                Err(keys)
+            }
+        })
     }
 
     /// Sends one inline command on the plain port; the raw answer.

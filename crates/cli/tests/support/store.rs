@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::{Gateway, Resp, echo_upstream};
+use super::{Gateway, PATIENCE, Resp, echo_upstream, eventually};
 
 /// The admin API's token in these tests.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
@@ -210,21 +210,27 @@ pub fn write_config(dir: &Path, upstream: SocketAddr, mode: &str) -> PathBuf {
     path
 }
 
-/// The decision the gateway logged for a response (admin `/api/decisions`, by request id).
+/// The decision the gateway logged for a response (admin `/api/decisions`, by request id),
+/// waited for (up to [`PATIENCE`]).
 pub fn decision_of(gw: &Gateway, resp: &Resp) -> serde_json::Value {
     let id = resp
         .header("x-request-id")
         .expect("x-request-id on every response");
-    let recent = gw
-        .admin("GET", "/api/decisions?limit=1000", Some(ADMIN_TOKEN))
-        .json();
-    recent
-        .as_array()
-        .expect("decisions array")
-        .iter()
-        .find(|d| d["request_id"] == id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no decision logged for request {id}"))
+    eventually(
+        &format!("the decision on request {id} in /api/decisions"),
+        PATIENCE,
+        || {
+            let recent = gw.admin("GET", "/api/decisions?limit=1000", Some(ADMIN_TOKEN));
+            recent
+                .json()
+                .as_array()
+                .ok_or_else(|| format!("not a decisions array: {} {}", recent.status, recent.body))?
+                .iter()
+                .find(|d| d["request_id"] == id)
+                .cloned()
+                .ok_or_else(|| format!("not among the recent decisions:\n{}", recent.body))
+        },
+    )
 }
 
 /// Sends every case of `table` (made afresh for each mode: its tokens expire) through a
