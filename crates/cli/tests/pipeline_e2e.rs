@@ -18,10 +18,10 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Gateway, Resp, echo_upstream};
+use support::{Gateway, PATIENCE, Resp, echo_upstream, eventually};
 
 const ADMIN_TOKEN: &str = "pipeline-e2e-admin-token-0123456789";
 
@@ -238,23 +238,13 @@ fn the_client_behind_trusted_proxies_is_the_first_untrusted_hop_and_one_xff_goes
 /// The decision with request id `id` from the admin history (observations arrive after the
 /// answer: waited for, bounded).
 fn decision_with_id(gw: &Gateway, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(&format!("the decision of request {id}"), PATIENCE, || {
         let list = gw.admin("GET", "/api/decisions?limit=1000", Some(ADMIN_TOKEN));
-        if let Some(d) = list
-            .json()
+        list.json()
             .as_array()
             .and_then(|a| a.iter().find(|d| d["request_id"] == id).cloned())
-        {
-            return d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no decision {id} in 30 s: {}",
-            list.body
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+            .ok_or(list.body)
+    })
 }
 
 /// A client that sends a body twice the limit, with its length declared, reads the 413 every

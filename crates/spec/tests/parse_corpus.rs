@@ -34,6 +34,12 @@ fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        // CI must have the corpus: there a skip would pass a run that tested nothing.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI=true and the corpus is not at {} (set PORTCULLIS_CORPUS)",
+            dir.display()
+        );
         println!("skipped: corpus not found at {}", dir.display());
         None
     }
@@ -225,6 +231,10 @@ fn every_pointer_of_some_corpus_files_is_found() {
     ] {
         let path = dir.join(name);
         if !path.exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI=true and {name} is not in the corpus"
+            );
             println!("skipped: {name} not in the corpus");
             continue;
         }
