@@ -33,6 +33,9 @@ pub enum ConfigError {
     /// Not YAML.
     #[error(transparent)]
     Syntax(#[from] portcullis_spec::Error),
+    /// Several values are wrong: each on its own line, in the file's order of checks.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
     /// A key or value is wrong.
     #[error("{file}:{line}:{column}: {pointer}: {message}")]
     Invalid {
@@ -57,6 +60,16 @@ const NOT_IMPLEMENTED: &str = "not implemented yet: this version does not enforc
 /// The shortest HMAC secret accepted for HS256/384/512 (RFC 7518 §3.2: a key of the hash's
 /// size, 256 bits, at least).
 const MIN_HMAC_SECRET: usize = 32;
+
+impl ConfigError {
+    /// `Ok` for no error, the error itself for one, [`ConfigError::Several`] for more.
+    fn from_list(mut errors: Vec<ConfigError>) -> Result<(), ConfigError> {
+        if errors.len() > 1 {
+            return Err(ConfigError::Several(errors));
+        }
+        errors.pop().map_or(Ok(()), Err)
+    }
+}
 
 /// The most worker threads `server.workers` may ask for.
 const MAX_WORKERS: usize = 1024;
@@ -123,26 +136,28 @@ impl Config {
 
     /// Checks that serde cannot express (names unique, values in range...).
     fn check(&self, at: &dyn Fn(&str, String) -> ConfigError) -> Result<(), ConfigError> {
+        // Every problem is reported at once (each with its line), not only the first.
+        let mut errors = Vec::new();
         if self.apis.is_empty() {
-            return Err(at("/apis", "at least one API is required".to_owned()));
+            errors.push(at("/apis", "at least one API is required".to_owned()));
         }
         if let Some(n) = self.server.workers
             && !(1..=MAX_WORKERS).contains(&n)
         {
-            return Err(at(
+            errors.push(at(
                 "/server/workers",
                 format!("{n} worker threads: give between 1 and {MAX_WORKERS}"),
             ));
         }
         let n = self.server.max_connections;
         if !(1..=MAX_CONNECTIONS).contains(&n) {
-            return Err(at(
+            errors.push(at(
                 "/server/max_connections",
                 format!("{n} connections: give between 1 and {MAX_CONNECTIONS}"),
             ));
         }
         if !(1..=128).contains(&self.server.ipv6_prefix) {
-            return Err(at(
+            errors.push(at(
                 "/server/ipv6_prefix",
                 format!(
                     "/{}: give a prefix length between 1 and 128",
@@ -158,7 +173,7 @@ impl Config {
             ("send_timeout", limits.send_timeout),
         ] {
             if value.0.is_zero() {
-                return Err(at(
+                errors.push(at(
                     &format!("/server/limits/{key}"),
                     "must be more than 0".to_owned(),
                 ));
@@ -166,28 +181,28 @@ impl Config {
         }
         let n = self.server.limits.max_headers;
         if !(1..=MAX_HEADERS).contains(&n) {
-            return Err(at(
+            errors.push(at(
                 "/server/limits/max_headers",
                 format!("{n} header fields: give between 1 and {MAX_HEADERS}"),
             ));
         }
         if self.detect.is_some() {
-            return Err(at("/detect", NOT_IMPLEMENTED.to_owned()));
+            errors.push(at("/detect", NOT_IMPLEMENTED.to_owned()));
         }
         for (i, api) in self.apis.iter().enumerate() {
             for (key, value) in [("response", &api.response), ("threats", &api.threats)] {
                 if value.is_some() {
-                    return Err(at(&format!("/apis/{i}/{key}"), NOT_IMPLEMENTED.to_owned()));
+                    errors.push(at(&format!("/apis/{i}/{key}"), NOT_IMPLEMENTED.to_owned()));
                 }
             }
             if self.apis.iter().take(i).any(|a| a.name == api.name) {
-                return Err(at(
+                errors.push(at(
                     &format!("/apis/{i}/name"),
                     format!("duplicate API name {:?}", api.name),
                 ));
             }
             if !(api.upstream.starts_with("http://") || api.upstream.starts_with("https://")) {
-                return Err(at(
+                errors.push(at(
                     &format!("/apis/{i}/upstream"),
                     format!(
                         "{:?} is not an http:// or https:// URL",
@@ -198,7 +213,7 @@ impl Config {
             if let Some(base) = &api.base_path
                 && !base.starts_with('/')
             {
-                return Err(at(
+                errors.push(at(
                     &format!("/apis/{i}/base_path"),
                     format!("{base:?} must start with `/` (write \"/{base}\")"),
                 ));
@@ -209,7 +224,7 @@ impl Config {
                 && port.bytes().all(|b| b.is_ascii_digit())
                 && (!name.contains(':') || name.ends_with(']'))
             {
-                return Err(at(
+                errors.push(at(
                     &format!("/apis/{i}/host"),
                     format!(
                         "{host:?} has a port; the port of the Host header is not compared, \
@@ -219,7 +234,7 @@ impl Config {
             }
             for (j, rl) in api.rate_limits.iter().enumerate() {
                 if rl.per.0.subsec_nanos() != 0 {
-                    return Err(at(
+                    errors.push(at(
                         &format!("/apis/{i}/rate_limits/{j}/per"),
                         format!(
                             "{} is not a whole number of seconds (write e.g. 1s, 2s, 1m)",
@@ -228,19 +243,19 @@ impl Config {
                     ));
                 }
                 if rl.limit == 0 {
-                    return Err(at(
+                    errors.push(at(
                         &format!("/apis/{i}/rate_limits/{j}/limit"),
                         "must be at least 1".to_owned(),
                     ));
                 }
                 if let Err(e) = rl.key.parse::<crate::ratelimit::KeySource>() {
-                    return Err(at(&format!("/apis/{i}/rate_limits/{j}/key"), e.to_string()));
+                    errors.push(at(&format!("/apis/{i}/rate_limits/{j}/key"), e.to_string()));
                 }
             }
         }
         for (i, jwt) in self.identity.jwt.iter().enumerate() {
             if jwt.jwks.is_none() && jwt.discovery.is_none() && jwt.secret.is_none() {
-                return Err(at(
+                errors.push(at(
                     &format!("/identity/jwt/{i}"),
                     format!(
                         "issuer {:?} has no keys: give `jwks`, `discovery` or `secret`",
@@ -251,7 +266,7 @@ impl Config {
             if let Some(secret) = &jwt.secret
                 && secret.len() < MIN_HMAC_SECRET
             {
-                return Err(at(
+                errors.push(at(
                     &format!("/identity/jwt/{i}/secret"),
                     format!(
                         "the HMAC secret is {} bytes: give at least {MIN_HMAC_SECRET} random bytes \
@@ -267,13 +282,13 @@ impl Config {
                 .take(i)
                 .any(|j| j.issuer == jwt.issuer)
             {
-                return Err(at(
+                errors.push(at(
                     &format!("/identity/jwt/{i}/issuer"),
                     format!("duplicate issuer {:?}", jwt.issuer),
                 ));
             }
             if jwt.leeway.0.subsec_nanos() != 0 {
-                return Err(at(
+                errors.push(at(
                     &format!("/identity/jwt/{i}/leeway"),
                     format!(
                         "{} is not a whole number of seconds (write e.g. 0s, 30s, 1m)",
@@ -285,14 +300,16 @@ impl Config {
         if let Some(introspection) = &self.identity.introspection
             && let Err((pointer, message)) = introspection.check()
         {
-            return Err(at(&format!("/identity/introspection{pointer}"), message));
+            errors.push(at(&format!("/identity/introspection{pointer}"), message));
         }
-        super::outbound_tls::check(self).map_err(|(p, m)| at(&p, m))?;
+        if let Err((p, m)) = super::outbound_tls::check(self) {
+            errors.push(at(&p, m));
+        }
         if let Some(tls) = &self.server.tls
             && tls.client_auth.is_some()
             && tls.client_ca.is_none()
         {
-            return Err(at(
+            errors.push(at(
                 "/server/tls/client_auth",
                 "needs `client_ca` (the CA client certificates are verified against)".to_owned(),
             ));
@@ -307,7 +324,7 @@ impl Config {
             let m = &entry.matcher;
             let given = [&m.subject_cn, &m.san_dns, &m.san_uri];
             if given.iter().filter(|v| v.is_some()).count() != 1 {
-                return Err(at(
+                errors.push(at(
                     &format!("/identity/mtls/map/{i}/match"),
                     "give exactly one of `subject_cn`, `san_dns`, `san_uri`".to_owned(),
                 ));
@@ -316,13 +333,13 @@ impl Config {
                 .iter()
                 .any(|v| v.as_ref().is_some_and(|v| v.is_empty()))
             {
-                return Err(at(
+                errors.push(at(
                     &format!("/identity/mtls/map/{i}/match"),
                     "the name to match is empty".to_owned(),
                 ));
             }
             if entry.subject.is_empty() {
-                return Err(at(
+                errors.push(at(
                     &format!("/identity/mtls/map/{i}/subject"),
                     "the subject is empty".to_owned(),
                 ));
@@ -331,7 +348,7 @@ impl Config {
         if let Some(admin) = &self.admin
             && admin.token.len() < 16
         {
-            return Err(at(
+            errors.push(at(
                 "/admin/token",
                 "the admin token must be at least 16 characters (set it from an environment variable)".to_owned(),
             ));
@@ -341,7 +358,7 @@ impl Config {
             && !backend.starts_with("redis://")
             && !backend.starts_with("rediss://")
         {
-            return Err(at(
+            errors.push(at(
                 "/state/backend",
                 format!(
                     "{:?} is neither `memory` nor a redis:// URL",
@@ -349,7 +366,7 @@ impl Config {
                 ),
             ));
         }
-        Ok(())
+        ConfigError::from_list(errors)
     }
 }
 

@@ -391,3 +391,28 @@ fn durations_past_the_clocks_range_are_refused() {
         "longest duration accepted",
     );
 }
+
+/// `check` reports every problem of a file at once, each with its line, not only the first.
+#[test]
+fn every_problem_is_reported_at_once_with_its_line() {
+    let text = format!(
+        "server:\n  workers: 0\n  max_connections: 0\n{MINIMAL}    base_path: v1\n    \
+         rate_limits:\n      - {{ key: ip, limit: 0, per: 1s }}\n"
+    );
+    let e = load(&text).unwrap_err().to_string();
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 4, "{e}");
+    for (line, pointer) in [
+        ("gw.yaml:2:", "/server/workers"),
+        ("gw.yaml:3:", "/server/max_connections"),
+        ("gw.yaml:8:", "/apis/0/base_path"),
+        ("gw.yaml:10:", "/apis/0/rate_limits/0/limit"),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(line) && l.contains(pointer)),
+            "{pointer}: {e}"
+        );
+    }
+}
