@@ -18,7 +18,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Gateway, PATIENCE, Resp, echo_upstream, eventually};
@@ -38,6 +37,13 @@ paths:
         - { name: limit, in: query, schema: { type: integer, maximum: 100 } }
         - { name: X-Tenant, in: header, schema: { type: string, pattern: '^[a-z]+$' } }
       responses: { '200': { description: ok } }
+    post:
+      operationId: createItem
+      requestBody:
+        content:
+          application/json:
+            schema: { type: object, additionalProperties: true }
+      responses: { '201': { description: created } }
   /me:
     get:
       operationId: me
@@ -256,30 +262,43 @@ fn a_client_still_sending_an_oversized_body_reads_its_413() {
     let (gw, _dir) = start("");
     let size = 2 << 20;
     for round in 0..10 {
+        // Even rounds declare the length (refused at once), odd ones send it chunked
+        // (refused when the limit is crossed while reading).
+        let chunked = round % 2 == 1;
         let mut stream = TcpStream::connect(gw.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let framing = if chunked {
+            "transfer-encoding: chunked".to_owned()
+        } else {
+            format!("content-length: {size}")
+        };
         write!(
             stream,
-            "POST /items HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n\
-             content-length: {size}\r\n\r\n"
+            "POST /items HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n{framing}\r\n\r\n"
         )
         .unwrap();
         let chunk = vec![b'a'; 64 * 1024];
         let mut sent = 0;
         while sent < size {
-            stream
-                .write_all(&chunk)
-                .unwrap_or_else(|e| panic!("round {round}: the gateway stopped reading: {e}"));
+            let written = if chunked {
+                write!(stream, "{:x}\r\n", chunk.len())
+                    .and_then(|()| stream.write_all(&chunk))
+                    .and_then(|()| stream.write_all(b"\r\n"))
+            } else {
+                stream.write_all(&chunk)
+            };
+            written.unwrap_or_else(|e| panic!("round {round}: the gateway stopped reading: {e}"));
             sent += chunk.len();
+        }
+        if chunked {
+            stream.write_all(b"0\r\n\r\n").unwrap();
         }
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
         let text = String::from_utf8_lossy(&answer);
         assert!(
             text.starts_with("HTTP/1.1 413"),
-            "round {round}: {:?}",
+            "round {round} (chunked: {chunked}): {:?}",
             text.get(..text.len().min(200))
         );
         assert!(

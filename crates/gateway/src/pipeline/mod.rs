@@ -277,7 +277,16 @@ where
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    let mut body = req.into_body();
+    drain(req.into_body());
+}
+
+/// Reads and throws away what is left of a refused body, for at most [`LINGER_TIME`] and
+/// [`LINGER_BYTES`], on a task of its own (nginx's lingering close).
+fn drain<B>(mut body: B)
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
     tokio::spawn(tokio::time::timeout(LINGER_TIME, async move {
         let mut read = 0u64;
         while let Some(Ok(frame)) = body.frame().await {
@@ -312,25 +321,57 @@ impl Ctx<'_> {
     }
 }
 
-/// Reads a whole body up to `max` bytes.
-pub(crate) async fn read_body<B>(body: B, max: usize) -> Result<Bytes, Denial>
+/// Reads a whole body up to `max` bytes. A body that turns out longer (no length was declared,
+/// or HTTP/2 sent more than it declared) is refused with 413 and what still comes is read
+/// and thrown away for a while ([`drain`]), so that the client can read the answer.
+pub(crate) async fn read_body<B>(mut body: B, max: usize) -> Result<Bytes, Denial>
 where
     B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Denial::new(
-            413,
-            crate::rules::REQUEST_TOO_LARGE,
-            format!("the body is over the limit of {max} bytes"),
-        )),
-        Err(e) => Err(Denial::new(
-            400,
-            crate::rules::REQUEST_BODY,
-            format!("the body could not be read: {e}"),
-        )),
+    // The common body comes in one frame and is kept as it came, without a copy.
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<bytes::BytesMut> = None;
+    let mut read = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            let e: BoxError = e.into();
+            Denial::new(
+                400,
+                crate::rules::REQUEST_BODY,
+                format!("the body could not be read: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        read = read.saturating_add(data.len());
+        if read > max {
+            drain(body);
+            // The connection closes once the rest is drained (hyper drops this field from an
+            // HTTP/2 answer, where it has no meaning).
+            return Err(Denial::new(
+                413,
+                crate::rules::REQUEST_TOO_LARGE,
+                format!("the body is over the limit of {max} bytes"),
+            )
+            .header(header::CONNECTION, "close"));
+        }
+        match (&mut first, &mut more) {
+            (None, _) => first = Some(data),
+            (Some(f), None) => {
+                let mut joined = bytes::BytesMut::with_capacity(f.len() + data.len());
+                joined.extend_from_slice(f);
+                joined.extend_from_slice(&data);
+                more = Some(joined);
+            }
+            (Some(_), Some(joined)) => joined.extend_from_slice(&data),
+        }
     }
+    Ok(match more {
+        Some(joined) => joined.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 /// A streamed body, capped at `max` bytes.
