@@ -63,6 +63,8 @@ pub(crate) struct Outcome {
     pub awaiting_upstream: bool,
     /// Whether credentials were presented and valid (set by authentication).
     pub credentials: Credentials,
+    /// Flags stages set for the observation (such as the kinds of sensitive data seen).
+    pub flags: Vec<&'static str>,
 }
 
 impl Outcome {
@@ -141,6 +143,7 @@ where
             key_id: None,
             awaiting_upstream: false,
             credentials: Credentials::default(),
+            flags: Vec::new(),
         };
         let ctx = Ctx {
             shared: &shared,
@@ -251,7 +254,7 @@ where
             credentials: outcome.credentials,
             request_bytes,
             response_bytes,
-            flags: Vec::new(),
+            flags: outcome.flags,
         });
         response
     }
