@@ -128,7 +128,15 @@ impl Session {
                 });
             }
         }
+        let carried = self
+            .token
+            .as_ref()
+            .map(|t| format!("{}{}", t.prefix, t.value));
         for (i, (_, v)) in self.credentials.iter().enumerate() {
+            if carried.as_deref() == Some(v.as_str()) {
+                // Shown as `Bearer $NAME_TOKEN` through the token's own placeholder.
+                continue;
+            }
             out.push(Secret {
                 value: v.clone(),
                 placeholder: format!("${upper}_CREDENTIAL_{i}"),
