@@ -76,8 +76,13 @@ struct Run {
     trap_connections: usize,
 }
 
-/// Scans a bank through the real binary with the example configuration.
+/// Scans a bank through the real binary with the example configuration (`safe: false` when
+/// `unsafe_mode`).
 async fn scan(fixed: bool, dir: &Path) -> Run {
+    scan_with(fixed, false, dir).await
+}
+
+async fn scan_with(fixed: bool, unsafe_mode: bool, dir: &Path) -> Run {
     let (bank, received) = start_bank(fixed).await;
     let (trap, trapped) = start_trap().await;
     // The spec as shipped, with every absolute URL in it pointing at the trap.
@@ -85,7 +90,12 @@ async fn scan(fixed: bool, dir: &Path) -> Run {
         .replace("http://127.0.0.1:8080", &format!("http://{trap}"))
         .replace("http://127.0.0.1:8082", &format!("http://{trap}"));
     std::fs::write(dir.join("bank.yaml"), spec).unwrap();
-    std::fs::write(dir.join("scan.yaml"), SCAN_CONFIG).unwrap();
+    let config = if unsafe_mode {
+        SCAN_CONFIG.replace("safe: true", "safe: false")
+    } else {
+        SCAN_CONFIG.to_owned()
+    };
+    std::fs::write(dir.join("scan.yaml"), config).unwrap();
     let (target, dir) = (format!("http://{bank}"), dir.to_owned());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
@@ -212,4 +222,97 @@ async fn the_fixed_twin_gives_nothing_at_medium_or_above() {
     assert!(serious.is_empty(), "{serious:?}\n{:#}", run.report);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     no_request_left_the_origin(&run);
+}
+
+/// With `safe: false` the PATCH runs too, and the profile update's mass assignment is proved
+/// by reading the profile back (the ground truth's row that `safe: true` cannot cover).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_mode_also_proves_the_profile_update_flaw() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = scan_with(false, true, dir.path()).await;
+    let found: BTreeSet<(String, String)> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(place)
+        .collect();
+    assert!(
+        found.contains(&("PC-SCAN-MASS-001".to_owned(), "updateMe".to_owned())),
+        "{found:?}"
+    );
+    no_request_left_the_origin(&run);
+}
+
+fn portcullis(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Bad input exits 2 with a message naming the file, the line and the problem; nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_exits_2_with_a_located_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bank.yaml");
+    std::fs::write(&spec, portcullis_demo::BANK_SPEC).unwrap();
+    let spec = spec.to_str().unwrap().to_owned();
+    let config = dir.path().join("scan.yaml");
+    std::fs::write(&config, "safe: true\nbudget: { requests: 10, rat: 5 }\n").unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let (trap, trapped) = start_trap().await;
+    let target = format!("http://{trap}");
+    let (code, stderr) = tokio::task::spawn_blocking(move || {
+        portcullis(&[
+            "scan", "--target", &target, "--spec", &spec, "--config", &config,
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("scan.yaml:2:") && stderr.contains("/budget/rat"),
+        "{stderr}"
+    );
+    assert_eq!(trapped.load(Ordering::SeqCst), 0);
+
+    let (code, stderr) = portcullis(&[
+        "scan",
+        "--target",
+        "https://example.com",
+        "--spec",
+        "x.yaml",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("only http://"), "{stderr}");
+
+    // An identity that cannot log in stops the scan before any check.
+    let (bank, _) = start_bank(false).await;
+    let config = dir.path().join("wrong.yaml");
+    std::fs::write(
+        &config,
+        SCAN_CONFIG.replace("alice-demo-pw", "not-her-password"),
+    )
+    .unwrap();
+    let (target, config, spec) = (
+        format!("http://{bank}"),
+        config.to_str().unwrap().to_owned(),
+        dir.path().join("bank.yaml").to_str().unwrap().to_owned(),
+    );
+    let (code, stderr) = tokio::task::spawn_blocking(move || {
+        portcullis(&[
+            "scan", "--target", &target, "--spec", &spec, "--config", &config,
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("identity `alice`") && stderr.contains("401"),
+        "{stderr}"
+    );
 }

@@ -355,6 +355,34 @@ mod tests {
         assert!(Target::parse("http://h/?q=1").is_err());
     }
 
+    /// A redirect to another origin is an answer, never followed.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let trap_addr = trap.local_addr().unwrap();
+        let location = format!("http://{trap_addr}/stolen");
+        let app = axum::Router::new().route(
+            "/go",
+            axum::routing::get(move || {
+                let location = location.clone();
+                async move { (axum::http::StatusCode::FOUND, [("location", location)], "") }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let mut c = Client::new(Target::parse(&format!("http://{addr}")).unwrap(), 5, 1000.0);
+        let x = c.send(Request::new("GET", "/go")).await.unwrap();
+        assert_eq!(x.status, 302);
+        assert_eq!(c.sent(), 1);
+        // Nothing connected to the redirect's target: a followed redirect would have connected
+        // before `send` returned, so one poll (no wait) tells.
+        let accepted = tokio::time::timeout(Duration::ZERO, trap.accept()).await;
+        assert!(accepted.is_err(), "the redirect was followed");
+    }
+
     #[tokio::test]
     async fn out_of_scope_and_budget_are_refused_before_sending() {
         let t = Target::parse("http://127.0.0.1:9").unwrap();
