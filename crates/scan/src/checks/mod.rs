@@ -12,6 +12,7 @@
 //! | [`sqli`] | SQLI-001 | a quote causes a SQL error that a doubled quote does not |
 //! | [`shadow`] | SHADOW-001/002 | undocumented debug, admin, backup and old-version paths answer |
 //! | [`login`] | ENUM-001, RATE-001 | the login tells users apart; a burst of failed logins is never refused |
+//! | [`logic`] | LOGIC-001 | a negative number is accepted where the spec requires zero or more |
 //! | [`mass`] | MASS-001 | privileged properties sent in a body are kept |
 //! | [`deprecated`] | DEPR-001 | a deprecated operation still answers |
 
@@ -20,6 +21,7 @@ pub mod bfla;
 pub mod bola;
 pub mod deprecated;
 pub mod jwt;
+pub mod logic;
 pub mod login;
 pub mod mass;
 pub mod passive;
@@ -187,6 +189,15 @@ const RULES: &[Def] = &[
         remediation: "Remove the endpoint, and rotate the secrets it exposed.",
     },
     Def {
+        id: "PC-SCAN-LOGIC-001",
+        title: "Negative value accepted where the spec requires a positive one",
+        severity: Severity::Medium,
+        owasp: Owasp::Api6,
+        cwe: 1284,
+        rationale: "The server does not enforce the declared lower bound: negative amounts or quantities reverse a business flow (money moves the other way).",
+        remediation: "Validate request bodies against the spec (bounds included) on the server before acting on them.",
+    },
+    Def {
         id: "PC-SCAN-DEPR-001",
         title: "Deprecated operation still served",
         severity: Severity::Low,
@@ -244,6 +255,7 @@ pub async fn run_all(scan: &mut Scan<'_>) -> Result<(), Stop> {
     shadow::run(scan).await?;
     login::enumeration(scan).await?;
     login::rate_limit(scan).await?;
+    logic::run(scan).await?;
     mass::run(scan).await?;
     Ok(())
 }
