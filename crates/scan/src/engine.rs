@@ -210,6 +210,15 @@ pub fn everyone(scan: &Scan<'_>) -> Vec<Who> {
 
 async fn explore(scan: &mut Scan<'_>) -> Result<(), Stop> {
     let me = me_operation(scan.catalog);
+    let names: Vec<String> = scan
+        .catalog
+        .operations
+        .iter()
+        .flat_map(|o| o.parameters.iter())
+        .filter(|p| p.location_in == portcullis_spec::ParameterIn::Path)
+        .map(|p| p.name.clone())
+        .collect();
+    scan.harvest.watch(names.iter().map(String::as_str));
     let mut order = plan::order(scan.catalog, scan.safe, scan.login_op);
     if let Some(me) = me {
         order.retain(|i| *i != me);
@@ -225,9 +234,12 @@ async fn explore(scan: &mut Scan<'_>) -> Result<(), Stop> {
             if !first && method != Method::Get {
                 continue;
             }
-            let Some(built) = scan.build(op, who) else {
+            let Some(mut built) = scan.build(op, who) else {
                 continue;
             };
+            if method == Method::Post {
+                crate::plan::uniquify(&mut built.request, &mut scan.generator);
+            }
             let Some(exchange) = scan.send_as(built.request, who, Some(op)).await? else {
                 continue;
             };
@@ -235,7 +247,15 @@ async fn explore(scan: &mut Scan<'_>) -> Result<(), Stop> {
                 && let Some(json) = &exchange.json
             {
                 let template = scan.op(op).map(|o| o.path.clone()).unwrap_or_default();
-                scan.harvest.collect(who, &template, json);
+                // What the caller created is the caller's: A creates, then B tries to read it.
+                if method == Method::Post {
+                    scan.harvest.collect_created(who, &template, json);
+                    if let Some(body) = &exchange.request.body {
+                        scan.harvest.collect_created(who, &template, body);
+                    }
+                } else {
+                    scan.harvest.collect(who, &template, json);
+                }
                 if Some(op) == me {
                     learn_self(scan, who, json);
                 }

@@ -64,16 +64,31 @@ fn id_like(key: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct Harvest {
     values: HashMap<(Who, String), Vec<Value>>,
+    /// Further keys worth keeping: the spec's path parameter names (normalized).
+    watched: std::collections::HashSet<String>,
 }
 
 impl Harvest {
+    /// Also keeps values under these keys (e.g. every path parameter name of the spec, so a
+    /// `book_title` seen in an answer can fill `/books/{book_title}`).
+    pub fn watch<'k>(&mut self, keys: impl IntoIterator<Item = &'k str>) {
+        self.watched.extend(keys.into_iter().map(norm));
+    }
+
     /// Records the ids in an answer that `who` got from an operation on `template`.
     pub fn collect(&mut self, who: Who, template: &str, json: &Value) {
         let resource = resource_of(template);
-        self.walk(who, &resource, json, 0);
+        self.walk(who, &resource, json, 0, false);
     }
 
-    fn walk(&mut self, who: Who, resource: &str, value: &Value, depth: usize) {
+    /// Records the ids of an object `who` created (the body it sent, or the creation's
+    /// answer): they come before ids merely seen in listings, which may be anyone's.
+    pub fn collect_created(&mut self, who: Who, template: &str, json: &Value) {
+        let resource = resource_of(template);
+        self.walk(who, &resource, json, 0, true);
+    }
+
+    fn walk(&mut self, who: Who, resource: &str, value: &Value, depth: usize, first: bool) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -82,14 +97,16 @@ impl Harvest {
                 for (k, v) in map {
                     let key = norm(k);
                     match v {
-                        Value::String(_) | Value::Number(_) if id_like(&key) => {
+                        Value::String(_) | Value::Number(_)
+                            if id_like(&key) || self.watched.contains(&key) =>
+                        {
                             if key == "id" && !resource.is_empty() {
-                                self.add(who, format!("{resource}id"), v);
+                                self.add(who, format!("{resource}id"), v, first);
                             }
-                            self.add(who, key, v);
+                            self.add(who, key, v, first);
                         }
                         Value::Object(_) | Value::Array(_) => {
-                            self.walk(who, &singular(k), v, depth + 1);
+                            self.walk(who, &singular(k), v, depth + 1, first);
                         }
                         _ => {}
                     }
@@ -97,16 +114,20 @@ impl Harvest {
             }
             Value::Array(items) => {
                 for item in items.iter().take(MAX_ITEMS) {
-                    self.walk(who, resource, item, depth + 1);
+                    self.walk(who, resource, item, depth + 1, first);
                 }
             }
             _ => {}
         }
     }
 
-    fn add(&mut self, who: Who, key: String, value: &Value) {
+    fn add(&mut self, who: Who, key: String, value: &Value, first: bool) {
         let list = self.values.entry((who, key)).or_default();
-        if list.len() < MAX_VALUES && !list.contains(value) {
+        list.retain(|v| v != value);
+        if first {
+            list.insert(0, value.clone());
+            list.truncate(MAX_VALUES);
+        } else if list.len() < MAX_VALUES {
             list.push(value.clone());
         }
     }
@@ -144,5 +165,15 @@ mod tests {
         assert_eq!(resource_of("/v1/accounts/{accountId}"), "account");
         assert_eq!(resource_of("/users/me"), "user");
         assert_eq!(singular("categories"), "category");
+        h.watch(["book_title"]);
+        h.collect(
+            Who::User(0),
+            "/books",
+            &json!({"book_title": "t1", "secret": "s"}),
+        );
+        assert_eq!(h.get(Who::User(0), "booktitle"), Some(&json!("t1")));
+        assert_eq!(h.get(Who::User(0), "secret"), None);
+        h.collect_created(Who::User(0), "/books", &json!({"book_title": "mine"}));
+        assert_eq!(h.get(Who::User(0), "booktitle"), Some(&json!("mine")));
     }
 }

@@ -219,6 +219,31 @@ pub fn build(inputs: &Inputs<'_>, values: &mut Generator, op: &Operation) -> Bui
     Built { request, owned }
 }
 
+/// Gives the naming members of a creation's body (`username`, `email`, `name`, `title`...)
+/// fresh values, so that creating does not collide with an existing object (spec examples
+/// such as `username: name1` often name one).
+pub fn uniquify(request: &mut Request, values: &mut Generator) {
+    let Some(Value::Object(body)) = request.body.as_mut() else {
+        return;
+    };
+    for (key, value) in body.iter_mut() {
+        if !value.is_string() {
+            continue;
+        }
+        let k = norm(key);
+        if k.contains("mail") {
+            *value = Value::String(format!("{}@example.com", values.unique()));
+        } else if k.contains("name")
+            || k.contains("title")
+            || k == "login"
+            || k == "user"
+            || k == "slug"
+        {
+            *value = Value::String(values.unique());
+        }
+    }
+}
+
 /// `path` (built from `template`) with path parameter `name` set to `value` (encoded);
 /// `None` when the template has no such parameter or the shapes differ.
 pub fn with_path_param(template: &str, path: &str, name: &str, value: &str) -> Option<String> {
@@ -364,6 +389,18 @@ paths:
             path_param(t, "/users/b%27o/x", "name").as_deref(),
             Some("b'o")
         );
+    }
+
+    #[test]
+    fn creations_get_fresh_names() {
+        let mut r = Request::new("POST", "/users");
+        r.body = Some(json!({"username": "name1", "email": "a@b.c", "password": "pass1", "n": 1}));
+        uniquify(&mut r, &mut Generator::new("t"));
+        let body = r.body.unwrap();
+        assert_ne!(body["username"], "name1");
+        assert!(body["email"].as_str().unwrap().ends_with("@example.com"));
+        assert_eq!(body["password"], "pass1");
+        assert_eq!(body["n"], 1);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Broken object level authorization: a request user A made for one of A's own objects (an
 //! id of A's, or one harvested from A's answers) is sent again as user B. It is reported when
-//! B gets exactly what A got, and B's own object (what B got for the same operation with B's
-//! ids) is different, so the object is A's and not a shared one.
+//! B gets exactly what A got, B's own object (what B got for the same operation with B's
+//! ids) is different, and an anonymous caller does not get it: the object is A's, not a
+//! shared or public one. Only operations the spec secures are tried.
 
 use portcullis_spec::Method;
 
@@ -18,7 +19,10 @@ pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
         .records
         .iter()
         .filter(|r| r.who == Who::User(0) && r.owned && has_content(&r.exchange))
-        .filter(|r| scan.op(r.op).is_some_and(|o| o.method == Method::Get))
+        .filter(|r| {
+            scan.op(r.op)
+                .is_some_and(|o| o.method == Method::Get && super::authn::secured(o))
+        })
         .map(|r| (r.op, r.exchange.clone()))
         .collect();
     for (op, theirs) in candidates {
@@ -35,7 +39,16 @@ pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
             let Some(answer) = scan.send(request, Some(op)).await? else {
                 continue;
             };
-            if same_data(&answer, &theirs) {
+            if !same_data(&answer, &theirs) {
+                continue;
+            }
+            // Public data is no one's object: anonymous callers must not get it.
+            let anonymous = scan.as_who(theirs.request.clone(), Who::Anon);
+            let public = match scan.send(anonymous, Some(op)).await? {
+                Some(x) => same_data(&x, &theirs),
+                None => true,
+            };
+            if !public {
                 let a = scan
                     .users
                     .first()

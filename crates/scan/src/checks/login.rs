@@ -81,6 +81,16 @@ fn signature(x: &Exchange, user: &str, password: &str) -> (u16, String) {
     )
 }
 
+/// True when the answer is a successful login: 2xx with a token where the flow says. An API
+/// that fails logins with 200 gives no token.
+fn logged_in(x: &Exchange, login: &Login) -> bool {
+    x.ok()
+        && x.json
+            .as_ref()
+            .and_then(|j| j.pointer(&login.token))
+            .is_some_and(|t| t.as_str().is_some_and(|s| !s.is_empty()))
+}
+
 fn refused(x: &Exchange) -> bool {
     matches!(x.status, 429 | 423 | 503) || x.header("retry-after").is_some()
 }
@@ -121,7 +131,7 @@ pub async fn enumeration(scan: &mut Scan<'_>) -> Result<(), Stop> {
         let Some(x) = scan.send(request, Some(op)).await? else {
             return Ok(());
         };
-        if x.ok() || refused(&x) {
+        if logged_in(&x, &login) || refused(&x) {
             return Ok(());
         }
         answers.push((signature(&x, user, &password), x));
@@ -176,7 +186,7 @@ pub async fn rate_limit(scan: &mut Scan<'_>) -> Result<(), Stop> {
         let Some(x) = scan.send(request, Some(op)).await? else {
             return Ok(());
         };
-        if refused(&x) || x.ok() {
+        if refused(&x) || logged_in(&x, &login) {
             return Ok(());
         }
         statuses.insert(x.status);

@@ -138,9 +138,10 @@ pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
         if props.is_empty() {
             continue;
         }
-        let Some(control) = scan.build(op, Who::User(0)) else {
+        let Some(mut control) = scan.build(op, Who::User(0)) else {
             continue;
         };
+        crate::plan::uniquify(&mut control.request, &mut scan.generator);
         if !matches!(control.request.body, Some(Value::Object(_))) {
             continue;
         }
@@ -153,6 +154,7 @@ pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
         let Some(mut attack) = scan.build(op, Who::User(0)).map(|b| b.request) else {
             continue;
         };
+        crate::plan::uniquify(&mut attack, &mut scan.generator);
         if let Some(Value::Object(body)) = attack.body.as_mut() {
             for (k, v) in &props {
                 body.insert((*k).to_owned(), v.clone());

@@ -79,7 +79,7 @@ pub fn observe(scan: &mut Scan<'_>, op: Option<usize>, exchange: &Exchange) {
             op,
             exchange,
             format!(
-                "{where_} answered with sensitive data the spec does not expose: {}",
+                "{where_} answered with sensitive data (undeclared, write-only or passwords): {}",
                 found.sensitive.join(", ")
             ),
             format!(
@@ -238,7 +238,13 @@ fn compare(
                         let prop_schema = catalog.deref_schema(prop);
                         let write_only =
                             prop_schema.get("writeOnly").and_then(Value::as_bool) == Some(true);
-                        if write_only {
+                        // A password has no business in an answer, declared or not.
+                        let password = {
+                            let k = key.to_ascii_lowercase();
+                            (k.contains("password") || k.contains("passwd"))
+                                && value.as_str().is_some_and(|v| !v.is_empty())
+                        };
+                        if write_only || password {
                             Exposure::add(&mut found.sensitive, here.clone());
                         }
                         compare(catalog, value, prop, &here, depth + 1, found);

@@ -1,7 +1,8 @@
 //! SQL injection, error-based: for each string parameter (query, path, top-level body
 //! property) of the requests that explored the API, the same request with a quote appended
-//! must raise a SQL error the baseline did not, and the same request with the quote doubled
-//! (balanced, so valid SQL again) must not. Only then is it reported.
+//! must raise a SQL error the baseline did not (or, when the server hides its errors, a 5xx
+//! where the baseline had none), and the same request with the quote doubled (balanced, so
+//! valid SQL again) must not. Only then is it reported.
 
 use portcullis_spec::{Method, ParameterIn};
 use serde_json::Value;
@@ -145,29 +146,45 @@ pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
             let Some(answer) = scan.send(attack, Some(op)).await? else {
                 break;
             };
-            let Some(signature) = sql_error(&answer.text()) else {
+            let signature = sql_error(&answer.text());
+            let crashed = answer.status >= 500 && baseline.status < 500;
+            if signature.is_none() && !crashed {
                 continue;
-            };
+            }
             let Some(control) = inject(&baseline.request, &template, &point, balanced) else {
                 break;
             };
             let Some(check) = scan.send(control, Some(op)).await? else {
                 break;
             };
-            if sql_error(&check.text()).is_none() {
+            let balanced_ok = match &signature {
+                Some(_) => sql_error(&check.text()).is_none(),
+                None => check.status < 500,
+            };
+            if balanced_ok {
+                let (what, oracle) = match &signature {
+                    Some(sig) => (
+                        format!("raises a SQL error ({sig:?})"),
+                        format!("{} and {sig:?}", answer.status),
+                    ),
+                    None => (
+                        format!("makes the server fail ({})", answer.status),
+                        format!("{} (a server error)", answer.status),
+                    ),
+                };
                 scan.report(
                     "PC-SCAN-SQLI-001",
                     Some(op),
                     &answer,
                     format!(
-                        "{} {}: a {open} in the {} raises a SQL error ({signature:?})",
+                        "{} {}: a {open} in the {} {what}",
                         answer.request.method,
                         plan::path_only(&baseline.request.path),
                         point.describe()
                     ),
                     format!(
-                        "baseline answered {} without a SQL error; with {open} appended: {} and {signature:?}; with {balanced} appended (balanced): {} without a SQL error",
-                        baseline.status, answer.status, check.status
+                        "baseline answered {} without a SQL error; with {open} appended: {oracle}; with {balanced} appended (balanced, valid SQL again): {} without one",
+                        baseline.status, check.status
                     ),
                 );
             }
