@@ -290,6 +290,19 @@ async fn bad_input_exits_2_with_a_located_message() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("only http://"), "{stderr}");
 
+    // A target that never answers is an error, not a clean scan.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let spec_path = dir.path().join("bank.yaml").to_str().unwrap().to_owned();
+    let (code, stderr) = tokio::task::spawn_blocking(move || {
+        portcullis(&["scan", "--target", &closed_url, "--spec", &spec_path])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("never answered"), "{stderr}");
+
     // An identity that cannot log in stops the scan before any check.
     let (bank, _) = start_bank(false).await;
     let config = dir.path().join("wrong.yaml");

@@ -23,6 +23,14 @@ pub enum ScanError {
         /// What went wrong.
         message: String,
     },
+    /// No request got an answer.
+    #[error("{origin} never answered: {first}")]
+    Unreachable {
+        /// The target's origin.
+        origin: String,
+        /// The first failure.
+        first: String,
+    },
 }
 
 /// What a scan produced.
@@ -55,6 +63,12 @@ pub async fn run(
         Err(Outcome2::Stop) => true,
         Err(Outcome2::Fatal(e)) => return Err(e),
     };
+    if scan.answered == 0 && scan.client.sent() > 0 {
+        return Err(ScanError::Unreachable {
+            origin,
+            first: scan.first_failure.unwrap_or_default(),
+        });
+    }
     if budget_spent {
         scan.notes.push(format!(
             "the budget of {} requests ran out: later checks did not run",

@@ -196,6 +196,18 @@ impl Exchange {
     }
 }
 
+/// An error and its causes, `a: b: c`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
 /// The scan's HTTP client: scope, budget and rate on every request.
 pub struct Client {
     target: Target,
@@ -286,7 +298,7 @@ impl Client {
                 .inner
                 .request(http_request)
                 .await
-                .map_err(|e| format!("{e} ({e:?})"))?;
+                .map_err(|e| chain(&e))?;
             let (head, body) = response.into_parts();
             let body = Limited::new(body, MAX_BODY)
                 .collect()

@@ -58,6 +58,10 @@ pub struct Scan<'a> {
     reported: HashSet<(String, String)>,
     /// What the scan could not do, for the summary on stderr.
     pub notes: Vec<String>,
+    /// How many requests got an answer.
+    pub answered: u64,
+    /// The first transport failure, if any.
+    pub first_failure: Option<String>,
     /// The login operation (from the first identity with a login flow).
     pub login_op: Option<usize>,
     /// That identity's login flow.
@@ -81,6 +85,8 @@ impl<'a> Scan<'a> {
             findings: Vec::new(),
             reported: HashSet::new(),
             notes: Vec::new(),
+            answered: 0,
+            first_failure: None,
             login_op: None,
             login: None,
         }
@@ -140,11 +146,15 @@ impl<'a> Scan<'a> {
     ) -> Result<Option<Exchange>, Stop> {
         match self.client.send(request).await {
             Ok(exchange) => {
+                self.answered += 1;
                 checks::passive::observe(self, op, &exchange);
                 Ok(Some(exchange))
             }
             Err(SendError::Budget(_)) => Err(Stop),
             Err(e) => {
+                if self.first_failure.is_none() {
+                    self.first_failure = Some(e.to_string());
+                }
                 if self.notes.len() < 50 {
                     self.notes.push(e.to_string());
                 }
