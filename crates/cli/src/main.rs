@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Audit(args) => cmd::audit::run(&args),
-        Command::Scan(_) => Err(NotAvailable("scan").into()),
+        Command::Scan(args) => cmd::scan::run(&args),
         Command::Serve(args) => cmd::serve::serve(&args),
         Command::Check(args) => cmd::serve::check(&args),
         Command::Discover(_) => Err(NotAvailable("discover").into()),

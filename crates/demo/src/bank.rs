@@ -13,11 +13,18 @@
 //! | a deprecated route still answers, with no authentication at all | `GET /v1/accounts/{accountId}` | API9 |
 //! | an undocumented debug route leaks secrets | `GET /debug/config` | API9, API8 |
 //!
+//! [`BankOptions::fixed`] serves the fixed twin: the same API with every flaw above removed
+//! (verified tokens, owner and role checks, declared fields only, a login limit with one
+//! answer for every failure, a parameterized search, no debug route). `portcullis scan` must
+//! find every flaw on the weak bank and nothing at medium or above on the twin.
+//!
 //! The OpenAPI document in `examples/demo/bank.yaml` describes the API as it should behave;
 //! Portcullis enforces it in front of this implementation. Never expose this server: it binds
 //! to 127.0.0.1 only.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -34,6 +41,28 @@ use crate::sql;
 pub trait TokenIssuer: Send + Sync {
     /// A signed access token for `subject` with these scopes, valid for `ttl_secs`.
     fn issue(&self, subject: &str, scopes: &[&str], ttl_secs: u64) -> Result<String, String>;
+
+    /// The claims of `token` when its signature, issuer, audience and expiry check out
+    /// (used by the fixed twin only; the weak bank never verifies).
+    fn verify(&self, token: &str) -> Option<Value>;
+}
+
+/// How the bank behaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BankOptions {
+    /// Serve the fixed twin: the same API with the planted flaws removed.
+    pub fixed: bool,
+}
+
+/// Failed logins allowed per user name and window in the fixed twin.
+const LOGIN_ATTEMPTS: u32 = 5;
+/// The window of those attempts.
+const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+
+/// Who called, as the bank understood the token.
+struct Caller {
+    sub: String,
+    admin: bool,
 }
 
 /// The scopes of an ordinary user.
@@ -79,6 +108,19 @@ impl User {
             "internalNotes": self.notes,
         })
     }
+
+    /// The declared fields only (the fixed twin).
+    fn public_json(&self) -> Value {
+        json!({"id": self.id, "username": self.id, "email": self.email})
+    }
+
+    fn render(&self, fixed: bool) -> Value {
+        if fixed {
+            self.public_json()
+        } else {
+            self.to_json()
+        }
+    }
 }
 
 /// Not a real hash: the demo only needs something that looks like a leaked one.
@@ -116,6 +158,8 @@ struct Data {
 pub struct Bank {
     data: Arc<Mutex<Data>>,
     issuer: Arc<dyn TokenIssuer>,
+    fixed: bool,
+    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
 }
 
 /// A demo user the bank starts with.
@@ -151,6 +195,11 @@ pub const DEMO_USERS: [DemoUser; 3] = [
 impl Bank {
     /// A bank with the demo users, two accounts each, issuing tokens through `issuer`.
     pub fn new(issuer: Arc<dyn TokenIssuer>) -> Bank {
+        Bank::with_options(issuer, BankOptions::default())
+    }
+
+    /// A bank with the demo users, behaving as `options` say.
+    pub fn with_options(issuer: Arc<dyn TokenIssuer>, options: BankOptions) -> Bank {
         let mut data = Data::default();
         let mut next = 1;
         for (n, u) in DEMO_USERS.iter().enumerate() {
@@ -175,6 +224,8 @@ impl Bank {
         Bank {
             data: Arc::new(Mutex::new(data)),
             issuer,
+            fixed: options.fixed,
+            failures: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -187,7 +238,8 @@ impl Bank {
 
     /// The HTTP routes of the bank.
     pub fn router(self) -> Router {
-        Router::new()
+        let fixed = self.fixed;
+        let router = Router::new()
             .route("/auth/login", post(login))
             .route("/users", post(signup))
             .route("/users/me", get(get_me).patch(update_me))
@@ -195,9 +247,63 @@ impl Bank {
             .route("/accounts/search", get(search_accounts))
             .route("/transfers", post(create_transfer))
             .route("/admin/users", get(admin_list_users))
-            .route("/v1/accounts/{account_id}", get(legacy_get_account))
-            .route("/debug/config", get(debug_config))
-            .with_state(self)
+            .route("/v1/accounts/{account_id}", get(legacy_get_account));
+        if fixed {
+            router.with_state(self)
+        } else {
+            router
+                .route("/debug/config", get(debug_config))
+                .with_state(self)
+        }
+    }
+
+    /// The caller: in the weak bank, the token's payload decoded and trusted (FLAW, API2);
+    /// in the fixed twin, a token whose signature, issuer, audience and expiry verify.
+    fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
+        if !self.fixed {
+            return caller(headers).map(|sub| Caller { sub, admin: false });
+        }
+        let auth = headers.get("authorization")?.to_str().ok()?;
+        let token = auth.strip_prefix("Bearer ")?;
+        let claims = self.issuer.verify(token)?;
+        let admin = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.split(' ').any(|x| x == "admin"));
+        Some(Caller {
+            sub: claims.get("sub")?.as_str()?.to_owned(),
+            admin,
+        })
+    }
+
+    /// The fixed twin's login limit: true when `username` may try again.
+    fn may_try(&self, username: &str) -> bool {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match failures.get(username) {
+            Some((n, since)) if since.elapsed() < LOGIN_WINDOW => *n < LOGIN_ATTEMPTS,
+            Some(_) => {
+                failures.remove(username);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn failed(&self, username: &str) {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if failures.len() > 10_000 {
+            failures.retain(|_, (_, since)| since.elapsed() < LOGIN_WINDOW);
+        }
+        let entry = failures
+            .entry(username.to_owned())
+            .or_insert((0, Instant::now()));
+        entry.0 += 1;
     }
 }
 
@@ -234,13 +340,23 @@ async fn login(State(bank): State<Bank>, Json(c): Json<Credentials>) -> Response
             "username and password are required",
         );
     };
-    let user = bank.data().users.iter().find(|u| u.id == username).cloned();
-    let Some(user) = user else {
-        return error(StatusCode::UNAUTHORIZED, format!("unknown user {username}"));
-    };
-    if user.password != password {
-        return error(StatusCode::UNAUTHORIZED, "wrong password");
+    if bank.fixed && !bank.may_try(&username) {
+        let mut refused = error(StatusCode::TOO_MANY_REQUESTS, "too many failed logins");
+        refused
+            .headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("60"));
+        return refused;
     }
+    let user = bank.data().users.iter().find(|u| u.id == username).cloned();
+    let user = match user {
+        Some(u) if u.password == password => u,
+        _ if bank.fixed => {
+            bank.failed(&username);
+            return error(StatusCode::UNAUTHORIZED, "invalid username or password");
+        }
+        None => return error(StatusCode::UNAUTHORIZED, format!("unknown user {username}")),
+        Some(_) => return error(StatusCode::UNAUTHORIZED, "wrong password"),
+    };
     let scopes = if user.role == "admin" {
         ADMIN_SCOPES
     } else {
@@ -267,7 +383,9 @@ async fn signup(State(bank): State<Bank>, Json(body): Json<Value>) -> Response {
             "username, password and email are required",
         );
     };
-    let role = if body.get("isAdmin").and_then(Value::as_bool) == Some(true) {
+    let role = if bank.fixed {
+        "user".to_owned()
+    } else if body.get("isAdmin").and_then(Value::as_bool) == Some(true) {
         "admin".to_owned()
     } else {
         field("role").unwrap_or_else(|| "user".to_owned())
@@ -284,18 +402,18 @@ async fn signup(State(bank): State<Bank>, Json(body): Json<Value>) -> Response {
         ssn: String::new(),
         notes: "self-registered".to_owned(),
     };
-    let out = user.to_json();
+    let out = user.render(bank.fixed);
     data.users.push(user);
     (StatusCode::CREATED, Json(out)).into_response()
 }
 
 /// FLAW (API3): the whole user record, password hash and SSN included.
 async fn get_me(State(bank): State<Bank>, headers: HeaderMap) -> Response {
-    let Some(me) = caller(&headers) else {
+    let Some(me) = bank.caller(&headers).map(|c| c.sub) else {
         return error(StatusCode::UNAUTHORIZED, "no token");
     };
     match bank.data().users.iter().find(|u| u.id == me) {
-        Some(u) => Json(u.to_json()).into_response(),
+        Some(u) => Json(u.render(bank.fixed)).into_response(),
         None => error(StatusCode::NOT_FOUND, "no such user"),
     }
 }
@@ -306,7 +424,7 @@ async fn update_me(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let Some(me) = caller(&headers) else {
+    let Some(me) = bank.caller(&headers).map(|c| c.sub) else {
         return error(StatusCode::UNAUTHORIZED, "no token");
     };
     let mut data = bank.data();
@@ -316,10 +434,14 @@ async fn update_me(
     if let Some(email) = body.get("email").and_then(Value::as_str) {
         user.email = email.to_owned();
     }
-    if let Some(role) = body.get("role").and_then(Value::as_str) {
+    if let Some(role) = body
+        .get("role")
+        .and_then(Value::as_str)
+        .filter(|_| !bank.fixed)
+    {
         user.role = role.to_owned();
     }
-    Json(user.to_json()).into_response()
+    Json(user.render(bank.fixed)).into_response()
 }
 
 /// FLAW (API1): the path's user id is trusted; nobody checks it is the caller's.
@@ -328,8 +450,11 @@ async fn list_accounts(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Response {
-    if caller(&headers).is_none() {
+    let Some(me) = bank.caller(&headers) else {
         return error(StatusCode::UNAUTHORIZED, "no token");
+    };
+    if bank.fixed && me.sub != user_id {
+        return error(StatusCode::FORBIDDEN, "not your accounts");
     }
     let accounts: Vec<Value> = bank
         .data()
@@ -352,10 +477,14 @@ async fn search_accounts(
     headers: HeaderMap,
     Query(search): Query<Search>,
 ) -> Response {
-    let Some(me) = caller(&headers) else {
+    let Some(me) = bank.caller(&headers).map(|c| c.sub) else {
         return error(StatusCode::UNAUTHORIZED, "no token");
     };
-    let q = search.q.unwrap_or_default();
+    let mut q = search.q.unwrap_or_default();
+    if bank.fixed {
+        // The twin's "parameter binding": quotes are escaped, so the text stays a literal.
+        q = q.replace('\'', "''");
+    }
     let clause = format!("owner = '{me}' AND name LIKE '%{q}%'");
     let mut found = Vec::new();
     for a in &bank.data().accounts {
@@ -366,6 +495,9 @@ async fn search_accounts(
         match sql::matches(&clause, row) {
             Ok(true) => found.push(a.to_json()),
             Ok(false) => {}
+            Err(_) if bank.fixed => {
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+            }
             Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
     }
@@ -386,13 +518,24 @@ async fn create_transfer(
     headers: HeaderMap,
     Json(t): Json<Transfer>,
 ) -> Response {
-    if caller(&headers).is_none() {
+    let Some(me) = bank.caller(&headers) else {
         return error(StatusCode::UNAUTHORIZED, "no token");
-    }
+    };
     let (Some(from), Some(to), Some(amount)) = (t.from, t.to, t.amount) else {
         return error(StatusCode::BAD_REQUEST, "from, to and amount are required");
     };
+    if bank.fixed && (amount.is_nan() || amount <= 0.0) {
+        return error(StatusCode::BAD_REQUEST, "amount must be positive");
+    }
     let mut data = bank.data();
+    if bank.fixed
+        && !data
+            .accounts
+            .iter()
+            .any(|a| a.id == from && a.owner == me.sub)
+    {
+        return error(StatusCode::FORBIDDEN, "not your account");
+    }
     if !data.accounts.iter().any(|a| a.id == to) {
         return error(StatusCode::NOT_FOUND, "no such account");
     }
@@ -412,16 +555,36 @@ async fn create_transfer(
 
 /// FLAW (API5): "logged in" is the only check on an administrators' operation.
 async fn admin_list_users(State(bank): State<Bank>, headers: HeaderMap) -> Response {
-    if caller(&headers).is_none() {
+    let Some(me) = bank.caller(&headers) else {
         return error(StatusCode::UNAUTHORIZED, "no token");
+    };
+    if bank.fixed && !me.admin {
+        return error(StatusCode::FORBIDDEN, "administrators only");
     }
-    let users: Vec<Value> = bank.data().users.iter().map(User::to_json).collect();
+    let users: Vec<Value> = bank
+        .data()
+        .users
+        .iter()
+        .map(|u| u.render(bank.fixed))
+        .collect();
     Json(users).into_response()
 }
 
 /// FLAW (API9): the deprecated v1 lookup was never switched off, and never had auth.
-async fn legacy_get_account(State(bank): State<Bank>, Path(account_id): Path<i64>) -> Response {
-    match bank.data().accounts.iter().find(|a| a.id == account_id) {
+async fn legacy_get_account(
+    State(bank): State<Bank>,
+    headers: HeaderMap,
+    Path(account_id): Path<i64>,
+) -> Response {
+    let me = bank.caller(&headers);
+    if bank.fixed && me.is_none() {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    }
+    let data = bank.data();
+    let account = data.accounts.iter().find(|a| a.id == account_id);
+    let theirs = |a: &&Account| me.as_ref().is_some_and(|m| m.sub == a.owner);
+    match account {
+        Some(a) if bank.fixed && !theirs(&a) => error(StatusCode::FORBIDDEN, "not your account"),
         Some(a) => Json(a.to_json()).into_response(),
         None => error(StatusCode::NOT_FOUND, "no such account"),
     }

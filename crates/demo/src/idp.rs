@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde::Serialize;
@@ -35,6 +35,7 @@ pub struct Idp {
     issuer: String,
     kid: String,
     key: EncodingKey,
+    public: DecodingKey,
     jwk: Value,
 }
 
@@ -85,6 +86,7 @@ impl Idp {
         let n = private.n().to_bytes_be();
         let e = private.e().to_bytes_be();
         let kid = format!("demo-{}", b64(n.get(..9).unwrap_or(&n)));
+        let public = DecodingKey::from_rsa_raw_components(&n, &e);
         let jwk = json!({
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
             "n": b64(&n), "e": b64(&e)
@@ -93,6 +95,7 @@ impl Idp {
             issuer: issuer.into(),
             kid,
             key: EncodingKey::from_rsa_der(der.as_bytes()),
+            public,
             jwk,
         })
     }
@@ -171,6 +174,15 @@ impl TokenIssuer for Idp {
         self.sign(subject, scopes, ttl_secs)
             .map_err(|e| e.to_string())
     }
+
+    fn verify(&self, token: &str) -> Option<Value> {
+        let mut v = Validation::new(Algorithm::RS256);
+        v.set_audience(&[AUDIENCE]);
+        v.set_issuer(&[self.issuer.as_str()]);
+        jsonwebtoken::decode::<Value>(token, &self.public, &v)
+            .ok()
+            .map(|data| data.claims)
+    }
 }
 
 #[cfg(test)]
@@ -192,5 +204,9 @@ mod tests {
         assert_eq!(data.claims["sub"], "alice");
         assert_eq!(data.claims["scope"], "accounts:read");
         assert!(!format!("{idp:?}").contains("PRIVATE"));
+        assert_eq!(idp.verify(&token).unwrap()["sub"], "alice");
+        let mut parts: Vec<&str> = token.split('.').collect();
+        parts[2] = "";
+        assert!(idp.verify(&parts.join(".")).is_none());
     }
 }

@@ -89,7 +89,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The severity `--fail-on` names.
-fn threshold(fail_on: FailOn) -> Severity {
+pub(crate) fn threshold(fail_on: FailOn) -> Severity {
     match fail_on {
         FailOn::Critical => Severity::Critical,
         FailOn::High => Severity::High,

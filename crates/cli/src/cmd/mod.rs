@@ -4,6 +4,7 @@ pub mod audit;
 pub mod completions;
 pub mod demo;
 pub mod keys;
+pub mod scan;
 pub mod serve;
 
 use std::io::Write;

@@ -1,0 +1,195 @@
+//! SQL injection, error-based: for each string parameter (query, path, top-level body
+//! property) of the requests that explored the API, the same request with a quote appended
+//! must raise a SQL error the baseline did not (or, when the server hides its errors, a 5xx
+//! where the baseline had none), and the same request with the quote doubled (balanced, so
+//! valid SQL again) must not. Only then is it reported.
+
+use portcullis_spec::{Method, ParameterIn};
+use serde_json::Value;
+
+use crate::generate::schema_type;
+use crate::http::Request;
+use crate::plan;
+use crate::scan::{Scan, Stop};
+use crate::session::Who;
+
+/// The most injection points tried in one scan.
+const MAX_POINTS: usize = 200;
+
+/// SQL error signatures of common databases and drivers.
+const SQL_ERRORS: &[&str] = &[
+    r"(?i)you have an error in your sql syntax",
+    r"(?i)\bSQL (?:syntax )?error\b",
+    r"SQLSTATE\[",
+    r"(?i)sqlite3?\.OperationalError",
+    r#"(?i)near "[^"]*": syntax error"#,
+    r"(?i)unrecognized token:",
+    r"\bORA-\d{5}\b",
+    r"PG::[A-Za-z]+Error",
+    r"(?i)syntax error at or near",
+    r"(?i)unterminated quoted string",
+    r"(?i)unclosed quotation mark after the character string",
+    r"(?i)quoted string not properly terminated",
+    r"(?i)\bmysql_fetch_|\bmysqli?_query\(",
+    r"(?i)SQLException",
+];
+
+/// The first SQL error signature in `text`.
+pub fn sql_error(text: &str) -> Option<String> {
+    SQL_ERRORS.iter().find_map(|p| {
+        regex::Regex::new(p)
+            .ok()?
+            .find(text)
+            .map(|m| m.as_str().to_owned())
+    })
+}
+
+/// Where a value can be injected.
+#[derive(Debug, Clone)]
+enum Point {
+    Query(String),
+    Path(String),
+    Body(String),
+}
+
+impl Point {
+    fn describe(&self) -> String {
+        match self {
+            Point::Query(n) => format!("query parameter `{n}`"),
+            Point::Path(n) => format!("path parameter `{n}`"),
+            Point::Body(n) => format!("body property `{n}`"),
+        }
+    }
+}
+
+fn inject(request: &Request, template: &str, point: &Point, suffix: &str) -> Option<Request> {
+    let mut r = request.clone();
+    match point {
+        Point::Query(name) => {
+            let v = plan::query_value(&r.path, name)?;
+            r.path = plan::with_query(&r.path, name, &format!("{v}{suffix}"));
+        }
+        Point::Path(name) => {
+            let v = plan::path_param(template, &r.path, name)?;
+            r.path = plan::with_path_param(template, &r.path, name, &format!("{v}{suffix}"))?;
+        }
+        Point::Body(name) => {
+            let body = r.body.as_mut()?.as_object_mut()?;
+            let v = body.get(name)?.as_str()?.to_owned();
+            body.insert(name.clone(), Value::String(format!("{v}{suffix}")));
+        }
+    }
+    Some(r)
+}
+
+/// Runs the check.
+pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
+    let who = if scan.users.is_empty() {
+        Who::Anon
+    } else {
+        Who::User(0)
+    };
+    let mut work = Vec::new();
+    for record in scan.records.iter().filter(|r| r.who == who) {
+        let Some(op) = scan.op(record.op) else {
+            continue;
+        };
+        if record.exchange.status >= 500 || sql_error(&record.exchange.text()).is_some() {
+            continue;
+        }
+        if !matches!(op.method, Method::Get | Method::Post) || Some(record.op) == scan.login_op {
+            continue;
+        }
+        let stringy = |s: Option<&portcullis_spec::Schema>| {
+            s.map(|s| scan.catalog.deref_schema(&s.value))
+                .and_then(schema_type)
+                .is_none_or(|t| t == "string")
+        };
+        for p in &op.parameters {
+            if !stringy(p.schema.as_ref()) {
+                continue;
+            }
+            match p.location_in {
+                ParameterIn::Query
+                    if plan::query_value(&record.exchange.request.path, &p.name).is_some() =>
+                {
+                    work.push((
+                        record.op,
+                        record.exchange.clone(),
+                        Point::Query(p.name.clone()),
+                    ));
+                }
+                ParameterIn::Path => {
+                    work.push((
+                        record.op,
+                        record.exchange.clone(),
+                        Point::Path(p.name.clone()),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Some(Value::Object(body)) = &record.exchange.request.body {
+            for (k, v) in body {
+                if v.is_string() && !crate::evidence::is_sensitive_key(k) {
+                    work.push((record.op, record.exchange.clone(), Point::Body(k.clone())));
+                }
+            }
+        }
+    }
+    for (op, baseline, point) in work.into_iter().take(MAX_POINTS) {
+        let template = scan.op(op).map(|o| o.path.clone()).unwrap_or_default();
+        for (open, balanced) in [("'", "''"), ("\"", "\"\"")] {
+            let Some(attack) = inject(&baseline.request, &template, &point, open) else {
+                break;
+            };
+            let Some(answer) = scan.send(attack, Some(op)).await? else {
+                break;
+            };
+            let signature = sql_error(&answer.text());
+            let crashed = answer.status >= 500 && baseline.status < 500;
+            if signature.is_none() && !crashed {
+                continue;
+            }
+            let Some(control) = inject(&baseline.request, &template, &point, balanced) else {
+                break;
+            };
+            let Some(check) = scan.send(control, Some(op)).await? else {
+                break;
+            };
+            let balanced_ok = match &signature {
+                Some(_) => sql_error(&check.text()).is_none(),
+                None => check.status < 500,
+            };
+            if balanced_ok {
+                let (what, oracle) = match &signature {
+                    Some(sig) => (
+                        format!("raises a SQL error ({sig:?})"),
+                        format!("{} and {sig:?}", answer.status),
+                    ),
+                    None => (
+                        format!("makes the server fail ({})", answer.status),
+                        format!("{} (a server error)", answer.status),
+                    ),
+                };
+                scan.report(
+                    "PC-SCAN-SQLI-001",
+                    Some(op),
+                    &answer,
+                    format!(
+                        "{} {}: a {open} in the {} {what}",
+                        answer.request.method,
+                        plan::path_only(&baseline.request.path),
+                        point.describe()
+                    ),
+                    format!(
+                        "baseline answered {} without a SQL error; with {open} appended: {oracle}; with {balanced} appended (balanced, valid SQL again): {} without one",
+                        baseline.status, check.status
+                    ),
+                );
+            }
+            break;
+        }
+    }
+    Ok(())
+}
