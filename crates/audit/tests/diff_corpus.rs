@@ -26,7 +26,8 @@ mod mutate;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use portcullis_audit::{Settings, audit_catalog, baseline, diff, load};
+use portcullis_audit::diff::{Version, diff_versions};
+use portcullis_audit::{Settings, baseline, load};
 use portcullis_report::Report;
 use portcullis_spec::parse::{Format, Limits, parse};
 use portcullis_spec::{LoadOptions, load_str_with};
@@ -71,7 +72,8 @@ fn load_text(name: &str, text: &str) -> portcullis_spec::Catalog {
 fn check(path: &Path, settings: &Settings) -> usize {
     let name = path.display().to_string();
     let original = load(path).unwrap();
-    let findings = audit_catalog(&original, settings);
+    let before = Version::new(&original, settings, &name);
+    let findings = before.findings().to_vec();
 
     // Its own baseline: nothing new, nothing fixed.
     let mut report = Report::new("portcullis", "t");
@@ -85,11 +87,11 @@ fn check(path: &Path, settings: &Settings) -> usize {
     assert_eq!((b.baselined, b.fixed), (findings.len(), 0), "{name}");
 
     let text = std::fs::read_to_string(path).unwrap();
-    let (raw, _) = parse(&name, &text, Format::Auto, &Limits::default()).unwrap();
+    let (raw, _) = parse(&std::sync::Arc::from(name.as_str()), &text, Format::Auto, &Limits::default()).unwrap();
 
     // Unrelated edits.
     let edited = load_text("edited.json", &mutate::shifted_text(&mutate::unrelated(&raw)));
-    let d = diff::diff(&original, &edited, settings, &name, "edited.json");
+    let d = diff_versions(&before, &Version::new(&edited, settings, "edited.json"), settings);
     assert!(d.changes.is_empty(), "{name}: unrelated edits changed {:#?}", d.changes);
     assert!(
         d.new_findings.is_empty(),
@@ -101,7 +103,7 @@ fn check(path: &Path, settings: &Settings) -> usize {
     let mut mutated = raw;
     let expected = mutate::mutate(&original, &mut mutated);
     let copy = load_text("mutated.json", &mutate::shifted_text(&mutated));
-    let d = diff::diff(&original, &copy, settings, &name, "mutated.json");
+    let d = diff_versions(&before, &Version::new(&copy, settings, "mutated.json"), settings);
     let got: BTreeSet<(String, String)> = d
         .changes
         .iter()

@@ -125,6 +125,34 @@ pub(crate) fn place(catalog: &Catalog, file: &str, pointer: &str) -> (String, St
     )
 }
 
+/// One version of a document, indexed and audited once (so it can be compared with several
+/// others).
+pub struct Version<'a> {
+    catalog: &'a Catalog,
+    cx: Context<'a>,
+    findings: Vec<Finding>,
+    name: String,
+}
+
+impl<'a> Version<'a> {
+    /// Indexes and audits `catalog` (with `settings`); `name` names it in reports.
+    pub fn new(catalog: &'a Catalog, settings: &Settings, name: &str) -> Version<'a> {
+        let cx = Context::new(catalog);
+        let findings = audit_context(&cx, settings);
+        Version {
+            catalog,
+            cx,
+            findings,
+            name: name.to_owned(),
+        }
+    }
+
+    /// Its findings.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
+
 /// Compares two versions of a document: the security changes, and the findings (with
 /// `settings`) that are new in `new` or fixed since `old`. `old_name` and `new_name` name the
 /// versions in the report.
@@ -135,16 +163,21 @@ pub fn diff(
     old_name: &str,
     new_name: &str,
 ) -> DiffReport {
-    let mut changes = Changes::new(old, new);
-    operations::compare(old, new, &mut changes);
-    security::compare_schemes(old, new, &mut changes);
-    servers::compare(old, new, &mut changes);
-    let (old_cx, new_cx) = (Context::new(old), Context::new(new));
-    schemas::compare(&old_cx, &new_cx, &mut changes);
-    let (new_findings, fixed_findings) = compare_findings(
-        audit_context(&old_cx, settings),
-        audit_context(&new_cx, settings),
-    );
+    diff_versions(
+        &Version::new(old, settings, old_name),
+        &Version::new(new, settings, new_name),
+        settings,
+    )
+}
+
+/// [`diff`] of versions already audited (with the same `settings`).
+pub fn diff_versions(old: &Version<'_>, new: &Version<'_>, settings: &Settings) -> DiffReport {
+    let mut changes = Changes::new(old.catalog, new.catalog);
+    operations::compare(old.catalog, new.catalog, &mut changes);
+    security::compare_schemes(old.catalog, new.catalog, &mut changes);
+    servers::compare(old.catalog, new.catalog, &mut changes);
+    schemas::compare(&old.cx, &new.cx, &mut changes);
+    let (new_findings, fixed_findings) = compare_findings(&old.findings, &new.findings);
     let mut rules_info: Vec<_> = kinds::ALL.iter().map(|k| k.info(k.severity)).collect();
     rules_info.extend(
         rules::all()
@@ -156,8 +189,8 @@ pub fn diff(
     let mut report = DiffReport {
         tool: "portcullis".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        old: old_name.to_owned(),
-        new: new_name.to_owned(),
+        old: old.name.clone(),
+        new: new.name.clone(),
         changes: changes.into_changes(),
         new_findings,
         fixed_findings,
@@ -170,27 +203,27 @@ pub fn diff(
 
 /// The findings of `new` that `old` does not have, and those of `old` (not suppressed) that
 /// `new` no longer has, matched by fingerprint and counted.
-fn compare_findings(old: Vec<Finding>, new: Vec<Finding>) -> (Vec<Finding>, Vec<Finding>) {
+fn compare_findings(old: &[Finding], new: &[Finding]) -> (Vec<Finding>, Vec<Finding>) {
     let key = |f: &Finding| {
         f.fingerprint
             .clone()
             .unwrap_or_else(|| format!("{}|{:?}", f.rule, f.location.pointer))
     };
-    let mut old_by_key: HashMap<String, Vec<Finding>> = HashMap::new();
+    let mut old_by_key: HashMap<String, Vec<&Finding>> = HashMap::new();
     for f in old {
-        old_by_key.entry(key(&f)).or_default().push(f);
+        old_by_key.entry(key(f)).or_default().push(f);
     }
     let mut added = Vec::new();
     for f in new {
-        match old_by_key.get_mut(&key(&f)).and_then(Vec::pop) {
-            Some(_) => {}
-            None => added.push(f),
+        if old_by_key.get_mut(&key(f)).and_then(Vec::pop).is_none() {
+            added.push(f.clone());
         }
     }
     let fixed = old_by_key
         .into_values()
         .flatten()
         .filter(|f| !f.is_suppressed())
+        .cloned()
         .collect();
     (added, fixed)
 }

@@ -2,6 +2,8 @@
 //! parameters, and their security requirements (the top-level requirement once, when it is
 //! what changed).
 
+use std::collections::{HashMap, HashSet};
+
 use indexmap::IndexMap;
 use portcullis_spec::{Catalog, Method, Operation, ParameterIn, SecurityOrigin, pointer};
 
@@ -9,14 +11,59 @@ use super::security::{Weakening, describe_requirements, is_public, weakening};
 use super::{Changes, Side, kinds, label};
 use crate::fingerprint::blank_template;
 
-/// Operations by method and path template with variables blanked (the first of duplicates).
-fn by_key(catalog: &Catalog) -> IndexMap<(Method, String), &Operation> {
-    let mut map = IndexMap::new();
-    for op in &catalog.operations {
-        map.entry((op.method, blank_template(&op.path)))
-            .or_insert(op);
+/// Operations of both versions paired: by method and exact path template first, then, for
+/// what is left, by method and template with variables blanked (`/users/{id}` renamed
+/// `/users/{userId}`) when that pairs exactly one with one. Returns the pairs (old, new) with
+/// `None` for added operations, and the removed ones.
+type Pairs<'a> = (Vec<(Option<&'a Operation>, &'a Operation)>, Vec<&'a Operation>);
+
+fn pair<'a>(old: &'a Catalog, new: &'a Catalog) -> Pairs<'a> {
+    fn exact(catalog: &Catalog) -> IndexMap<(Method, &str), &Operation> {
+        let mut map = IndexMap::new();
+        for op in &catalog.operations {
+            map.entry((op.method, op.path.as_str())).or_insert(op);
+        }
+        map
     }
-    map
+    let (old_exact, new_exact) = (exact(old), exact(new));
+    let blanked = |ops: &IndexMap<(Method, &'a str), &'a Operation>,
+                   other: &IndexMap<(Method, &str), &Operation>| {
+        let mut map: HashMap<(Method, String), Vec<&'a Operation>> = HashMap::new();
+        for (key, op) in ops {
+            if !other.contains_key(key) {
+                map.entry((op.method, blank_template(&op.path)))
+                    .or_default()
+                    .push(*op);
+            }
+        }
+        map
+    };
+    let old_left = blanked(&old_exact, &new_exact);
+    let new_left = blanked(&new_exact, &old_exact);
+    let mut pairs = Vec::new();
+    let mut matched: HashSet<(Method, &str)> = HashSet::new();
+    for (key, now) in &new_exact {
+        if let Some(before) = old_exact.get(key) {
+            pairs.push((Some(*before), *now));
+            matched.insert(*key);
+            continue;
+        }
+        let blank = (now.method, blank_template(&now.path));
+        let renamed = match (old_left.get(&blank), new_left.get(&blank)) {
+            (Some(o), Some(n)) if o.len() == 1 && n.len() == 1 => o.first().copied(),
+            _ => None,
+        };
+        if let Some(before) = renamed {
+            matched.insert((before.method, before.path.as_str()));
+        }
+        pairs.push((renamed, *now));
+    }
+    let removed = old_exact
+        .iter()
+        .filter(|(k, _)| !matched.contains(*k))
+        .map(|(_, op)| *op)
+        .collect();
+    (pairs, removed)
 }
 
 /// Where an operation's security is written: its own `security`, else the operation.
@@ -29,18 +76,15 @@ fn security_pointer(op: &Operation) -> String {
 
 /// Compares the operations of `old` and `new`.
 pub fn compare(old: &Catalog, new: &Catalog, changes: &mut Changes<'_>) {
-    let (old_ops, new_ops) = (by_key(old), by_key(new));
-    let global_weakened = global(old, new, &old_ops, &new_ops, changes);
-    for (key, now) in &new_ops {
-        match old_ops.get(key) {
+    let (pairs, removed) = pair(old, new);
+    let global_weakened = global(old, new, &pairs, changes);
+    for (before, now) in &pairs {
+        match before {
             Some(before) => compare_one(old, new, before, now, global_weakened, changes),
             None => added(now, changes),
         }
     }
-    for (key, before) in &old_ops {
-        if new_ops.contains_key(key) {
-            continue;
-        }
+    for before in removed {
         let kind = if before.deprecated {
             &kinds::DEPRECATED_REMOVED
         } else {
@@ -70,8 +114,7 @@ fn inherits(before: &Operation, now: &Operation) -> bool {
 fn global(
     old: &Catalog,
     new: &Catalog,
-    old_ops: &IndexMap<(Method, String), &Operation>,
-    new_ops: &IndexMap<(Method, String), &Operation>,
+    pairs: &[(Option<&Operation>, &Operation)],
     changes: &mut Changes<'_>,
 ) -> bool {
     let before = old.global_security.as_deref().unwrap_or_default();
@@ -79,9 +122,9 @@ fn global(
     let Some(how) = weakening(before, &old.security_schemes, now, &new.security_schemes) else {
         return false;
     };
-    let affected = new_ops
+    let affected = pairs
         .iter()
-        .filter(|(k, op)| old_ops.get(*k).is_some_and(|b| inherits(b, op)))
+        .filter(|(before, now)| before.is_some_and(|b| inherits(b, now)))
         .count();
     let (file, ptr) = match &new.global_security_location {
         Some(l) => (l.file.clone(), l.pointer.clone()),
