@@ -93,7 +93,11 @@ type Key = (String, String, String);
 
 fn key(f: &Finding, by_file: bool, by_fingerprint: bool) -> Key {
     let file = if by_file {
-        f.location.file.as_deref().map(normalize).unwrap_or_default()
+        f.location
+            .file
+            .as_deref()
+            .map(normalize)
+            .unwrap_or_default()
     } else {
         String::new()
     };
@@ -112,20 +116,15 @@ pub fn apply(report: &mut Report, baseline: Report, name: &str) {
     let mut entries: HashMap<Key, Vec<usize>> = HashMap::new();
     for (i, f) in baseline.findings.iter().enumerate() {
         let with_fp = f.fingerprint.is_some();
-        entries
-            .entry(key(f, by_file, with_fp))
-            .or_default()
-            .push(i);
+        entries.entry(key(f, by_file, with_fp)).or_default().push(i);
     }
     let mut matched = vec![false; baseline.findings.len()];
     let mut new = Vec::new();
     let mut unchanged = Vec::new();
     for f in std::mem::take(&mut report.findings) {
-        let hit = [true, false].into_iter().find_map(|by_fp| {
-            entries
-                .get_mut(&key(&f, by_file, by_fp))
-                .and_then(Vec::pop)
-        });
+        let hit = [true, false]
+            .into_iter()
+            .find_map(|by_fp| entries.get_mut(&key(&f, by_file, by_fp)).and_then(Vec::pop));
         match hit {
             Some(i) => {
                 if let Some(m) = matched.get_mut(i) {
@@ -274,7 +273,10 @@ mod tests {
         let path = dir.path().join("b.json");
         std::fs::write(&path, "{\"tool\": 1}").unwrap();
         let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("b.json:1:") && err.contains("not a JSON report"), "{err}");
+        assert!(
+            err.contains("b.json:1:") && err.contains("not a JSON report"),
+            "{err}"
+        );
         let err = load(&dir.path().join("nope.json")).unwrap_err().to_string();
         assert!(err.contains("nope.json: cannot read the baseline"), "{err}");
     }

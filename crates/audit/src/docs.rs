@@ -315,7 +315,11 @@ pub fn markdown() -> String {
             m.remediation
         );
     }
-    let _ = writeln!(out, "\n## Security changes (`audit diff`)\n\n{}\n", DIFF_DOC);
+    let _ = writeln!(
+        out,
+        "\n## Security changes (`audit diff`)\n\n{}\n",
+        DIFF_DOC
+    );
     let _ = writeln!(
         out,
         "| change | severity | OWASP | CWE | title |\n|---|---|---|---|---|"

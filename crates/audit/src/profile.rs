@@ -140,7 +140,11 @@ mod tests {
         let s = Profile::Recommended.apply(Settings::default());
         assert!(!s.enabled("PC-INPUT-001"));
         assert!(s.enabled("PC-AUTH-001"));
-        assert!(Profile::Strict.apply(Settings::default()).enabled("PC-INPUT-001"));
+        assert!(
+            Profile::Strict
+                .apply(Settings::default())
+                .enabled("PC-INPUT-001")
+        );
         let mut named = Settings::default();
         named.set(
             "PC-INPUT-001",

@@ -83,16 +83,37 @@ fn check(path: &Path, settings: &Settings) -> usize {
     let mut again = report.clone();
     baseline::apply(&mut again, report, "self");
     let b = again.baseline.as_ref().unwrap();
-    assert!(again.findings.is_empty(), "{name}: {:?}", again.findings.first());
+    assert!(
+        again.findings.is_empty(),
+        "{name}: {:?}",
+        again.findings.first()
+    );
     assert_eq!((b.baselined, b.fixed), (findings.len(), 0), "{name}");
 
     let text = std::fs::read_to_string(path).unwrap();
-    let (raw, _) = parse(&std::sync::Arc::from(name.as_str()), &text, Format::Auto, &Limits::default()).unwrap();
+    let (raw, _) = parse(
+        &std::sync::Arc::from(name.as_str()),
+        &text,
+        Format::Auto,
+        &Limits::default(),
+    )
+    .unwrap();
 
     // Unrelated edits.
-    let edited = load_text("edited.json", &mutate::shifted_text(&mutate::unrelated(&raw)));
-    let d = diff_versions(&before, &Version::new(&edited, settings, "edited.json"), settings);
-    assert!(d.changes.is_empty(), "{name}: unrelated edits changed {:#?}", d.changes);
+    let edited = load_text(
+        "edited.json",
+        &mutate::shifted_text(&mutate::unrelated(&raw)),
+    );
+    let d = diff_versions(
+        &before,
+        &Version::new(&edited, settings, "edited.json"),
+        settings,
+    );
+    assert!(
+        d.changes.is_empty(),
+        "{name}: unrelated edits changed {:#?}",
+        d.changes
+    );
     assert!(
         d.new_findings.is_empty(),
         "{name}: unrelated edits made new findings {:#?}",
@@ -103,11 +124,20 @@ fn check(path: &Path, settings: &Settings) -> usize {
     let mut mutated = raw;
     let expected = mutate::mutate(&original, &mut mutated);
     let copy = load_text("mutated.json", &mutate::shifted_text(&mutated));
-    let d = diff_versions(&before, &Version::new(&copy, settings, "mutated.json"), settings);
+    let d = diff_versions(
+        &before,
+        &Version::new(&copy, settings, "mutated.json"),
+        settings,
+    );
     let got: BTreeSet<(String, String)> = d
         .changes
         .iter()
-        .map(|c| (c.rule.clone(), c.location.pointer.clone().unwrap_or_default()))
+        .map(|c| {
+            (
+                c.rule.clone(),
+                c.location.pointer.clone().unwrap_or_default(),
+            )
+        })
         .collect();
     let want: BTreeSet<(String, String)> = expected
         .iter()
@@ -119,11 +149,11 @@ fn check(path: &Path, settings: &Settings) -> usize {
             continue;
         }
         assert!(
-            d.new_findings.iter().any(|f| e.rules.contains(&f.rule.as_str())
-                && f.location
-                    .pointer
-                    .as_deref()
-                    .is_some_and(|p| !p.is_empty() && (p.starts_with(&e.pointer) || e.pointer.starts_with(p)))),
+            d.new_findings
+                .iter()
+                .any(|f| e.rules.contains(&f.rule.as_str())
+                    && f.location.pointer.as_deref().is_some_and(|p| !p.is_empty()
+                        && (p.starts_with(&e.pointer) || e.pointer.starts_with(p)))),
             "{name}: no new {:?} finding at {} among {:#?}",
             e.rules,
             e.pointer,
@@ -147,6 +177,10 @@ fn baselines_and_diffs_over_the_corpus() {
     let total: usize = mutations.iter().sum();
     // Every document allows the added operation; most allow the others.
     assert!(mutations.iter().all(|m| *m >= 1));
-    assert!(total > docs.len() * 2, "{total} mutations over {} documents", docs.len());
+    assert!(
+        total > docs.len() * 2,
+        "{total} mutations over {} documents",
+        docs.len()
+    );
     println!("{} documents, {total} mutations", docs.len());
 }

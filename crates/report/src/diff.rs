@@ -164,7 +164,10 @@ mod tests {
             d.changes.first().map(|c| c.rule.as_str()),
             Some("security-removed")
         );
-        assert_eq!((d.summary.critical, d.summary.low, d.summary.changes), (1, 1, 2));
+        assert_eq!(
+            (d.summary.critical, d.summary.low, d.summary.changes),
+            (1, 1, 2)
+        );
         assert_eq!(d.summary.new_findings, 0);
         assert!(d.exceeds(Severity::Critical));
         d.changes.clear();

@@ -74,11 +74,23 @@ fn baseline_and_diff_sarif_are_valid() {
         .iter()
         .map(|r| r["baselineState"].as_str().unwrap())
         .collect();
-    assert_eq!(states.iter().filter(|s| **s == "new").count(), report.findings.len());
+    assert_eq!(
+        states.iter().filter(|s| **s == "new").count(),
+        report.findings.len()
+    );
     assert_eq!(states.iter().filter(|s| **s == "unchanged").count(), 1);
-    let absent = results.iter().find(|r| r["baselineState"] == "absent").unwrap();
-    assert_eq!((&absent["kind"], &absent["level"]), (&Value::from("pass"), &Value::from("none")));
-    assert_eq!(absent["partialFingerprints"]["portcullisFinding/v2"], "0123456789abcdef");
+    let absent = results
+        .iter()
+        .find(|r| r["baselineState"] == "absent")
+        .unwrap();
+    assert_eq!(
+        (&absent["kind"], &absent["level"]),
+        (&Value::from("pass"), &Value::from("none"))
+    );
+    assert_eq!(
+        absent["partialFingerprints"]["portcullisFinding/v2"],
+        "0123456789abcdef"
+    );
 
     let mut diff = portcullis_report::DiffReport {
         tool: "portcullis".into(),

@@ -15,7 +15,10 @@ use crate::fingerprint::blank_template;
 /// what is left, by method and template with variables blanked (`/users/{id}` renamed
 /// `/users/{userId}`) when that pairs exactly one with one. Returns the pairs (old, new) with
 /// `None` for added operations, and the removed ones.
-type Pairs<'a> = (Vec<(Option<&'a Operation>, &'a Operation)>, Vec<&'a Operation>);
+type Pairs<'a> = (
+    Vec<(Option<&'a Operation>, &'a Operation)>,
+    Vec<&'a Operation>,
+);
 
 fn pair<'a>(old: &'a Catalog, new: &'a Catalog) -> Pairs<'a> {
     fn exact(catalog: &Catalog) -> IndexMap<(Method, &str), &Operation> {
@@ -134,15 +137,22 @@ fn global(
     let (kind, message) = match &how {
         Weakening::Public => (
             &kinds::SECURITY_REMOVED,
-            format!("the top-level security requirement no longer requires credentials: {affected} operation(s) that inherit it are now public (was: {was})"),
+            format!(
+                "the top-level security requirement no longer requires credentials: {affected} operation(s) that inherit it are now public (was: {was})"
+            ),
         ),
         Weakening::ScopesReduced(dropped) => (
             &kinds::SCOPES_REDUCED,
-            format!("the top-level security requirement no longer requires the scope(s) {} ({affected} operation(s) inherit it)", dropped.join(", ")),
+            format!(
+                "the top-level security requirement no longer requires the scope(s) {} ({affected} operation(s) inherit it)",
+                dropped.join(", ")
+            ),
         ),
         Weakening::Weaker { was, now } => (
             &kinds::SECURITY_WEAKENED,
-            format!("the top-level security requirement accepts weaker credentials: was {was}, now {now} ({affected} operation(s) inherit it)"),
+            format!(
+                "the top-level security requirement accepts weaker credentials: was {was}, now {now} ({affected} operation(s) inherit it)"
+            ),
         ),
     };
     changes.add(

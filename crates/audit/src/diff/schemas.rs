@@ -33,7 +33,12 @@ fn limits(schema: &Map<String, Value>) -> [Option<f64>; 4] {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    [num("maxLength"), num("maxItems"), num("maxProperties"), maximum]
+    [
+        num("maxLength"),
+        num("maxItems"),
+        num("maxProperties"),
+        maximum,
+    ]
 }
 
 /// Places of every node (in node order) and the facts at each place.
@@ -74,7 +79,10 @@ pub fn compare(old: &Context<'_>, new: &Context<'_>, changes: &mut Changes<'_>) 
                     ),
                     (Some(a), Some(b)) if b > a => (
                         &kinds::LIMIT_RAISED,
-                        format!("{name} of input {} was raised from {a} to {b}", node.label()),
+                        format!(
+                            "{name} of input {} was raised from {a} to {b}",
+                            node.label()
+                        ),
                     ),
                     _ => continue,
                 };

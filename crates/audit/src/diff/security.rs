@@ -239,7 +239,9 @@ mod tests {
 
     fn schemes() -> IndexMap<String, SecurityScheme> {
         let doc = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  securitySchemes:\n    oauth: {type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://x/t', scopes: {a: a, b: b}}}}\n    key: {type: apiKey, in: header, name: K}\n    qkey: {type: apiKey, in: query, name: k}\n    basic: {type: http, scheme: basic}\n";
-        portcullis_spec::load_str("s.yaml", doc).unwrap().security_schemes
+        portcullis_spec::load_str("s.yaml", doc)
+            .unwrap()
+            .security_schemes
     }
 
     #[test]
@@ -248,7 +250,12 @@ mod tests {
         let oauth_ab = [req(&[("oauth", &["a", "b"])])];
         assert_eq!(weakening(&oauth_ab, &s, &[], &s), Some(Weakening::Public));
         assert_eq!(
-            weakening(&oauth_ab, &s, &[req(&[("oauth", &["a", "b"])]), req(&[])], &s),
+            weakening(
+                &oauth_ab,
+                &s,
+                &[req(&[("oauth", &["a", "b"])]), req(&[])],
+                &s
+            ),
             Some(Weakening::Public)
         );
         assert_eq!(

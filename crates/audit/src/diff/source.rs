@@ -56,7 +56,9 @@ pub fn load_version(arg: &str) -> Result<Catalog, SourceError> {
     if path.is_file() {
         return Ok(crate::run::load(path)?);
     }
-    let Some((rev, file)) = arg.split_once(':').filter(|(r, f)| !r.is_empty() && !f.is_empty())
+    let Some((rev, file)) = arg
+        .split_once(':')
+        .filter(|(r, f)| !r.is_empty() && !f.is_empty())
     else {
         return Err(SourceError::NotFound(arg.to_owned()));
     };
@@ -107,7 +109,10 @@ mod tests {
     #[test]
     fn names_what_is_missing() {
         let err = load_version("no-such-file.yaml").unwrap_err().to_string();
-        assert!(err.contains("no-such-file.yaml") && err.contains("no such file"), "{err}");
+        assert!(
+            err.contains("no-such-file.yaml") && err.contains("no such file"),
+            "{err}"
+        );
         let err = load_version(":x").unwrap_err().to_string();
         assert!(err.contains("no such file"), "{err}");
     }

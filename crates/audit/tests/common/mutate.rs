@@ -47,7 +47,9 @@ pub fn mutate(catalog: &Catalog, raw: &mut Value) -> Vec<Expected> {
     let secured = |op: &&portcullis_spec::Operation| {
         op.location.file == *root
             && !is_public(&op.security)
-            && raw.pointer(&op.location.pointer).is_some_and(Value::is_object)
+            && raw
+                .pointer(&op.location.pointer)
+                .is_some_and(Value::is_object)
     };
     let covered = catalog
         .operations

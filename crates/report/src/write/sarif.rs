@@ -47,7 +47,11 @@ fn items_of(report: &Report) -> Vec<Item<'_>> {
             .findings
             .iter()
             .map(|f| (f, Some(BaselineState::New)))
-            .chain(b.unchanged.iter().map(|f| (f, Some(BaselineState::Unchanged))))
+            .chain(
+                b.unchanged
+                    .iter()
+                    .map(|f| (f, Some(BaselineState::Unchanged))),
+            )
             .chain(b.absent.iter().map(|f| (f, Some(BaselineState::Absent))))
             .collect(),
     }
@@ -201,8 +205,7 @@ pub(crate) fn rules_of<'a>(
     findings: impl Iterator<Item = &'a Finding>,
 ) -> Vec<RuleInfo> {
     let mut rules: Vec<RuleInfo> = described.to_vec();
-    let mut known: std::collections::HashSet<String> =
-        rules.iter().map(|r| r.id.clone()).collect();
+    let mut known: std::collections::HashSet<String> = rules.iter().map(|r| r.id.clone()).collect();
     for f in findings {
         if known.insert(f.rule.clone()) {
             rules.push(RuleInfo {

@@ -157,7 +157,11 @@ pub fn text(report: &Report, out: &mut dyn Write, opts: &TextOptions) -> io::Res
     } else {
         "findings"
     };
-    let new = if report.baseline.is_some() { "new " } else { "" };
+    let new = if report.baseline.is_some() {
+        "new "
+    } else {
+        ""
+    };
     write!(out, "{} {new}{noun}: {}", summary.total, counts.join(", "))?;
     if summary.suppressed > 0 {
         write!(out, " ({} suppressed)", summary.suppressed)?;
@@ -203,7 +207,12 @@ mod tests {
         let none = render(&r, Some(0));
         assert_eq!(none.matches("    f").count(), 0, "{none}");
         assert!(!none.contains("more"), "{none}");
-        assert!(none.ends_with("12 findings: 0 critical, 0 high, 0 medium, 12 low, 0 info; score 42/100\n"), "{none}");
+        assert!(
+            none.ends_with(
+                "12 findings: 0 critical, 0 high, 0 medium, 12 low, 0 info; score 42/100\n"
+            ),
+            "{none}"
+        );
     }
 
     #[test]
