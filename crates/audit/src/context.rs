@@ -47,8 +47,13 @@ impl Usage {
         self.any(Usage(Usage::RESPONSE.0 | Usage::AUTH_RESPONSE.0))
     }
 
-    fn with(self, other: Usage) -> Usage {
+    /// Every bit of both.
+    pub fn union(self, other: Usage) -> Usage {
         Usage(self.0 | other.0)
+    }
+
+    fn with(self, other: Usage) -> Usage {
+        self.union(other)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::profile::{NOT_RECOMMENDED, Profile};
 use crate::rule::Meta;
 use crate::rules;
 
@@ -162,22 +163,47 @@ pub const CHECKOV: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// `--list-rules`: one line per rule.
+/// The profile a rule belongs to: `recommended` (and so `strict`), or `strict` only.
+fn profile_of(id: &str) -> &'static str {
+    if Profile::Recommended.includes(id) {
+        "recommended"
+    } else {
+        "strict"
+    }
+}
+
+/// `--list-rules`: one line per rule, with the smallest profile that runs it.
 pub fn list() -> String {
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<13} {:<8} {:<10} {:<8} {:<11} title",
+        "id", "severity", "OWASP", "CWE", "profile"
+    );
     for r in rules::all() {
         let m = r.meta();
         let _ = writeln!(
             out,
-            "{:<13} {:<8} {:<10} {:<8} {}",
+            "{:<13} {:<8} {:<10} {:<8} {:<11} {}",
             m.id,
             m.severity.as_str(),
             m.owasp.id(),
             format!("CWE-{}", m.cwe),
+            profile_of(m.id),
             m.title
         );
     }
-    let _ = writeln!(out, "{} rules", rules::all().len());
+    let strict_only = rules::all()
+        .iter()
+        .filter(|r| !Profile::Recommended.includes(r.meta().id))
+        .count();
+    let _ = writeln!(
+        out,
+        "{} rules: {} in the recommended profile (the default), all {} in strict (--profile strict)",
+        rules::all().len(),
+        rules::all().len() - strict_only,
+        rules::all().len()
+    );
     out
 }
 
@@ -189,6 +215,7 @@ pub fn explain(id: &str) -> Option<String> {
     let _ = writeln!(out, "severity:    {}", m.severity.as_str());
     let _ = writeln!(out, "OWASP:       {} {}", m.owasp.id(), m.owasp.title());
     let _ = writeln!(out, "CWE:         CWE-{}{}", m.cwe, cwe_name(m));
+    let _ = writeln!(out, "profile:     {}", profile_of(m.id));
     let _ = writeln!(out, "\nWhy:  {}", m.rationale);
     let _ = writeln!(out, "\nFix:  {}", m.remediation);
     let peers: Vec<&str> = SPECTRAL_OWASP
@@ -247,20 +274,27 @@ pub fn markdown() -> String {
         "Schema rules read each schema once, at its definition: a weakness in a shared component is one finding at the component, not one per operation that uses it. Input rules (`PC-INPUT-*`) look at schemas reachable from parameters and request bodies; exposure rules (`PC-EXPO-*`) at schemas reachable from responses.\n"
     );
     let _ = writeln!(out, "## Score\n\n{}\n", SCORE_DOC);
+    let _ = writeln!(out, "## Profiles\n\n{}\n", PROFILE_DOC);
+    let _ = writeln!(out, "| rule left out of `recommended` | why |\n|---|---|");
+    for (id, why) in NOT_RECOMMENDED {
+        let _ = writeln!(out, "| [{id}](#{}) | {why} |", id.to_ascii_lowercase());
+    }
+    let _ = writeln!(out, "\n## Baselines\n\n{}\n", BASELINE_DOC);
     let _ = writeln!(
         out,
-        "## Rules\n\n| id | severity | OWASP | CWE | title |\n|---|---|---|---|---|"
+        "## Rules\n\n| id | severity | OWASP | CWE | profile | title |\n|---|---|---|---|---|---|"
     );
     for r in all {
         let m = r.meta();
         let _ = writeln!(
             out,
-            "| [{}](#{}) | {} | {} | CWE-{} | {} |",
+            "| [{}](#{}) | {} | {} | CWE-{} | {} | {} |",
             m.id,
             m.id.to_ascii_lowercase(),
             m.severity.as_str(),
             m.owasp.id(),
             m.cwe,
+            profile_of(m.id),
             m.title
         );
     }
@@ -283,6 +317,43 @@ pub fn markdown() -> String {
     }
     let _ = writeln!(
         out,
+        "\n## Security changes (`audit diff`)\n\n{}\n",
+        DIFF_DOC
+    );
+    let _ = writeln!(
+        out,
+        "| change | severity | OWASP | CWE | title |\n|---|---|---|---|---|"
+    );
+    for k in crate::diff::kinds::ALL {
+        let _ = writeln!(
+            out,
+            "| [{}](#{}) | {} | {} | CWE-{} | {} |",
+            k.id,
+            k.id,
+            k.severity.as_str(),
+            k.owasp.id(),
+            k.cwe,
+            k.title
+        );
+    }
+    for k in crate::diff::kinds::ALL {
+        let _ = writeln!(
+            out,
+            "\n### {}\n\n**{}**: {}, {} {}, [CWE-{}]({}){}\n\n{}\n\n*Fix:* {}",
+            k.id,
+            k.title,
+            k.severity.as_str(),
+            k.owasp.id(),
+            k.owasp.title(),
+            k.cwe,
+            portcullis_report::Cwe(k.cwe).url(),
+            cwe_name(k),
+            k.rationale,
+            k.remediation
+        );
+    }
+    let _ = writeln!(
+        out,
         "\n## Spectral OWASP ruleset -> Portcullis\n\nEvery rule of `@stoplight/spectral-owasp-ruleset` 2.0.1 (names read from the installed package by `bench/audit_vs_peers/run.sh lists`). Spectral applies its schema rules to every schema; ours apply to the schemas a client sends (input rules) or receives (exposure rules).\n\n| Spectral rule | Portcullis |\n|---|---|"
     );
     for (theirs, ours) in SPECTRAL_OWASP {
@@ -297,6 +368,15 @@ pub fn markdown() -> String {
     }
     out
 }
+
+/// Profiles, as documented in docs/rules.md.
+const PROFILE_DOC: &str = "`--profile recommended` (the default) runs what a security reviewer acts on first: every rule but the schema-hygiene and documentation rules below, which fire on most properties or operations of real documents and rarely point at an exploitable weakness on their own (over the corpus of 325 real documents, PC-INPUT-001 and PC-INPUT-002 alone are 129 236 of 310 048 findings; the rules below make 258 875 of them, `recommended` reports the other 51 173). `--profile strict` runs every rule. A `--rules` file applies over the profile: a rule it names runs at the severity it gives, whatever the profile (`PC-INPUT-001: medium` turns it back on). `portcullis audit --list-rules` prints each rule's profile.";
+
+/// Baselines, as documented in docs/rules.md.
+const BASELINE_DOC: &str = "`portcullis audit --baseline previous.json SPEC...` reports only the findings that are not in `previous.json`, a report written earlier by `portcullis audit --format json`; `--fail-on` applies to the new findings only, and the summary says how many findings were baselined and how many baseline entries no longer occur (fixed). SARIF output carries every result with its `baselineState`: `new`, `unchanged`, or `absent` (a fixed entry, written with `kind: pass` and `level: none`).\n\nA finding matches a baseline entry of the same rule by its `fingerprint` (in the JSON finding, and in SARIF as `partialFingerprints.portcullisFinding/v2`): a digest of the rule, the file relative to the root document, and the JSON pointer with parameters, servers and security requirements named instead of numbered and path template variables blanked (`/paths/~1users~1{}/get/parameters/[query:limit]`). Reordering keys or parameters, editing descriptions or comments, and moving lines change no fingerprint; renaming a schema or moving an operation to another path does. Findings are matched within the same file; when the baseline and the run each cover exactly one document, file names are not compared, so a renamed document keeps its baseline. Refresh the baseline with a plain `--format json` run when the accepted findings change.";
+
+/// `audit diff`, as documented in docs/rules.md.
+const DIFF_DOC: &str = "`portcullis audit diff OLD NEW` compares two versions of a document, each a file or a git revision of one (`main:openapi.yaml`, read with `git show` in the repository of the current directory). Operations are matched by method and path template (variables blanked), schema objects at their definitions (a shared component once, not per operation), parameters by `in` and name. It reports the changes below and the findings that are new in NEW or fixed since OLD (the same fingerprints as baselines). `--fail-on SEV` (default `high`) exits 1 when a change or a new finding is at or above it. Formats: `text`, `json`, `sarif` (changes and new findings `baselineState: new`, fixed findings `absent`) and `markdown` for a pull-request comment.";
 
 /// The scoring formula, as documented in docs/rules.md.
 const SCORE_DOC: &str = "Each document gets a score from 0 to 100. Every rule with at least one finding that is not suppressed costs points: the weight of its severity (critical 25, high 10, medium 4, low 1, info 0) times `1 + log2(n)` for its `n` findings, capped at 3 times the weight. The score is 100 minus the sum, floored at 0 and rounded.\n\n```\nscore = max(0, round(100 - sum over rules r of min(3 * w(r), w(r) * (1 + log2 n(r)))))\n```\n\nOne high finding costs 10 points, two of the same rule 20, eight or more 30 (the cap): repeating one problem never outweighs a different, more severe one. A run over several documents reports the lowest document score. Severity changes from `--rules` change the weights; disabled rules and suppressed findings cost nothing.";

@@ -1,6 +1,6 @@
 //! Runs the rules over one catalog and turns their findings into report findings: located
 //! (file, pointer, line, column), at the configured severity, suppressed where the document
-//! says so.
+//! says so, each with its [`crate::fingerprint`].
 
 use portcullis_report::{Finding, Location};
 use portcullis_spec::Catalog;
@@ -13,7 +13,13 @@ use crate::settings::Settings;
 /// Audits one catalog with the enabled rules. Findings come out in rule order, each place
 /// once per rule; [`portcullis_report::Report::finish`] sorts them.
 pub fn audit_catalog(catalog: &Catalog, settings: &Settings) -> Vec<Finding> {
-    let cx = Context::new(catalog);
+    audit_context(&Context::new(catalog), settings)
+}
+
+/// Like [`audit_catalog`], over an index already built (`audit diff` shares it with the
+/// schema comparison).
+pub fn audit_context(cx: &Context<'_>, settings: &Settings) -> Vec<Finding> {
+    let catalog = cx.catalog;
     let mut out = Vec::new();
     for rule in rules::all() {
         let meta = rule.meta();
@@ -21,7 +27,7 @@ pub fn audit_catalog(catalog: &Catalog, settings: &Settings) -> Vec<Finding> {
             continue;
         }
         let mut sink = Sink::new(meta.id);
-        rule.check(&cx, &mut sink);
+        rule.check(cx, &mut sink);
         let info = meta.info(settings.severity(meta.id, meta.severity));
         for raw in sink.into_findings() {
             let at = catalog.locate(&raw.file, &raw.pointer);
@@ -30,6 +36,8 @@ pub fn audit_catalog(catalog: &Catalog, settings: &Settings) -> Vec<Finding> {
                 .iter()
                 .find(|s| s.covers(meta.id, &raw.file, &raw.pointer))
                 .and_then(|s| s.reason.clone());
+            let fingerprint =
+                crate::fingerprint::fingerprint(catalog, meta.id, &raw.file, &raw.pointer);
             let location = Location {
                 file: Some(raw.file.to_string()),
                 pointer: Some(raw.pointer),
@@ -40,6 +48,7 @@ pub fn audit_catalog(catalog: &Catalog, settings: &Settings) -> Vec<Finding> {
             let mut finding = Finding::new(&info, location, raw.message);
             finding.evidence = raw.evidence;
             finding.suppressed = suppressed;
+            finding.fingerprint = Some(fingerprint);
             out.push(finding);
         }
     }

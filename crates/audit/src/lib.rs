@@ -20,11 +20,18 @@
 //!   directories, in parallel.
 //! * [`settings`]: `--rules` files; [`suppress`]: `x-portcullis-ignore`; [`score`]: the score.
 //! * [`docs`]: `--list-rules`, `--explain`, and the generated docs/rules.md.
+//! * [`profile`]: `--profile recommended|strict`; [`baseline`]: `--baseline REPORT.json`, with
+//!   findings matched by their [`fingerprint`].
+//! * [`diff`]: `audit diff OLD NEW`, the security changes between two versions.
 
+pub mod baseline;
 pub mod context;
+pub mod diff;
 pub mod docs;
 pub mod engine;
+pub mod fingerprint;
 pub mod names;
+pub mod profile;
 pub mod rule;
 pub mod rules;
 pub mod run;
@@ -32,7 +39,8 @@ pub mod score;
 pub mod settings;
 pub mod suppress;
 
-pub use engine::audit_catalog;
+pub use engine::{audit_catalog, audit_context};
+pub use profile::Profile;
 pub use rule::{Meta, Rule};
 pub use run::{Failure, Outcome, audit_paths, load};
 pub use settings::{Override, Settings, SettingsError};

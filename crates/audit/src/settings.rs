@@ -69,6 +69,12 @@ impl Settings {
             .unwrap_or(default)
     }
 
+    /// True when the rules file said something about this rule (its settings then win over
+    /// a profile's).
+    pub fn mentions(&self, id: &str) -> bool {
+        self.overrides.contains_key(id)
+    }
+
     /// Sets the override of a rule (ids are matched case-insensitively; unknown ids give
     /// `false`).
     pub fn set(&mut self, id: &str, o: Override) -> bool {

@@ -62,9 +62,23 @@ pub enum AuditFormat {
     Sarif,
 }
 
+/// Rule profiles of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// What a security reviewer acts on first: every rule but the noisy schema-hygiene and
+    /// documentation rules (`--list-rules` shows which).
+    Recommended,
+    /// Every rule.
+    Strict,
+}
+
 /// `portcullis audit`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct AuditArgs {
+    /// Compare two versions of a spec instead.
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
     pub format: AuditFormat,
@@ -74,10 +88,21 @@ pub struct AuditArgs {
     /// Exit 1 when a finding at or above this severity is reported.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::High)]
     pub fail_on: FailOn,
-    /// A rules file: disable rules or change their severity.
+    /// A rules file: disable rules or change their severity (applied over the profile).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
-    /// List every rule and exit.
+    /// Report only findings that are not in this JSON report (written earlier with
+    /// `--format json`); `--fail-on` applies to the new findings only.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Which rules run.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Recommended)]
+    pub profile: ProfileArg,
+    /// Text output: at most N places per rule, the rest counted (0: counts only). Default: 5
+    /// when writing to a terminal, every place otherwise.
+    #[arg(long, value_name = "N")]
+    pub max_per_rule: Option<usize>,
+    /// List every rule, with its profile, and exit.
     #[arg(long, conflicts_with_all = ["explain", "specs"])]
     pub list_rules: bool,
     /// Explain one rule (id like PC-AUTH-001) and exit.
@@ -86,6 +111,59 @@ pub struct AuditArgs {
     /// Spec files or directories (searched for .yaml, .yml and .json documents).
     #[arg(value_name = "SPEC", required_unless_present_any = ["list_rules", "explain"])]
     pub specs: Vec<PathBuf>,
+}
+
+/// Subcommands of `audit`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// What a change did to the API's security: operations made public or added without
+    /// security, weaker requirements, limits removed, response fields added, cleartext
+    /// servers, and the findings that are new or fixed.
+    Diff(DiffArgs),
+}
+
+/// Output formats of `audit diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Human-readable, grouped by severity and kind.
+    Text,
+    /// The diff report as JSON.
+    Json,
+    /// SARIF 2.1.0 (changes and new findings `new`, fixed findings `absent`).
+    Sarif,
+    /// Markdown, for a pull-request comment.
+    Markdown,
+}
+
+/// `portcullis audit diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old version: a file, or a git revision of one (`main:openapi.yaml`, read with
+    /// `git show` in the repository of the current directory).
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The new version: a file or `REV:path`.
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a change, or a new finding, at or above this severity is reported.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// Which rules run for the new and fixed findings.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Recommended)]
+    pub profile: ProfileArg,
+    /// A rules file (applied over the profile).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Text output: at most N places per kind or rule (0: counts only). Default: 5 when
+    /// writing to a terminal, every place otherwise.
+    #[arg(long, value_name = "N")]
+    pub max_per_rule: Option<usize>,
 }
 
 /// Output formats of `scan`.

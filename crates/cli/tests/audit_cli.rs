@@ -52,9 +52,11 @@ paths:
         '201': {description: created}
 ";
 
+/// `portcullis audit --profile strict ARGS` (every rule runs, so each test sees them all; the
+/// default profile is tested in audit_diff_cli.rs).
 fn audit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .arg("audit")
+        .args(["audit", "--profile", "strict"])
         .args(args)
         .env("NO_COLOR", "1")
         .output()
@@ -123,7 +125,12 @@ fn exit_codes_follow_fail_on() {
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("HIGH"), "{text}");
-    assert!(text.contains("weak.yaml:7:5  PC-AUTH-001"), "{text}");
+    // Grouped by rule: the rule with its count, then its places.
+    assert!(
+        text.contains("  PC-AUTH-001  Write operation without security (1)\n"),
+        "{text}"
+    );
+    assert!(text.contains("weak.yaml:7:5  POST /items"), "{text}");
 
     // The clean document has low findings: `--fail-on low` turns them into a failure.
     let out = audit(&["--fail-on", "low", clean.to_str().unwrap()]);

@@ -69,6 +69,10 @@ pub struct Finding {
     /// The justification when the finding is suppressed in the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// A digest of the rule and of a place that survives unrelated edits (no line number;
+    /// see [`crate::fingerprint`]): what a baseline matches on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl Finding {
@@ -87,6 +91,7 @@ impl Finding {
             exchange: None,
             remediation: rule.remediation.clone(),
             suppressed: None,
+            fingerprint: None,
         }
     }
 
@@ -171,9 +176,30 @@ pub struct Report {
     /// The files (or URLs) examined.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<String>,
+    /// When the run was compared with a baseline: `findings` holds only the new findings,
+    /// and this says what else was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
     /// Descriptions of the rules that ran (for SARIF); not in the JSON report.
     #[serde(skip)]
     pub rules: Vec<RuleInfo>,
+}
+
+/// What a comparison with a baseline report found besides the new findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The baseline report's file.
+    pub file: String,
+    /// Findings of this run that the baseline already had (not reported as new).
+    pub baselined: usize,
+    /// Baseline entries that no longer occur (fixed, or their rule no longer runs).
+    pub fixed: usize,
+    /// The baselined findings of this run (SARIF marks them `unchanged`); not in JSON.
+    #[serde(skip)]
+    pub unchanged: Vec<Finding>,
+    /// The baseline entries that no longer occur (SARIF marks them `absent`); not in JSON.
+    #[serde(skip)]
+    pub absent: Vec<Finding>,
 }
 
 impl Report {

@@ -30,9 +30,12 @@
 //!
 //! This crate knows nothing about OpenAPI; it depends on no other crate of the workspace.
 
+pub mod diff;
 pub mod finding;
+pub mod fingerprint;
 pub mod taxonomy;
 pub mod write;
 
-pub use finding::{Exchange, Finding, Location, Report, RuleInfo, Summary};
+pub use diff::{DiffReport, DiffSummary};
+pub use finding::{Baseline, Exchange, Finding, Location, Report, RuleInfo, Summary};
 pub use taxonomy::{BadCwe, Cwe, Owasp, Severity, UnknownOwasp, UnknownSeverity};

@@ -55,6 +55,62 @@ fn sample_report_is_valid_sarif() {
 }
 
 #[test]
+fn baseline_and_diff_sarif_are_valid() {
+    let v = validator();
+    let mut report = common::sample();
+    let mut fixed = report.findings[0].clone();
+    fixed.fingerprint = Some("0123456789abcdef".into());
+    report.baseline = Some(portcullis_report::Baseline {
+        file: "base.json".into(),
+        baselined: 1,
+        fixed: 1,
+        unchanged: vec![report.findings[1].clone()],
+        absent: vec![fixed],
+    });
+    let sarif = write::sarif_value(&report);
+    assert_eq!(errors(&v, &sarif), Vec::<String>::new());
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let states: Vec<&str> = results
+        .iter()
+        .map(|r| r["baselineState"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "new").count(),
+        report.findings.len()
+    );
+    assert_eq!(states.iter().filter(|s| **s == "unchanged").count(), 1);
+    let absent = results
+        .iter()
+        .find(|r| r["baselineState"] == "absent")
+        .unwrap();
+    assert_eq!(
+        (&absent["kind"], &absent["level"]),
+        (&Value::from("pass"), &Value::from("none"))
+    );
+    assert_eq!(
+        absent["partialFingerprints"]["portcullisFinding/v2"],
+        "0123456789abcdef"
+    );
+
+    let mut diff = portcullis_report::DiffReport {
+        tool: "portcullis".into(),
+        version: "0.1.0".into(),
+        old: "main:a.yaml".into(),
+        new: "a.yaml".into(),
+        changes: vec![report.findings[0].clone()],
+        new_findings: vec![report.findings[1].clone()],
+        fixed_findings: vec![report.findings[2].clone()],
+        ..Default::default()
+    };
+    diff.finish();
+    let mut out = Vec::new();
+    write::diff_sarif(&diff, &mut out).unwrap();
+    let sarif: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(errors(&v, &sarif), Vec::<String>::new());
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn the_validator_really_checks() {
     // A wrong `level` must be caught, or the test above proves nothing.
     let v = validator();

@@ -27,6 +27,7 @@ fn text_output() {
             &TextOptions {
                 color: false,
                 remediation: true,
+                max_per_rule: None,
             },
         )
     });
@@ -38,6 +39,7 @@ fn text_output() {
             &TextOptions {
                 color: true,
                 remediation: false,
+                max_per_rule: None,
             },
         )
     });

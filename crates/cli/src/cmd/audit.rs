@@ -1,21 +1,27 @@
-//! `portcullis audit`: the static security audit of OpenAPI documents.
+//! `portcullis audit`: the static security audit of OpenAPI documents, and `audit diff`.
 //!
-//! Exit codes: 0 nothing at or above `--fail-on`, 1 findings at or above it, 2 bad usage, an
-//! unreadable rules file, or a document that could not be loaded (each named on stderr with
-//! the place and the problem; the other documents are still audited and reported).
+//! Exit codes: 0 nothing at or above `--fail-on`, 1 findings (with `--baseline`, new findings;
+//! for `diff`, changes or new findings) at or above it, 2 bad usage, an unreadable rules file
+//! or baseline, or a document that could not be loaded (each named on stderr with the place
+//! and the problem; the other documents are still audited and reported).
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use portcullis_audit::{Settings, audit_paths, docs};
+use portcullis_audit::diff::source::load_version;
+use portcullis_audit::{Profile, Settings, audit_paths, baseline, diff, docs};
 use portcullis_report::{Severity, write};
 
 use super::{Outcome, print};
-use crate::args::{AuditArgs, AuditFormat, FailOn};
+use crate::args::{AuditArgs, AuditCommand, AuditFormat, DiffArgs, DiffFormat, FailOn, ProfileArg};
 
-/// Runs the audit (or `--list-rules` / `--explain`).
+/// Runs the audit (or `--list-rules` / `--explain`, or `diff`).
 pub fn run(args: &AuditArgs) -> anyhow::Result<Outcome> {
+    if let Some(AuditCommand::Diff(d)) = &args.command {
+        return run_diff(d);
+    }
     if args.list_rules {
         print(&docs::list())?;
         return Ok(Outcome::Clean);
@@ -29,29 +35,27 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<Outcome> {
             None => bail!("unknown rule id `{id}` (see `portcullis audit --list-rules`)"),
         }
     }
-    let settings = match &args.rules {
-        Some(path) => Settings::load(path)?,
-        None => Settings::default(),
+    let settings = settings(args.rules.as_deref(), args.profile)?;
+    // Read the baseline before auditing: a bad one is a usage error, not a late surprise.
+    let base = match &args.baseline {
+        Some(path) => Some((baseline::load(path)?, path.display().to_string())),
+        None => None,
     };
-    let outcome = audit_paths(&args.specs, &settings);
+    let mut outcome = audit_paths(&args.specs, &settings);
+    if let Some((base, name)) = base {
+        baseline::apply(&mut outcome.report, base, &name);
+    }
     let report = &outcome.report;
 
-    let color = args.output.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path).with_context(|| {
-            format!("{}: cannot create the report file", path.display())
-        })?)),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = output(args.output.as_deref())?;
     match args.format {
         AuditFormat::Text => write::text(
             report,
             &mut out,
             &write::TextOptions {
-                color,
+                color: colored(args.output.as_deref()),
                 remediation: false,
+                max_per_rule: max_per_rule(args.max_per_rule, args.output.as_deref()),
             },
         )?,
         AuditFormat::Json => write::json(report, &mut out, true)?,
@@ -86,6 +90,69 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// `portcullis audit diff OLD NEW`.
+fn run_diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
+    let settings = settings(args.rules.as_deref(), args.profile)?;
+    let old = load_version(&args.old)?;
+    let new = load_version(&args.new)?;
+    let report = diff::diff(&old, &new, &settings, &args.old, &args.new);
+    let mut out = output(args.output.as_deref())?;
+    match args.format {
+        DiffFormat::Text => write::diff_text(
+            &report,
+            &mut out,
+            &write::TextOptions {
+                color: colored(args.output.as_deref()),
+                remediation: false,
+                max_per_rule: max_per_rule(args.max_per_rule, args.output.as_deref()),
+            },
+        )?,
+        DiffFormat::Json => write::diff_json(&report, &mut out)?,
+        DiffFormat::Sarif => write::diff_sarif(&report, &mut out)?,
+        DiffFormat::Markdown => write::diff_markdown(&report, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if report.exceeds(threshold(args.fail_on)) {
+        Outcome::Failed
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The rules file (if any) over the profile.
+fn settings(rules: Option<&Path>, profile: ProfileArg) -> anyhow::Result<Settings> {
+    let base = match rules {
+        Some(path) => Settings::load(path)?,
+        None => Settings::default(),
+    };
+    let profile = match profile {
+        ProfileArg::Recommended => Profile::Recommended,
+        ProfileArg::Strict => Profile::Strict,
+    };
+    Ok(profile.apply(base))
+}
+
+/// Standard output, or the report file.
+fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(BufWriter::new(File::create(path).with_context(|| {
+            format!("{}: cannot create the report file", path.display())
+        })?)),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// Colors only on a terminal, and never with NO_COLOR.
+fn colored(output: Option<&Path>) -> bool {
+    output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// `--max-per-rule`, or its default: 5 places per rule on a terminal, all of them in a file
+/// or a pipe (where they are searched rather than read).
+fn max_per_rule(given: Option<usize>, output: Option<&Path>) -> Option<usize> {
+    given.or_else(|| (output.is_none() && std::io::stdout().is_terminal()).then_some(5))
 }
 
 /// The severity `--fail-on` names.

@@ -1,27 +1,26 @@
 //! Writing a large list of findings inside a JSON document without holding it in memory: the
 //! document is serialized with an empty list, and the items are spliced in where it stands,
-//! rendered block by block on every core and written in order. The bytes are exactly those
+//! (findings, SARIF results) rendered block by block on every core and written in order. The bytes are exactly those
 //! `serde_json`'s pretty printer writes for the whole document.
 
 use std::io::{self, Write};
-
-use crate::Finding;
 
 /// Findings rendered per thread in one block.
 pub(crate) const BLOCK: usize = 4096;
 
 /// Writes `shell` (a pretty-printed document whose list `key`, at `depth` levels of two
 /// spaces, is empty) with that list replaced by the items `render` makes of `findings`.
-pub(crate) fn splice<F>(
+pub(crate) fn splice<T, F>(
     out: &mut dyn Write,
     shell: &[u8],
     key: &str,
     depth: usize,
-    findings: &[Finding],
+    findings: &[T],
     render: F,
 ) -> io::Result<()>
 where
-    F: Fn(&Finding, &mut Vec<u8>) -> io::Result<()> + Sync,
+    T: Sync,
+    F: Fn(&T, &mut Vec<u8>) -> io::Result<()> + Sync,
 {
     // No string holds a raw newline (JSON escapes it), so the first newline, indentation and
     // `"key": []` is the member itself.
@@ -69,9 +68,9 @@ where
 }
 
 /// The items of `findings`, each re-indented by `indent`, joined by `,\n`.
-fn render_slice<F>(findings: &[Finding], indent: &str, render: &F) -> io::Result<Vec<u8>>
+fn render_slice<T, F>(findings: &[T], indent: &str, render: &F) -> io::Result<Vec<u8>>
 where
-    F: Fn(&Finding, &mut Vec<u8>) -> io::Result<()>,
+    F: Fn(&T, &mut Vec<u8>) -> io::Result<()>,
 {
     let mut out = Vec::with_capacity(findings.len() * 700);
     let mut one = Vec::with_capacity(1024);

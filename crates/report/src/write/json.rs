@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use crate::Report;
+use crate::{Baseline, Report};
 
 use super::blocks::{BLOCK, splice};
 
@@ -29,6 +29,12 @@ pub fn json(report: &Report, out: &mut dyn Write, pretty: bool) -> io::Result<()
         summary: report.summary,
         score: report.score,
         artifacts: report.artifacts.clone(),
+        baseline: report.baseline.as_ref().map(|b| Baseline {
+            file: b.file.clone(),
+            baselined: b.baselined,
+            fixed: b.fixed,
+            ..Baseline::default()
+        }),
         rules: Vec::new(),
     };
     let text = serde_json::to_vec_pretty(&shell)?;

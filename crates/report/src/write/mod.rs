@@ -4,12 +4,14 @@
 //! report first.
 
 mod blocks;
+mod diff;
 mod html;
 mod json;
 mod sarif;
 mod text;
 
+pub use diff::{MARKDOWN_ROWS, diff_json, diff_markdown, diff_sarif, diff_text};
 pub use html::html;
 pub use json::json;
-pub use sarif::{sarif, sarif_value};
+pub use sarif::{BaselineState, sarif, sarif_value};
 pub use text::{TextOptions, text};

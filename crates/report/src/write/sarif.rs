@@ -8,40 +8,93 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::blocks::{BLOCK, splice};
+use crate::fingerprint::digest;
 use crate::{Cwe, Finding, Owasp, Report, RuleInfo};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/portcullis-security/portcullis";
 
+/// Whether a result is new, unchanged or gone since a baseline (SARIF `baselineState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineState {
+    /// Found now, not in the baseline.
+    New,
+    /// Found now and in the baseline.
+    Unchanged,
+    /// In the baseline, no longer found (written with `kind: pass`, `level: none`).
+    Absent,
+}
+
+impl BaselineState {
+    fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+            BaselineState::Absent => "absent",
+        }
+    }
+}
+
+/// One result to write: a finding and, when compared with a baseline, its state.
+pub(crate) type Item<'a> = (&'a Finding, Option<BaselineState>);
+
+/// The results of a report: its findings, and when it was compared with a baseline, the
+/// unchanged and absent ones too, each marked.
+fn items_of(report: &Report) -> Vec<Item<'_>> {
+    match &report.baseline {
+        None => report.findings.iter().map(|f| (f, None)).collect(),
+        Some(b) => report
+            .findings
+            .iter()
+            .map(|f| (f, Some(BaselineState::New)))
+            .chain(
+                b.unchanged
+                    .iter()
+                    .map(|f| (f, Some(BaselineState::Unchanged))),
+            )
+            .chain(b.absent.iter().map(|f| (f, Some(BaselineState::Absent))))
+            .collect(),
+    }
+}
+
 /// Writes the report as SARIF 2.1.0 (pretty-printed), followed by a newline. A large report's
 /// results are rendered block by block on every core and streamed (the same bytes as
-/// [`sarif_value`] pretty-printed, without holding every result in memory).
+/// [`sarif_value`] pretty-printed, without holding every result in memory). A report compared
+/// with a baseline carries its new, unchanged and absent results, each with its
+/// `baselineState`.
 pub fn sarif(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    if report.findings.len() <= BLOCK {
-        serde_json::to_writer_pretty(&mut *out, &sarif_value(report))?;
+    let items = items_of(report);
+    let rules = rules_of(&report.rules, items.iter().map(|(f, _)| *f));
+    write_log(&report.tool, &report.version, &rules, &items, out)
+}
+
+/// Writes one SARIF log of `items` (streamed when large), followed by a newline.
+pub(crate) fn write_log(
+    tool: &str,
+    version: &str,
+    rules: &[RuleInfo],
+    items: &[Item<'_>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if items.len() <= BLOCK {
+        let value = log_of(tool, version, rules, items);
+        serde_json::to_writer_pretty(&mut *out, &value)?;
         return out.write_all(b"\n");
     }
-    let rules = rules_of(report);
-    let shell = log(report, &rules, artifacts_of(report), Vec::new());
+    let shell = log(
+        tool,
+        version,
+        rules,
+        artifacts_of(items.iter().map(|(f, _)| *f)),
+        Vec::new(),
+    );
     let text = serde_json::to_vec_pretty(&shell)?;
-    splice(out, &text, "results", 3, &report.findings, |f, buf| {
+    splice(out, &text, "results", 3, items, |(f, state), buf| {
         let index = rules.iter().position(|r| r.id == f.rule);
-        let value = result(f, index, &mut BTreeMap::new());
+        let value = result(f, index, *state, &mut BTreeMap::new());
         serde_json::to_writer_pretty(buf, &value).map_err(io::Error::from)
     })?;
     out.write_all(b"\n")
-}
-
-/// FNV-1a 64: a hash that stays the same across Rust versions and runs, for fingerprints.
-fn fnv1a(parts: &[&str]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
 }
 
 /// A file path as a URI reference: forward slashes, and the characters that cannot stand in
@@ -145,12 +198,16 @@ fn rule_descriptor(rule: &RuleInfo) -> Value {
     descriptor
 }
 
-/// The rules to describe: those the report carries, plus any rule a finding names that the
-/// report does not describe (built from the finding itself).
-fn rules_of(report: &Report) -> Vec<RuleInfo> {
-    let mut rules: Vec<RuleInfo> = report.rules.clone();
-    for f in &report.findings {
-        if !rules.iter().any(|r| r.id == f.rule) {
+/// The rules to describe: `described`, plus any rule a finding names that they do not
+/// describe (built from the finding itself).
+pub(crate) fn rules_of<'a>(
+    described: &[RuleInfo],
+    findings: impl Iterator<Item = &'a Finding>,
+) -> Vec<RuleInfo> {
+    let mut rules: Vec<RuleInfo> = described.to_vec();
+    let mut known: std::collections::HashSet<String> = rules.iter().map(|r| r.id.clone()).collect();
+    for f in findings {
+        if known.insert(f.rule.clone()) {
             rules.push(RuleInfo {
                 id: f.rule.clone(),
                 title: f.title.clone(),
@@ -166,7 +223,12 @@ fn rules_of(report: &Report) -> Vec<RuleInfo> {
     rules
 }
 
-fn result(f: &Finding, rule_index: Option<usize>, artifacts: &mut BTreeMap<String, bool>) -> Value {
+fn result(
+    f: &Finding,
+    rule_index: Option<usize>,
+    state: Option<BaselineState>,
+    artifacts: &mut BTreeMap<String, bool>,
+) -> Value {
     let loc = &f.location;
     let mut physical = serde_json::Map::new();
     if let Some(file) = &loc.file {
@@ -230,17 +292,33 @@ fn result(f: &Finding, rule_index: Option<usize>, artifacts: &mut BTreeMap<Strin
             obj.insert("response".into(), json!(x.response));
         }
     }
+    let mut fingerprints = json!({
+        "portcullisFinding/v1": digest(&[&f.rule, place[0], place[1], place[2], place[3]])
+    });
+    if let (Some(stable), Some(obj)) = (&f.fingerprint, fingerprints.as_object_mut()) {
+        obj.insert("portcullisFinding/v2".into(), json!(stable));
+    }
+    let absent = state == Some(BaselineState::Absent);
+    let level = if absent {
+        "none"
+    } else {
+        f.severity.sarif_level()
+    };
     let mut out = json!({
         "ruleId": f.rule,
-        "level": f.severity.sarif_level(),
+        "level": level,
         "message": {"text": message},
         "locations": if location.is_empty() { json!([]) } else { json!([Value::Object(location)]) },
-        "partialFingerprints": {
-            "portcullisFinding/v1": fnv1a(&[&f.rule, place[0], place[1], place[2], place[3]])
-        },
+        "partialFingerprints": fingerprints,
         "properties": properties
     });
     if let Some(obj) = out.as_object_mut() {
+        if let Some(state) = state {
+            obj.insert("baselineState".into(), json!(state.as_str()));
+        }
+        if absent {
+            obj.insert("kind".into(), json!("pass"));
+        }
         if let Some(i) = rule_index {
             obj.insert("ruleIndex".into(), json!(i));
         }
@@ -299,25 +377,30 @@ fn taxonomies(rules: &[RuleInfo]) -> Value {
 
 /// The SARIF log of a report, as a JSON value.
 pub fn sarif_value(report: &Report) -> Value {
-    let rules = rules_of(report);
-    let mut artifacts = BTreeMap::new();
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| {
-            let index = rules.iter().position(|r| r.id == f.rule);
-            result(f, index, &mut artifacts)
-        })
-        .collect();
-    log(report, &rules, artifact_list(artifacts), results)
+    let items = items_of(report);
+    let rules = rules_of(&report.rules, items.iter().map(|(f, _)| *f));
+    log_of(&report.tool, &report.version, &rules, &items)
 }
 
-/// The artifacts the results of `report` name (as [`result`] records them), without
-/// building the results.
-fn artifacts_of(report: &Report) -> Vec<Value> {
+/// The SARIF log of `items`, as a JSON value.
+fn log_of(tool: &str, version: &str, rules: &[RuleInfo], items: &[Item<'_>]) -> Value {
+    let mut artifacts = BTreeMap::new();
+    let results: Vec<Value> = items
+        .iter()
+        .map(|(f, state)| {
+            let index = rules.iter().position(|r| r.id == f.rule);
+            result(f, index, *state, &mut artifacts)
+        })
+        .collect();
+    log(tool, version, rules, artifact_list(artifacts), results)
+}
+
+/// The artifacts the results name (as [`result`] records them), without building the
+/// results.
+fn artifacts_of<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
     let mut artifacts = BTreeMap::new();
-    for f in &report.findings {
+    for f in findings {
         let loc = &f.location;
         if let Some(file) = &loc.file {
             if seen.insert(file.as_str()) {
@@ -346,16 +429,22 @@ fn artifact_list(artifacts: BTreeMap<String, bool>) -> Vec<Value> {
 }
 
 /// The SARIF log around `results`.
-fn log(report: &Report, rules: &[RuleInfo], artifacts: Vec<Value>, results: Vec<Value>) -> Value {
+fn log(
+    tool: &str,
+    version: &str,
+    rules: &[RuleInfo],
+    artifacts: Vec<Value>,
+    results: Vec<Value>,
+) -> Value {
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {
                 "driver": {
-                    "name": report.tool,
-                    "version": report.version,
-                    "semanticVersion": report.version,
+                    "name": tool,
+                    "version": version,
+                    "semanticVersion": version,
                     "informationUri": INFORMATION_URI,
                     "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>()
                 }
@@ -404,7 +493,7 @@ mod tests {
 
     #[test]
     fn fingerprints_are_stable() {
-        assert_eq!(fnv1a(&["a", "b"]), fnv1a(&["a", "b"]));
-        assert_ne!(fnv1a(&["ab", ""]), fnv1a(&["a", "b"]));
+        assert_eq!(digest(&["a", "b"]), digest(&["a", "b"]));
+        assert_ne!(digest(&["ab", ""]), digest(&["a", "b"]));
     }
 }
