@@ -22,6 +22,12 @@ const CONFIG: &str = "apis:
 
 /// Runs `portcullis args` with its stdout a pipe whose reading end is closed at once.
 fn run_with_closed_stdout(args: &[&str]) {
+    let status = closed_stdout_status(args);
+    assert!(status.success(), "{args:?} exited with {status}");
+}
+
+/// Runs `portcullis args` with a closed stdout: no panic, nothing on stderr; its exit status.
+fn closed_stdout_status(args: &[&str]) -> std::process::ExitStatus {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
         .stdin(Stdio::null())
@@ -44,7 +50,7 @@ fn run_with_closed_stdout(args: &[&str]) {
         "{args:?} panicked on a closed pipe: {stderr}"
     );
     assert_eq!(stderr, "", "{args:?} wrote to stderr");
-    assert!(status.success(), "{args:?} exited with {status}");
+    status
 }
 
 #[test]
@@ -66,4 +72,24 @@ fn audit_keys_and_completions_tolerate_a_closed_stdout() {
     run_with_closed_stdout(&["keys", "new", "--id", "ci-bot"]);
     run_with_closed_stdout(&["completions", "bash"]);
     run_with_closed_stdout(&["completions", "zsh"]);
+}
+
+/// `portcullis audit --fail-on low spec.yaml | head`: the closed pipe ends the output, not the
+/// exit code, which the findings decide (1: this spec has findings at `low` and above).
+#[test]
+fn a_closed_stdout_keeps_the_audits_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    for format in ["text", "json", "sarif"] {
+        let status = closed_stdout_status(&[
+            "audit",
+            spec.to_str().unwrap(),
+            "--fail-on",
+            "low",
+            "--format",
+            format,
+        ]);
+        assert_eq!(status.code(), Some(1), "{format}: {status}");
+    }
 }

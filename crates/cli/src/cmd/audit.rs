@@ -48,7 +48,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<Outcome> {
     let report = &outcome.report;
 
     let mut out = output(args.output.as_deref())?;
-    match args.format {
+    let written = match args.format {
         AuditFormat::Text => write::text(
             report,
             &mut out,
@@ -57,11 +57,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<Outcome> {
                 remediation: false,
                 max_per_rule: max_per_rule(args.max_per_rule, args.output.as_deref()),
             },
-        )?,
-        AuditFormat::Json => write::json(report, &mut out, true)?,
-        AuditFormat::Sarif => write::sarif(report, &mut out)?,
-    }
-    out.flush()?;
+        ),
+        AuditFormat::Json => write::json(report, &mut out, true),
+        AuditFormat::Sarif => write::sarif(report, &mut out),
+    };
+    until_closed(written.and_then(|()| out.flush()))?;
     drop(out);
 
     let mut stderr = std::io::stderr().lock();
@@ -99,7 +99,7 @@ fn run_diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
     let new = load_version(&args.new)?;
     let report = diff::diff(&old, &new, &settings, &args.old, &args.new);
     let mut out = output(args.output.as_deref())?;
-    match args.format {
+    let written = match args.format {
         DiffFormat::Text => write::diff_text(
             &report,
             &mut out,
@@ -108,17 +108,27 @@ fn run_diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
                 remediation: false,
                 max_per_rule: max_per_rule(args.max_per_rule, args.output.as_deref()),
             },
-        )?,
-        DiffFormat::Json => write::diff_json(&report, &mut out)?,
-        DiffFormat::Sarif => write::diff_sarif(&report, &mut out)?,
-        DiffFormat::Markdown => write::diff_markdown(&report, &mut out)?,
-    }
-    out.flush()?;
+        ),
+        DiffFormat::Json => write::diff_json(&report, &mut out),
+        DiffFormat::Sarif => write::diff_sarif(&report, &mut out),
+        DiffFormat::Markdown => write::diff_markdown(&report, &mut out),
+    };
+    until_closed(written.and_then(|()| out.flush()))?;
     Ok(if report.exceeds(threshold(args.fail_on)) {
         Outcome::Failed
     } else {
         Outcome::Clean
     })
+}
+
+/// A report written until its reader went away: a closed pipe (`audit ... | head`) ends the
+/// output but not the run, whose exit code the findings still decide (1 at or above
+/// `--fail-on`). Any other write error stands.
+fn until_closed(written: std::io::Result<()>) -> std::io::Result<()> {
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// The rules file (if any) over the profile.

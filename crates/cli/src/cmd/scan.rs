@@ -44,6 +44,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
             &write::TextOptions {
                 color,
                 remediation: false,
+                // Every scan finding was proven: all of them are listed.
+                max_per_rule: None,
             },
         )?,
         ScanFormat::Json => write::json(report, &mut out, true)?,
