@@ -27,7 +27,10 @@ mod json;
 mod merge;
 mod repair;
 mod scalar;
+mod vars;
 mod yaml;
+
+pub use vars::{expand_vars, substitute_vars};
 
 use std::fs::File;
 use std::io::Read;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::ByteSize;
+use portcullis_spec::parse::expand_vars as expand;
 
 fn env(name: &str) -> Option<String> {
     match name {
