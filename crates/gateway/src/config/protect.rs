@@ -251,7 +251,9 @@ pub fn origin_error(origin: &str) -> Option<String> {
         return None;
     }
     let Ok(url) = url::Url::parse(origin) else {
-        return Some(format!("{origin:?} is not an origin (scheme://host[:port])"));
+        return Some(format!(
+            "{origin:?} is not an origin (scheme://host[:port])"
+        ));
     };
     let serialized = url.origin().ascii_serialization();
     if serialized == "null" || serialized != origin.trim_end_matches('/') || url.path() != "/" {
@@ -268,7 +270,13 @@ mod tests {
 
     #[test]
     fn fields_and_origins_are_checked() {
-        for ok in ["query.q", "header.user-agent", "body", "body/items/*/note", "cookie.s"] {
+        for ok in [
+            "query.q",
+            "header.user-agent",
+            "body",
+            "body/items/*/note",
+            "cookie.s",
+        ] {
             assert_eq!(field_error(ok), None, "{ok}");
         }
         for bad in ["q", "query.", "form.x", "bodyx", "body.x"] {
@@ -277,7 +285,12 @@ mod tests {
         for ok in ["*", "https://app.example.com", "http://127.0.0.1:8080"] {
             assert_eq!(origin_error(ok), None, "{ok}");
         }
-        for bad in ["app.example.com", "https://app.example.com/path", "HTTPS://App.example.com", "null"] {
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/path",
+            "HTTPS://App.example.com",
+            "null",
+        ] {
             assert!(origin_error(bad).is_some(), "{bad}");
         }
     }

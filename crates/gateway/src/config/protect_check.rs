@@ -92,7 +92,10 @@ pub(super) fn check(i: usize, api: &ApiConfig, refuse: &mut dyn FnMut(String, St
                 );
             }
         }
-        for (key, list) in [("headers", &c.headers), ("expose_headers", &c.expose_headers)] {
+        for (key, list) in [
+            ("headers", &c.headers),
+            ("expose_headers", &c.expose_headers),
+        ] {
             for (j, h) in list.iter().enumerate() {
                 if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
                     refuse(

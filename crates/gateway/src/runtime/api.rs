@@ -135,9 +135,17 @@ pub(super) fn build_api(
             .exclude
             .iter()
             .enumerate()
-            .map(|(j, e)| (format!("/apis/{i}/threats/exclude/{j}/operation"), &e.operation))
+            .map(|(j, e)| {
+                (
+                    format!("/apis/{i}/threats/exclude/{j}/operation"),
+                    &e.operation,
+                )
+            })
             .chain(t.ssrf_allow.iter().enumerate().map(|(j, a)| {
-                (format!("/apis/{i}/threats/ssrf_allow/{j}/operation"), &a.operation)
+                (
+                    format!("/apis/{i}/threats/ssrf_allow/{j}/operation"),
+                    &a.operation,
+                )
             }));
         for (pointer, op) in named {
             if let Some(op) = op {
@@ -225,14 +233,8 @@ pub(super) fn build_api(
         .collect();
     let undocumented_threats =
         protect::threat_plan(config, i, api.threats.as_ref(), &catalog, None)?;
-    let undocumented_response = protect::response_plan(
-        config,
-        i,
-        &api.name,
-        api.response.as_ref(),
-        &catalog,
-        None,
-    )?;
+    let undocumented_response =
+        protect::response_plan(config, i, &api.name, api.response.as_ref(), &catalog, None)?;
     let mut compiled = Api {
         name: Arc::from(api.name.as_str()),
         catalog: Arc::new(catalog),

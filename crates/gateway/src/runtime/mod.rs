@@ -435,8 +435,8 @@ impl Gateway {
 
 mod api;
 pub mod lockout;
-pub(crate) mod state;
 pub mod protect;
+pub(crate) mod state;
 mod summary;
 mod upstream;
 

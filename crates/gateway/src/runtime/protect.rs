@@ -151,9 +151,8 @@ pub fn response_plan(
 ) -> Result<Option<Arc<ResponsePlan>>, BuildError> {
     let overrides = match op.and_then(|o| o.extensions.get("x-portcullis-response")) {
         Some(v) => Some(
-            serde_json::from_value::<ResponseOverride>(v.clone()).map_err(|e| {
-                extension_error(config, api_index, op, "x-portcullis-response", &e)
-            })?,
+            serde_json::from_value::<ResponseOverride>(v.clone())
+                .map_err(|e| extension_error(config, api_index, op, "x-portcullis-response", &e))?,
         ),
         None => None,
     };
@@ -283,7 +282,12 @@ impl FieldPattern {
         let location = match location {
             "query" => ParameterIn::Query,
             "path" => ParameterIn::Path,
-            "header" => return Some(FieldPattern::Param(ParameterIn::Header, name.to_ascii_lowercase())),
+            "header" => {
+                return Some(FieldPattern::Param(
+                    ParameterIn::Header,
+                    name.to_ascii_lowercase(),
+                ));
+            }
             "cookie" => ParameterIn::Cookie,
             _ => return None,
         };
@@ -295,10 +299,7 @@ impl FieldPattern {
         match self {
             FieldPattern::Body(segments) => {
                 segments.len() <= path.len()
-                    && segments
-                        .iter()
-                        .zip(path)
-                        .all(|(s, p)| s == "*" || s == p)
+                    && segments.iter().zip(path).all(|(s, p)| s == "*" || s == p)
             }
             FieldPattern::Param(..) => false,
         }
@@ -404,9 +405,8 @@ pub fn threat_plan(
 ) -> Result<Option<Arc<ThreatPlan>>, BuildError> {
     let overrides = match op.and_then(|o| o.extensions.get("x-portcullis-threats")) {
         Some(v) => Some(
-            serde_json::from_value::<ThreatsOverride>(v.clone()).map_err(|e| {
-                extension_error(config, api_index, op, "x-portcullis-threats", &e)
-            })?,
+            serde_json::from_value::<ThreatsOverride>(v.clone())
+                .map_err(|e| extension_error(config, api_index, op, "x-portcullis-threats", &e))?,
         ),
         None => None,
     };

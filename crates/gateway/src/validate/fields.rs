@@ -96,6 +96,13 @@ impl Field {
         object.props.get(name).or(object.extra.as_deref())
     }
 
+    /// Whether the schema names property `name` itself (not through `additionalProperties`).
+    pub fn declares(&self, name: &str) -> bool {
+        self.object
+            .as_ref()
+            .is_some_and(|o| o.props.contains_key(name))
+    }
+
     /// Whether undeclared properties are kept (unknown shape, or allowed by design).
     pub fn keeps_undeclared(&self) -> bool {
         self.any || self.object.as_ref().is_none_or(|o| o.extra.is_some())
@@ -234,7 +241,10 @@ fn compile(catalog: &Catalog, schema: &Value, depth: usize, budget: &mut usize) 
         });
         described = true;
     }
-    if ["integer", "number", "boolean", "null"].iter().any(|t| has(t)) {
+    if ["integer", "number", "boolean", "null"]
+        .iter()
+        .any(|t| has(t))
+    {
         described = true;
     }
     if !described {
@@ -331,7 +341,10 @@ mod tests {
         let mut v = json!([{"id":"x","owner":{"name":"a","password_hash":"$2b$..."},
             "tags":{"any":"kept"},"secret":"s"}]);
         assert_eq!(strip(&mut v, &f), 2);
-        assert_eq!(v, json!([{"id":"x","owner":{"name":"a"},"tags":{"any":"kept"}}]));
+        assert_eq!(
+            v,
+            json!([{"id":"x","owner":{"name":"a"},"tags":{"any":"kept"}}])
+        );
     }
 
     #[test]
