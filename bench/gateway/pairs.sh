@@ -7,6 +7,8 @@
 #                              the ceiling of route / nginx with hyper and tokio
 #   route / nginx_fwd          (c) against nginx setting the same forwarded headers and request id
 #   validate / nginx_post      (d) against nginx, the same POST body  (issue #5 goal >= 0.8x)
+#   protect / nginx_post       (d) with threat and response checks    (issue #24 goal >= 0.7x)
+#   protect / validate         what the threat and response checks add to validation
 #   jwt_cache / route_token    authentication and authorization, the same bytes (#6: cost < 5%)
 #   limit_memory / route       the memory rate limiter                (#7: cost < 3%)
 # For each pair: req/s ratio (B over A) and the CPU-per-request ratio, per round and median.

@@ -4,6 +4,9 @@
 #   (b) nginx             nginx as a plain reverse proxy (keep-alive upstream pool, no access log)
 #   (c) route             Portcullis routing only (the spec documents the route; validation off)
 #   (d) validate          Portcullis validating a JSON request body against the schema
+#   (d') protect          (d) plus threat checks (injection, SSRF: block) on the body and the
+#                         response checks (schema log, strip, sensitive-data mask, sanitizing,
+#                         secure headers) on the answer
 #   (e) jwt_cache         RS256 bearer token, the same token again (verified-token cache hits)
 #   (f) jwt_nocache       RS256 bearer tokens cycled from more tokens than the cache holds, so
 #                         every request pays a full signature check (the config has no switch to
@@ -132,8 +135,8 @@ echo "signing $TOKENS RS256 tokens..." >&2
 "$bin/jwt_bench" gen "$work" "$TOKENS" >&2
 first_token=$(head -n1 "$work/tokens.txt")
 
-gateway_config() { # name validate backend limits
-  local name=$1 validate=$2 backend=$3 limits=$4
+gateway_config() { # name validate backend limits [protect]
+  local name=$1 validate=$2 backend=$3 limits=$4 protect=${5:-no}
   {
     cat <<CONF
 server:
@@ -158,6 +161,10 @@ apis:
     upstream: http://127.0.0.1:$UP_PORT
     request: { validate: $validate, unknown_fields: $validate }
 CONF
+    if [ "$protect" = yes ]; then
+      echo "    threats: { injection: block, ssrf: block, paranoia: 1 }"
+      echo "    response: { validate: log, undeclared_fields: strip, sensitive_data: mask, sanitize_errors: true, security_headers: true }"
+    fi
     if [ "$limits" = yes ]; then
       echo "    rate_limits:"
       echo "      - { key: ip, limit: 100000000, per: 1s }"
@@ -166,6 +173,7 @@ CONF
 }
 gateway_config route off memory no
 gateway_config validate block memory no
+gateway_config protect block memory no yes
 gateway_config jwt off memory no
 gateway_config limit_memory off memory yes
 gateway_config limit_redis off "redis://127.0.0.1:$REDIS_PORT/" yes
@@ -358,10 +366,10 @@ NGINX
       kill "$bare_pid" 2>/dev/null || true
       wait "$bare_pid" 2>/dev/null || true
       while (exec 3<>"/dev/tcp/127.0.0.1/$BARE_PORT") 2>/dev/null; do sleep 0.05; done ;;
-    route | validate | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
+    route | validate | protect | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
       config=$scenario script=get.lua
       case $scenario in
-        validate) script=post.lua ;;
+        validate | protect) script=post.lua ;;
         route_token) config=jwt script=token_route.lua ;;
         jwt_cache) config=jwt script=jwt_cache.lua ;;
         jwt_nocache) config=jwt script=jwt_nocache.lua ;;
@@ -411,8 +419,8 @@ awk '
   END {
     # Each row against nginx sending the same request, and against the Portcullis row that
     # differs from it by one feature only (its base).
-    same["route"] = "nginx"; same["bare"] = "nginx"; same["validate"] = "nginx_post"; same["half_route"] = "half_nginx"
-    base["validate"] = "route"; base["route_token"] = "route"; base["jwt_cache"] = "route_token"
+    same["route"] = "nginx"; same["bare"] = "nginx"; same["validate"] = "nginx_post"; same["protect"] = "nginx_post"; same["half_route"] = "half_nginx"
+    base["validate"] = "route"; base["protect"] = "validate"; base["route_token"] = "route"; base["jwt_cache"] = "route_token"
     base["jwt_nocache"] = "route_token"; base["limit_memory"] = "route"; base["limit_redis"] = "route"
     printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | CPU us/req | vs nginx, same request | vs its base | non-2xx/errors |\n"
     printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"

@@ -29,7 +29,13 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
     ("BFLA: bob lists every user", "authz.scope"),
     ("Negative transfer", "request.body"),
-    ("SQL injection", "request.parameter"),
+    ("SQL injection in a free-text name", "threat.sqli"),
+    ("SQL injection in account search", "request.parameter"),
+    ("SSRF: a webhook", "threat.ssrf"),
+    (
+        "Data exposure: profile shows the password hash",
+        "response.schema",
+    ),
     ("Undocumented debug endpoint", "route.undocumented"),
     ("Zombie API", "route.deprecated"),
     ("Flood", "ratelimit"),
@@ -82,11 +88,19 @@ fn every_attack_works_directly_and_is_blocked_by_its_rule_and_benign_traffic_pas
             row["blocked"], true,
             "not blocked through the gateway: {row}"
         );
-        assert!(
-            (400..500).contains(&gateway),
-            "{name}: gateway answered {gateway}"
-        );
-        assert_ne!(direct, gateway, "{name}: same status both ways");
+        if rule.ends_with("(stripped)") {
+            // Cleaned rather than refused: the answer is served without what leaked.
+            assert!(
+                (200..300).contains(&gateway),
+                "{name}: gateway answered {gateway}"
+            );
+        } else {
+            assert!(
+                (400..500).contains(&gateway),
+                "{name}: gateway answered {gateway}"
+            );
+            assert_ne!(direct, gateway, "{name}: same status both ways");
+        }
         let expected = EXPECTED
             .iter()
             .find(|(fragment, _)| name.contains(fragment))

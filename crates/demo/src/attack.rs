@@ -187,6 +187,9 @@ struct Attack {
     /// flood: sent one by one on a slow machine, they would trickle in under the limit).
     at_once: bool,
     worked: fn(&Reply) -> bool,
+    /// What the gateway does to a 2xx answer instead of refusing the request (the answer is
+    /// cleaned, not blocked): shown as the row's rule when the answer no longer leaks.
+    cleaned_by: Option<&'static str>,
 }
 
 /// Sends `a.repeat` copies of an attack to `base` at once; the first answer from Portcullis
@@ -258,6 +261,13 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             None,
         ),
         (
+            "alice finds her accounts by name",
+            "GET",
+            "/accounts/find?name=Checking".to_owned(),
+            Some(&alice),
+            None,
+        ),
+        (
             "alice pays bob 5",
             "POST",
             "/transfers".to_owned(),
@@ -303,6 +313,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "Unsigned token (alg none) claiming to be root",
@@ -314,6 +325,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "Token forged with a guessed HMAC secret",
@@ -325,6 +337,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "Password guessing: 12 logins for bob",
@@ -337,6 +350,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             at_once: false,
             // It works when nothing slows the guesser down.
             worked: |r| r.status != 429,
+            cleaned_by: None,
         },
         Attack {
             name: "Mass assignment: sign up with isAdmin",
@@ -350,6 +364,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "Mass assignment: alice makes herself admin",
@@ -361,6 +376,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "BFLA: bob lists every user (admin operation)",
@@ -372,6 +388,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "Negative transfer: bob pulls money from alice",
@@ -383,6 +400,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "SQL injection in account search",
@@ -394,6 +412,53 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
+        },
+        Attack {
+            name: "SQL injection in a free-text name",
+            owasp: "API8:2023",
+            method: "GET",
+            path: "/accounts/find?name=%27%20OR%201%3D1%20--".to_owned(),
+            token: Some(bob.clone()),
+            body: None,
+            repeat: 1,
+            at_once: false,
+            // Bob sees alice's accounts.
+            worked: |r| {
+                r.body
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|acct| acct["owner"] == "alice"))
+            },
+            cleaned_by: None,
+        },
+        Attack {
+            name: "SSRF: a webhook reads the internal debug config",
+            owasp: "API7:2023",
+            method: "POST",
+            path: "/webhooks/test".to_owned(),
+            token: Some(bob.clone()),
+            body: Some(json!({"url": format!("{direct}/debug/config")})),
+            repeat: 1,
+            at_once: false,
+            worked: |r| {
+                r.body
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .is_some_and(|b| b.contains("database_url"))
+            },
+            cleaned_by: None,
+        },
+        Attack {
+            name: "Data exposure: profile shows the password hash",
+            owasp: "API3:2023",
+            method: "GET",
+            path: "/users/me".to_owned(),
+            token: Some(alice.clone()),
+            body: None,
+            repeat: 1,
+            at_once: false,
+            worked: |r| r.body.get("passwordHash").is_some() || r.body.get("ssn").is_some(),
+            cleaned_by: Some("response.schema (stripped)"),
         },
         Attack {
             name: "Undocumented debug endpoint",
@@ -405,6 +470,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "Zombie API: deprecated v1 account lookup",
@@ -416,6 +482,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 1,
             at_once: false,
             worked: ok,
+            cleaned_by: None,
         },
         Attack {
             name: "Flood: 160 requests at once",
@@ -427,6 +494,7 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
             repeat: 160,
             at_once: true,
             worked: |r| r.status != 429,
+            cleaned_by: None,
         },
     ];
 
@@ -470,7 +538,13 @@ pub async fn run(direct: &str, gateway: &str, issuer: &str) -> Result<Report, At
         let (Some(d), Some(g)) = (last_direct, last_gateway) else {
             continue;
         };
-        let rule = rule_of(&g.body).filter(|_| g.status >= 400);
+        let refused = rule_of(&g.body).filter(|_| g.status >= 400);
+        // An answer the gateway cleaned (2xx, no longer leaking) counts as stopped.
+        let cleaned = a
+            .cleaned_by
+            .filter(|_| ok(&g) && !(a.worked)(&g))
+            .map(str::to_owned);
+        let rule = refused.or(cleaned);
         rows.push(Row {
             attack: a.name.to_owned(),
             owasp: a.owasp,
