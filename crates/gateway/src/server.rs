@@ -122,6 +122,8 @@ pub async fn start_observed(
         all.push(Box::new(writer));
     }
     all.extend(subscribers);
+    let events = tokio::sync::broadcast::channel(crate::admin::EVENTS_BUFFER).0;
+    all.push(Box::new(crate::admin::events::Publisher(events.clone())));
     let observers = Observers::start(all).map_err(log_error)?;
     let tls = match &config.server.tls {
         Some(t) => Some(crate::tls::acceptor(t, &config.base_dir)?),
@@ -177,9 +179,14 @@ pub async fn start_observed(
             addr: admin.listen,
             error,
         })?);
+        let options = crate::admin::AdminOptions {
+            events,
+            extra: None,
+        };
         tasks.push(tokio::spawn(crate::admin::serve(
             listener,
             shared.clone(),
+            options,
             rx,
         )));
     }
