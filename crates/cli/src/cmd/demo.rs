@@ -105,6 +105,7 @@ fn banner(direct: &str, protected: &str, admin: &str, token: &str) -> String {
 
   unprotected bank   {direct}
   through Portcullis {protected}
+  dashboard          {admin}/#token={token}
   admin API          {admin}   (Authorization: Bearer {token})
 
 Demo users: alice / alice-demo-pw, bob / bob-demo-pw, root / root-demo-pw (admin)
