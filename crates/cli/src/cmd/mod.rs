@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod completions;
 pub mod demo;
+pub mod init;
 pub mod keys;
 pub mod scan;
 pub mod serve;
