@@ -3,7 +3,7 @@
 //!
 //! Every message on the gateway's event channel is one event, named by its `type` field
 //! (`decision`, `alert`), its data the JSON object. A subscriber that falls behind by more
-//! than [`super::EVENTS_BUFFER`] events skips ahead and is told how many it missed (a
+//! than [`crate::events::QUEUE`] events skips ahead and is told how many it missed (a
 //! `lagged` event); it never slows the gateway. At most [`MAX_STREAMS`] streams are open at
 //! once; all end when the gateway shuts down.
 
@@ -22,7 +22,6 @@ use tokio::sync::broadcast;
 
 use super::guard::{bearer, token_matches, unauthorized};
 use super::{AdminState, problem, tickets};
-use crate::observe::{Observation, Subscriber};
 
 /// Live streams open at most.
 pub const MAX_STREAMS: usize = 32;
@@ -69,7 +68,7 @@ pub async fn stream(
         );
     }
     let place = Place(state.clone());
-    let receiver = state.events.subscribe();
+    let receiver = state.shared.events.subscribe();
     let stop = state.stop.clone();
     let ready = futures_util::stream::once(async {
         Ok::<_, Infallible>(Event::default().event("ready").data("{}"))
@@ -109,28 +108,12 @@ fn event_of(value: &Value) -> Event {
     Event::default().event(name).data(value.to_string())
 }
 
-/// An observation subscriber that publishes each decision to the live stream as
-/// `{"type":"decision", ...}` (the decision log's fields), serializing only while someone
-/// listens.
-pub struct Publisher(pub broadcast::Sender<Value>);
-
-impl Subscriber for Publisher {
-    fn observe(&mut self, observation: &Observation) {
-        if self.0.receiver_count() == 0 {
-            return;
-        }
-        if let Ok(Value::Object(mut fields)) = serde_json::to_value(&observation.decision) {
-            fields.insert("type".to_owned(), Value::from("decision"));
-            let _ = self.0.send(Value::Object(fields));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testing::{Admin, TOKEN, decision};
     use super::*;
     use crate::decision::Kind;
+    use crate::observe::{Observation, Subscriber};
     use axum::body::Body;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
@@ -173,7 +156,7 @@ mod tests {
         let (status, mut body) = open(&admin, "/api/events", Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK);
         read_until(&mut body, "event: ready").await;
-        let mut publisher = Publisher(admin.events.clone());
+        let mut publisher = crate::events::Publisher::new(admin.shared.events.clone());
         let d = decision(
             "live-1",
             "10.0.0.1",
@@ -187,11 +170,14 @@ mod tests {
             request_bytes: None,
             response_bytes: None,
             flags: Vec::new(),
+            route_template: None,
+            deprecated: false,
         });
         let seen = read_until(&mut body, "live-1").await;
         assert!(seen.contains("event: decision\ndata: {"), "{seen}");
         assert!(seen.contains("\"type\":\"decision\""), "{seen}");
         admin
+            .shared
             .events
             .send(json!({"type": "alert", "id": "a-1", "detector": "stuffing"}))
             .unwrap();
@@ -245,20 +231,5 @@ mod tests {
             open(&admin, "/api/events", Some(TOKEN)).await.0,
             StatusCode::OK
         );
-    }
-
-    #[test]
-    fn publisher_is_silent_without_listeners() {
-        let (sender, _) = broadcast::channel(4);
-        let mut publisher = Publisher(sender.clone());
-        publisher.observe(&Observation {
-            decision: decision("x", "10.0.0.1", None, Kind::Allow, None),
-            credentials: Default::default(),
-            request_bytes: None,
-            response_bytes: None,
-            flags: Vec::new(),
-        });
-        let mut late = sender.subscribe();
-        assert!(late.try_recv().is_err());
     }
 }

@@ -168,6 +168,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn routes_the_caller_adds_are_behind_the_same_checks() {
+        let extra = axum::Router::new().route(
+            "/api/inventory",
+            axum::routing::get(|| async { "inventory" }).post(|| async { "changed" }),
+        );
+        let admin = Admin::with_extra(Some(extra)).await;
+        assert_eq!(
+            admin.get("/api/inventory", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let (status, _, body) = admin.get("/api/inventory", Some(TOKEN)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "inventory"));
+        let (status, _, _) = admin
+            .send("POST", "/api/inventory", Some(TOKEN), false, None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
     async fn no_cors_no_cookie_no_caching_no_framing() {
         let admin = Admin::new().await;
         let (_, headers, _) = admin

@@ -7,9 +7,14 @@
 //! * [`decisions`]: the recent decisions, filtered and paged.
 //! * [`limits`]: what the rate limiter knows of one client.
 //! * [`events`]: the live stream (server-sent events) and its short-lived tickets.
+//! * [`bans`]: the ban list (list, ban for a while, lift).
 //! * [`openapi`]: this API's own OpenAPI 3.1 document.
 //! * [`dashboard`]: the dashboard's files, embedded in the binary.
+//!
+//! Routes the caller adds (`Shared::admin_extra`: the inventory, the alerts, the audit) are
+//! merged in behind the same token and header checks.
 
+pub mod bans;
 pub mod dashboard;
 pub mod decisions;
 pub mod events;
@@ -25,23 +30,18 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use crate::shared::Shared;
 
-/// Events buffered per live-stream subscriber before the slowest one skips ahead.
-pub const EVENTS_BUFFER: usize = 1024;
-
-/// What the admin routes share: the gateway's state, the live event stream and the tickets
-/// that let a browser's `EventSource` (which cannot send headers) open it.
+/// What the admin routes share: the gateway's state and the tickets that let a browser's
+/// `EventSource` (which cannot send headers) open the live stream.
 pub struct AdminState {
-    /// The gateway's shared state.
+    /// The gateway's shared state (its live stream is `shared.events`).
     pub shared: Arc<Shared>,
-    /// The live stream of `/api/events` (`{"type":"decision",...}`, `{"type":"alert",...}`).
-    pub events: broadcast::Sender<serde_json::Value>,
     /// One-use tickets for `/api/events`.
     pub tickets: tickets::Tickets,
     /// Changes when the gateway shuts down: open event streams end.
@@ -50,31 +50,9 @@ pub struct AdminState {
     pub streams: std::sync::atomic::AtomicUsize,
 }
 
-/// What the caller adds to the admin API.
-pub struct AdminOptions {
-    /// The live stream the gateway and its extensions publish to.
-    pub events: broadcast::Sender<serde_json::Value>,
-    /// Routes merged in behind the token check (paths under `/api/`).
-    pub extra: Option<Router>,
-}
-
-impl Default for AdminOptions {
-    fn default() -> AdminOptions {
-        AdminOptions {
-            events: broadcast::channel(EVENTS_BUFFER).0,
-            extra: None,
-        }
-    }
-}
-
 /// Serves the admin API until `stop` changes.
-pub async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    options: AdminOptions,
-    stop: watch::Receiver<bool>,
-) {
-    let app = router(shared, options, stop.clone());
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+    let app = router(shared, stop.clone());
     let mut stop = stop;
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -87,10 +65,10 @@ pub async fn serve(
 }
 
 /// The admin routes.
-pub fn router(shared: Arc<Shared>, options: AdminOptions, stop: watch::Receiver<bool>) -> Router {
+pub fn router(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Router {
+    let extra = shared.admin_extra.clone();
     let state = Arc::new(AdminState {
         shared,
-        events: options.events,
         tickets: tickets::Tickets::default(),
         stop,
         streams: std::sync::atomic::AtomicUsize::new(0),
@@ -104,8 +82,10 @@ pub fn router(shared: Arc<Shared>, options: AdminOptions, stop: watch::Receiver<
         .route("/api/decisions", get(decisions::list))
         .route("/api/limits/{client}", get(limits::of_client))
         .route("/api/events/ticket", post(events::ticket))
+        .route("/api/bans", get(bans::list).post(bans::add))
+        .route("/api/bans/{client}", delete(bans::remove))
         .with_state(state.clone());
-    if let Some(extra) = options.extra {
+    if let Some(extra) = extra {
         protected = protected.merge(extra);
     }
     let protected = protected

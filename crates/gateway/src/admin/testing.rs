@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use tokio::sync::{broadcast, watch};
 use tower::ServiceExt;
 
-use super::{AdminOptions, router};
+use super::router;
 use crate::config::Config;
 use crate::decision::{Client, Decision, History, Kind, Timestamp};
 use crate::identity::jwt;
@@ -43,13 +43,17 @@ paths:
 pub struct Admin {
     pub router: Router,
     pub shared: Arc<Shared>,
-    pub events: broadcast::Sender<serde_json::Value>,
     _stop: watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
 
 impl Admin {
     pub async fn new() -> Admin {
+        Admin::with_extra(None).await
+    }
+
+    /// With `extra` routes merged in (what `cli` adds).
+    pub async fn with_extra(extra: Option<Router>) -> Admin {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("bank.yaml"), SPEC).unwrap();
         let text = format!(
@@ -71,14 +75,14 @@ impl Admin {
             config_path: None,
             clock: jwt::system_clock(),
             reload_lock: tokio::sync::Mutex::new(()),
+            bans: crate::bans::Bans::default(),
+            events: broadcast::channel(crate::events::QUEUE).0,
+            admin_extra: extra,
         });
         let (stop, stopped) = watch::channel(false);
-        let options = AdminOptions::default();
-        let events = options.events.clone();
         Admin {
-            router: router(shared.clone(), options, stopped),
+            router: router(shared.clone(), stopped),
             shared,
-            events,
             _stop: stop,
             _dir: dir,
         }
@@ -93,6 +97,8 @@ impl Admin {
             request_bytes: None,
             response_bytes: None,
             flags: Vec::new(),
+            route_template: None,
+            deprecated: false,
         });
     }
 
