@@ -65,7 +65,12 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         &scratch.0,
         &env,
     )?;
-    let gateway = server::start(config, None, system_clock()).await?;
+    let audit = super::admin_audit::router(&config);
+    let gateway = server::start_extended(config, None, system_clock(), |_| server::Extensions {
+        subscribers: Vec::new(),
+        admin: Some(audit),
+    })
+    .await?;
     let direct = format!("http://{}", bank.bank);
     let protected = format!("http://{}", gateway.addr);
     let outcome = if args.attack {

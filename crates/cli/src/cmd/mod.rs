@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the outcome that `main` maps to an exit code.
 
+pub mod admin_audit;
 pub mod audit;
 pub mod completions;
 pub mod demo;

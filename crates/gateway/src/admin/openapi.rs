@@ -34,6 +34,7 @@ mod tests {
         ("get", "/api/events"),
         ("get", "/api/inventory"),
         ("get", "/api/alerts"),
+        ("get", "/api/audit"),
         ("get", "/api/bans"),
         ("post", "/api/bans"),
         ("delete", "/api/bans/{client}"),
