@@ -2,7 +2,7 @@
 // rate-limit state of one client.
 
 import { api } from './api.js';
-import { h, show, card, num, badge, table, ago, errorBox } from './ui.js';
+import { h, current, show, card, num, badge, table, ago, errorBox } from './ui.js';
 
 function until(ms) {
   const secs = Math.round((ms - Date.now()) / 1000);
@@ -12,6 +12,7 @@ function until(ms) {
 }
 
 export async function alerts(params) {
+  const page = current();
   const client = params.get('client') || '';
   const [alertList, bans, limits] = await Promise.all([
     api('/api/alerts?limit=200', { missing: null }),
@@ -25,7 +26,7 @@ export async function alerts(params) {
     try {
       await api('/api/bans', { method: 'POST', body: { client: ip, duration, reason } });
       await reload();
-      document.getElementById('view').querySelector('[role=status]').textContent = `${ip} banned for ${duration}.`;
+      if (page === current()) document.getElementById('view').querySelector('[role=status]').textContent = `${ip} banned for ${duration}.`;
     } catch (e) {
       message.textContent = e.message;
     }
@@ -35,7 +36,7 @@ export async function alerts(params) {
     try {
       await api(`/api/bans/${encodeURIComponent(ip)}`, { method: 'DELETE' });
       await reload();
-      document.getElementById('view').querySelector('[role=status]').textContent = `${ip} unbanned.`;
+      if (page === current()) document.getElementById('view').querySelector('[role=status]').textContent = `${ip} unbanned.`;
     } catch (e) {
       message.textContent = e.message;
     }
@@ -54,7 +55,7 @@ export async function alerts(params) {
   h('label', {}, 'Reason ', h('input', { name: 'reason', maxlength: '200', autocomplete: 'off' })),
   h('button', { type: 'submit' }, 'Ban'));
 
-  show('Alerts & bans',
+  show(page, 'Alerts & bans',
     message,
     card('Bans in force', bans === null
       ? h('p', { class: 'empty' }, 'This gateway does not serve bans (/api/bans).')

@@ -1,7 +1,7 @@
 // The dashboard's shell: the token prompt, the navigation and the router (location hash).
 
 import { token, setToken, forget, whenUnauthorized, api } from './api.js';
-import { show, errorBox } from './ui.js';
+import { show, errorBox, nextPage, current } from './ui.js';
 import { overview } from './overview.js';
 import { inventory } from './inventory.js';
 import { endpoint } from './endpoint.js';
@@ -21,6 +21,7 @@ function loggedIn(yes) {
 }
 
 async function route() {
+  nextPage();
   if (leave) {
     leave();
     leave = null;
@@ -39,7 +40,7 @@ async function route() {
   try {
     leave = (await page(new URLSearchParams(query || ''))) || null;
   } catch (e) {
-    if (e.status !== 401) show('Error', errorBox(e));
+    if (e.status !== 401) show(current(), 'Error', errorBox(e));
   }
 }
 

@@ -3,7 +3,7 @@
 // decisions.
 
 import { api } from './api.js';
-import { h, show, card, num, badge, table, ago, endpointLink } from './ui.js';
+import { h, current, show, card, num, badge, table, ago, endpointLink } from './ui.js';
 import { loadInventory } from './inventory.js';
 
 function pretty(v) {
@@ -11,6 +11,7 @@ function pretty(v) {
 }
 
 export async function endpoint(params) {
+  const page = current();
   const apiName = params.get('api');
   const method = (params.get('method') || '').toUpperCase();
   const path = params.get('path') || '';
@@ -30,7 +31,7 @@ export async function endpoint(params) {
   for (const d of mine) clients.set(d.client.ip, (clients.get(d.client.ip) || 0) + 1);
   const learnedOp = learned?.paths?.[path]?.[method.toLowerCase()];
 
-  show(`${method} ${path}`,
+  show(page, `${method} ${path}`,
     h('p', {}, apiName ? `API ${apiName}` : '', ' ', record ? badge(record.class) : badge(op ? 'documented' : 'shadow')),
     h('div', { class: 'grid' },
       card('Methods', h('ul', { class: 'plain' }, [...new Set([...same.map((e) => e.method), ...declared.map((o) => o.method.toUpperCase())])]

@@ -3,7 +3,7 @@
 // endpoints stay quick (only one page of rows is ever in the document).
 
 import { api } from './api.js';
-import { h, show, card, num, badge, endpointLink, ago } from './ui.js';
+import { h, current, show, card, num, badge, endpointLink, ago } from './ui.js';
 
 const PAGE = 50;
 
@@ -39,6 +39,7 @@ function authCell(e) {
 }
 
 export async function inventory(params) {
+  const page = current();
   const inv = await loadInventory();
   const all = inv.endpoints;
   const state = {
@@ -93,7 +94,7 @@ export async function inventory(params) {
     oninput: (ev) => { clearTimeout(timer); timer = setTimeout(() => { state.q = ev.target.value; refilter(); }, 120); },
   });
 
-  show('Inventory',
+  show(page, 'Inventory',
     inv.learned ? null : h('p', { class: 'notice' }, 'This gateway serves no learned inventory (/api/inventory): the declared operations are shown, without traffic.'),
     h('div', { class: 'stats' }, ['documented', 'shadow', 'zombie', 'unused'].map((c) => h('a', { class: 'stat', href: `#/inventory?class=${c}` },
       h('span', { class: 'stat-value' }, num(counts[c] || 0)), h('span', { class: 'stat-label' }, badge(c))))),

@@ -1,11 +1,12 @@
 // The live decision stream (server-sent events, opened with a one-use ticket), pausable.
 
 import { events } from './api.js';
-import { h, show, card, badge, endpointLink } from './ui.js';
+import { h, current, show, card, badge, endpointLink } from './ui.js';
 
 const KEEP = 200;
 
 export async function live() {
+  const page = current();
   let source = null;
   let paused = false;
   let held = [];
@@ -74,13 +75,14 @@ export async function live() {
     source.onerror = () => {
       // A ticket works once: reconnect with a new one, backing off, at most every 30 s.
       source.close();
+      if (page !== current()) return;
       retry = Math.min(retry + 1, 6);
       state.textContent = 'disconnected; reconnecting…';
       timer = setTimeout(connect, Math.min(30000, 500 * 2 ** retry));
     };
   }
 
-  show('Live decisions',
+  const shown = show(page, 'Live decisions',
     card('Stream',
       h('div', { class: 'filters' }, pause,
         h('label', {}, 'Show ', h('select', { onchange: (ev) => { filter = ev.target.value; } },
@@ -92,7 +94,12 @@ export async function live() {
           h('thead', {}, h('tr', {}, ['Time', 'Decision', 'Endpoint', 'Rule', 'Client', 'Status', 'Latency']
             .map((t) => h('th', { scope: 'col' }, t)))),
           body))));
+  if (!shown) return undefined;
   await connect();
+  if (page !== current()) { // left while connecting
+    if (source) source.close();
+    return undefined;
+  }
   return () => {
     clearTimeout(timer);
     if (source) source.close();

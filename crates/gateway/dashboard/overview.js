@@ -2,7 +2,7 @@
 // category, top clients and recent blocks (the recent decisions), alerts over time.
 
 import { api } from './api.js';
-import { h, show, card, num, table, badge, owasp, ago, endpointLink } from './ui.js';
+import { h, current, show, card, num, table, badge, owasp, ago, endpointLink } from './ui.js';
 import { bars, columns } from './chart.js';
 
 /** `name{labels} value` lines of the OpenMetrics text, for one metric. */
@@ -25,6 +25,7 @@ function sumBy(items, key) {
 }
 
 export async function overview() {
+  const page = current();
   const [metrics, decisions, alerts] = await Promise.all([
     api('/metrics', { text: true }),
     api('/api/decisions?limit=1000'),
@@ -41,7 +42,7 @@ export async function overview() {
   const blocks = decisions.filter((d) => d.decision !== 'allow').reverse();
   const stat = (label, value, cls) => h('div', { class: `stat ${cls || ''}` }, h('span', { class: 'stat-value' }, num(value)), h('span', { class: 'stat-label' }, label));
 
-  show('Overview',
+  show(page, 'Overview',
     h('div', { class: 'stats' },
       stat('requests', total),
       stat('allowed', byDecision.allow || 0, 'ok'),

@@ -53,13 +53,28 @@ export function table(caption, columns, rows, { empty = 'Nothing yet.' } = {}) {
       h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => h('td', { class: c.num ? 'n' : null }, c.cell(r))))))));
 }
 
-/** Replaces the page's content, names it, and moves focus to its heading. */
-export function show(title, ...nodes) {
+// Each navigation starts a new page; a page still loading when the user has moved on must not
+// replace the new one (its `show` is dropped).
+let generation = 0;
+export function nextPage() {
+  generation += 1;
+}
+
+/** The page a loader belongs to: pass it to `show`. */
+export function current() {
+  return generation;
+}
+
+/** Replaces the page's content (unless `page` is no longer current), names it, and moves
+ * focus to its heading. Returns false when dropped. */
+export function show(page, title, ...nodes) {
+  if (page !== generation) return false;
   const view = document.getElementById('view');
   const heading = h('h1', { tabindex: '-1' }, title);
   view.replaceChildren(heading, ...nodes.flat());
   document.title = `${title} · Portcullis`;
   heading.focus({ preventScroll: true });
+  return true;
 }
 
 export function card(title, ...body) {
