@@ -295,6 +295,10 @@ pub struct DemoArgs {
     /// Output format of `--attack`.
     #[arg(long, value_enum, default_value_t = DemoFormat::Text, requires = "attack")]
     pub format: DemoFormat,
+    /// Send a minute of mixed benign and hostile traffic through the gateway (to fill the
+    /// dashboard), then keep serving.
+    #[arg(long, conflicts_with = "attack")]
+    pub traffic: bool,
 }
 
 /// `portcullis completions`.

@@ -17,6 +17,7 @@ pub mod attack;
 pub mod bank;
 pub mod idp;
 pub mod sql;
+pub mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -47,7 +47,11 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let token = portcullis_gateway::admin::generate_token();
     let gateway_port = args.port.unwrap_or(0).to_string();
     let (bank_port, idp_port) = (bank.bank.port().to_string(), bank.idp.port().to_string());
-    let decisions = if args.attack { "off" } else { "stdout" };
+    let decisions = if args.attack || args.traffic {
+        "off"
+    } else {
+        "stdout"
+    };
     let env = |name: &str| -> Option<String> {
         match name {
             "GATEWAY_PORT" => Some(gateway_port.clone()),
@@ -94,7 +98,10 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
             .map(|a| format!("http://{a}"))
             .unwrap_or_default();
         print(&banner(&direct, &protected, &admin, &token))?;
-        let _ = tokio::signal::ctrl_c().await;
+        let stopped = args.traffic && traffic(&protected, &direct).await?;
+        if !stopped {
+            let _ = tokio::signal::ctrl_c().await;
+        }
         eprintln!("portcullis demo: stopping");
         Outcome::Clean
     };
@@ -102,6 +109,27 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
     bank.shutdown().await;
     drop(scratch);
     Ok(outcome)
+}
+
+/// `--traffic`: a minute of mixed traffic, with progress on stderr. True when Ctrl-C stopped
+/// it (and so the demo).
+async fn traffic(protected: &str, direct: &str) -> anyhow::Result<bool> {
+    eprintln!(
+        "portcullis demo: sending a minute of mixed benign and hostile traffic (at most {}/s); watch the dashboard",
+        portcullis_demo::traffic::RATE
+    );
+    let run =
+        portcullis_demo::traffic::run(protected, direct, std::time::Duration::from_secs(60), |r| {
+            eprintln!("portcullis demo: {}", r.summary())
+        });
+    tokio::select! {
+        report = run => {
+            let report = report?;
+            eprintln!("portcullis demo: traffic done: {}. Still serving; Ctrl-C stops.", report.summary());
+            Ok(false)
+        }
+        _ = tokio::signal::ctrl_c() => Ok(true),
+    }
 }
 
 fn banner(direct: &str, protected: &str, admin: &str, token: &str) -> String {
@@ -129,7 +157,8 @@ Try it (log in as alice, then read bob's accounts):
 
   curl -s {admin}/metrics -H "authorization: Bearer {token}" | head
 
-Every request through Portcullis prints its decision below (one JSON line each).
+Every request through Portcullis prints its decision below (one JSON line each; not with
+--traffic: the dashboard shows them).
 `portcullis demo --attack` replays a dozen attacks against both and prints the score.
 Ctrl-C stops everything.
 
