@@ -96,6 +96,13 @@ impl Field {
         object.props.get(name).or(object.extra.as_deref())
     }
 
+    /// Whether the schema names property `name` itself (not through `additionalProperties`).
+    pub fn declares(&self, name: &str) -> bool {
+        self.object
+            .as_ref()
+            .is_some_and(|o| o.props.contains_key(name))
+    }
+
     /// Whether undeclared properties are kept (unknown shape, or allowed by design).
     pub fn keeps_undeclared(&self) -> bool {
         self.any || self.object.as_ref().is_none_or(|o| o.extra.is_some())

@@ -10,8 +10,8 @@
 use std::io::Read;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderValue};
 use http::Response;
+use http::header::{self, HeaderValue};
 use http_body::Body as HttpBody;
 use http_body_util::BodyExt;
 
@@ -70,7 +70,8 @@ impl Answer {
 
     /// Whether the body is text (`text/*`, XML, HTML).
     pub(crate) fn is_text(&self) -> bool {
-        self.content_type.starts_with("text/") || self.content_type.ends_with("+xml")
+        self.content_type.starts_with("text/")
+            || self.content_type.ends_with("+xml")
             || self.content_type == "application/xml"
     }
 }
@@ -201,32 +202,54 @@ impl HttpBody for Prefixed {
     }
 }
 
+/// A reader that counts what the decoder consumed.
+struct Counting<'a> {
+    data: &'a [u8],
+    consumed: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.data.read(buf)?;
+        self.consumed.set(self.consumed.get() + n);
+        Ok(n)
+    }
+}
+
 /// Inflates `data` within `max` bytes.
 fn decode(data: &Bytes, coding: Coding, max: usize) -> Result<Bytes, Unread> {
+    let consumed = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    // Small reads, so that what was consumed when the cap is reached is close to what it took.
+    let input = std::io::BufReader::with_capacity(
+        512,
+        Counting {
+            data: data.as_ref(),
+            consumed: consumed.clone(),
+        },
+    );
     let reader: Box<dyn Read + '_> = match coding {
         Coding::Identity => return Ok(data.clone()),
-        Coding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data.as_ref())),
+        Coding::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
         Coding::Deflate => {
             // `deflate` is zlib-wrapped by the RFC, raw in some servers: try both.
             if data.first().is_some_and(|b| b & 0x0f == 8) {
-                Box::new(flate2::read::ZlibDecoder::new(data.as_ref()))
+                Box::new(flate2::bufread::ZlibDecoder::new(input))
             } else {
-                Box::new(flate2::read::DeflateDecoder::new(data.as_ref()))
+                Box::new(flate2::bufread::DeflateDecoder::new(input))
             }
         }
-        Coding::Brotli => Box::new(brotli_decompressor::Decompressor::new(data.as_ref(), 4096)),
+        Coding::Brotli => Box::new(brotli_decompressor::Decompressor::new(input, 512)),
     };
     let mut out = Vec::new();
     let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    reader
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| Unread::Uninspected(format!("the answer's compressed body is invalid: {e}")))?;
+    reader.take(limit).read_to_end(&mut out).map_err(|e| {
+        Unread::Uninspected(format!("the answer's compressed body is invalid: {e}"))
+    })?;
     if out.len() > max {
-        if out.len() / data.len().max(1) > BOMB_RATIO {
+        let used = consumed.get().max(1);
+        if out.len() / used > BOMB_RATIO {
             return Err(Unread::Bomb(format!(
-                "{} compressed bytes inflate past {max} bytes (over {BOMB_RATIO} times)",
-                data.len()
+                "{used} compressed bytes inflate past {max} bytes (over {BOMB_RATIO} times)"
             )));
         }
         return Err(Unread::Uninspected(format!(
@@ -288,17 +311,28 @@ mod tests {
     #[test]
     fn bodies_inflate_within_the_cap_and_bombs_are_refused() {
         let doc = br#"{"a":"hello"}"#;
-        assert_eq!(decode(&gzip(doc), Coding::Gzip, 1024).ok().unwrap(), &doc[..]);
+        assert_eq!(
+            decode(&gzip(doc), Coding::Gzip, 1024).ok().unwrap(),
+            &doc[..]
+        );
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(doc).unwrap();
         let z = Bytes::from(z.finish().unwrap());
         assert_eq!(decode(&z, Coding::Deflate, 1024).ok().unwrap(), &doc[..]);
         // 10 MB of zeros compress to about 10 KB: inflating stops at the cap.
         let bomb = gzip(&vec![0u8; 10 << 20]);
-        assert!(matches!(decode(&bomb, Coding::Gzip, 64 << 10), Err(Unread::Bomb(_))));
+        assert!(matches!(
+            decode(&bomb, Coding::Gzip, 64 << 10),
+            Err(Unread::Bomb(_))
+        ));
         // Over the cap without being a bomb: uninspected.
-        let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-        assert!(matches!(decode(&gzip(&random), Coding::Gzip, 2048), Err(Unread::Uninspected(_))));
+        let random: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        assert!(matches!(
+            decode(&gzip(&random), Coding::Gzip, 2048),
+            Err(Unread::Uninspected(_))
+        ));
         assert!(matches!(
             decode(&Bytes::from_static(b"not gzip"), Coding::Gzip, 1024),
             Err(Unread::Uninspected(_))

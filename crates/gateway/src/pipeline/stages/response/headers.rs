@@ -1,8 +1,8 @@
 //! Secure headers (OWASP Secure Headers project): fields that reveal the upstream's software
 //! are removed, and the recommended ones for an API are added unless the upstream set them.
 
-use http::header::{self, HeaderName, HeaderValue};
 use http::Response;
+use http::header::{self, HeaderName, HeaderValue};
 
 use super::{RequestCtx, plan};
 use crate::proxy::Body;

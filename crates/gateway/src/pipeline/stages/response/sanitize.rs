@@ -14,17 +14,47 @@ use crate::proxy::Body;
 
 /// What gives internals away, by kind (the reason names the kind, never the text).
 const SIGNATURES: &[(&str, &str)] = &[
-    ("a Java stack trace", r"(?m)^\s*at [\w$.<>]+\([\w$]+\.(java|kt|scala):\d+\)"),
-    ("a Java exception", r"(?:java|javax|jakarta)\.[\w.]+(?:Exception|Error)\b"),
-    ("a Python traceback", r"Traceback \(most recent call last\)|File \x22[^\x22]+\.py\x22, line \d+"),
-    ("a .NET stack trace", r"(?m)^\s*at [\w.`<>]+\(.*\) in .+:line \d+|System\.[\w.]+Exception"),
-    ("a Node.js stack trace", r"(?m)^\s*at .+ \((?:/|[A-Za-z]:\\|node:)[^)]*:\d+:\d+\)"),
-    ("a Go panic", r"goroutine \d+ \[running\]|panic: runtime error"),
-    ("a PHP error", r"(?:Fatal error|Warning|Parse error|Notice)</b>?:? .+ on line \d+| in /[^\s]+\.php(?: on line |:)\d+"),
+    (
+        "a Java stack trace",
+        r"(?m)^\s*at [\w$.<>]+\([\w$]+\.(java|kt|scala):\d+\)",
+    ),
+    (
+        "a Java exception",
+        r"(?:java|javax|jakarta)\.[\w.]+(?:Exception|Error)\b",
+    ),
+    (
+        "a Python traceback",
+        r"Traceback \(most recent call last\)|File \x22[^\x22]+\.py\x22, line \d+",
+    ),
+    (
+        "a .NET stack trace",
+        r"(?m)^\s*at [\w.`<>]+\(.*\) in .+:line \d+|System\.[\w.]+Exception",
+    ),
+    (
+        "a Node.js stack trace",
+        r"(?m)^\s*at .+ \((?:/|[A-Za-z]:\\|node:)[^)]*:\d+:\d+\)",
+    ),
+    (
+        "a Go panic",
+        r"goroutine \d+ \[running\]|panic: runtime error",
+    ),
+    (
+        "a PHP error",
+        r"(?:Fatal error|Warning|Parse error|Notice)</b>?:? .+ on line \d+| in /[^\s]+\.php(?: on line |:)\d+",
+    ),
     ("a Ruby backtrace", r"(?m)[\w/.-]+\.rb:\d+:in `"),
-    ("an SQL error", r"(?i)SQLSTATE\[|you have an error in your sql syntax|ORA-\d{5}|PG::\w+Error|psycopg2\.|sqlite3?\.(?:Operational|Integrity)Error|SQLite3::|unclosed quotation mark|syntax error at or near|Microsoft OLE DB|ODBC (?:SQL Server )?Driver|MySqlException|com\.mysql\.jdbc|org\.postgresql\.util\.PSQLException"),
-    ("a server file path", r"(?:/var/www/|/home/[\w.-]+/|/usr/(?:local/)?lib/python\d|/opt/[\w.-]+/|/srv/[\w.-]+/|[A-Za-z]:\\(?:inetpub|Users|Program Files|Windows)\\)"),
-    ("a debug page", r"(?i)Werkzeug Debugger|Whitelabel Error Page|You're seeing this error because you have <code>DEBUG = True|Whoops! There was an error|Server Error in '/' Application|ActionController::RoutingError|Exception Details:|<title>[^<]*(?:Traceback|Exception)[^<]*</title>"),
+    (
+        "an SQL error",
+        r"(?i)SQLSTATE\[|you have an error in your sql syntax|ORA-\d{5}|PG::\w+Error|psycopg2\.|sqlite3?\.(?:Operational|Integrity)Error|SQLite3::|unclosed quotation mark|syntax error at or near|Microsoft OLE DB|ODBC (?:SQL Server )?Driver|MySqlException|com\.mysql\.jdbc|org\.postgresql\.util\.PSQLException",
+    ),
+    (
+        "a server file path",
+        r"(?:/var/www/|/home/[\w.-]+/|/usr/(?:local/)?lib/python\d|/opt/[\w.-]+/|/srv/[\w.-]+/|[A-Za-z]:\\(?:inetpub|Users|Program Files|Windows)\\)",
+    ),
+    (
+        "a debug page",
+        r"(?i)Werkzeug Debugger|Whitelabel Error Page|You're seeing this error because you have <code>DEBUG = True|Whoops! There was an error|Server Error in '/' Application|ActionController::RoutingError|Exception Details:|<title>[^<]*(?:Traceback|Exception)[^<]*</title>",
+    ),
 ];
 
 static SET: LazyLock<Option<RegexSet>> =
@@ -56,7 +86,11 @@ pub(crate) async fn response<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mu
     )
     .detail("the service could not process the request; quote the request id to its operators");
     if r.api.mode == Mode::Monitor {
-        super::note(r, denial.rule, format!("the upstream's {status} answer carries {what}"));
+        super::note(
+            r,
+            denial.rule,
+            format!("the upstream's {status} answer carries {what}"),
+        );
         if r.outcome.decision == crate::decision::Kind::Allow {
             r.outcome.decision = crate::decision::Kind::Monitor;
         }

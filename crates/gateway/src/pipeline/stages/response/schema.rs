@@ -29,10 +29,12 @@ pub(crate) async fn validate<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mu
         .unwrap_or("")
         .to_owned();
     let violation = match plan.answer_for(status) {
-        None => Some(format!("status {status} is not declared for this operation")),
+        None => Some(format!(
+            "status {status} is not declared for this operation"
+        )),
         Some(spec) => match spec.media_for(&content_type) {
             None if spec.media.is_empty() => None,
-            None if response.body().size_hint().exact() == Some(0) => None,
+            None if http_body::Body::size_hint(response.body()).exact() == Some(0) => None,
             None => Some(format!(
                 "content type {content_type:?} is not declared for status {status}"
             )),
@@ -40,16 +42,18 @@ pub(crate) async fn validate<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mu
                 None => None,
                 Some(validator) => match body(r, response).await {
                     None => None,
-                    Some(answer) => match crate::validate::json::parse_strict(answer.current(), MAX_DEPTH) {
-                        Err(e) => Some(format!("the {status} answer is not valid JSON: {e}")),
-                        Ok(value) => validator.iter_errors(&value).next().map(|e| {
-                            format!(
-                                "the {status} answer breaks its schema at {:?}: {}",
-                                e.instance_path().to_string(),
-                                e
-                            )
-                        }),
-                    },
+                    Some(answer) => {
+                        match crate::validate::json::parse_strict(answer.current(), MAX_DEPTH) {
+                            Err(e) => Some(format!("the {status} answer is not valid JSON: {e}")),
+                            Ok(value) => validator.iter_errors(&value).next().map(|e| {
+                                format!(
+                                    "the {status} answer breaks its schema at {:?}: {}",
+                                    e.instance_path().to_string(),
+                                    e
+                                )
+                            }),
+                        }
+                    }
                 },
             },
         },
@@ -107,10 +111,20 @@ pub(crate) async fn strip_undeclared<B>(
         }
     }
     r.outcome.flags.push("response:stripped");
-    let verb = if monitor { "would strip" } else { "stripped" };
-    note(
-        r,
-        crate::rules::RESPONSE_SCHEMA,
-        format!("{verb} {removed} undeclared properties from the {status} answer"),
-    );
+    if monitor {
+        let denial = Denial::new(
+            502,
+            crate::rules::RESPONSE_SCHEMA,
+            format!(
+                "the {status} answer has {removed} undeclared properties (not stripped: monitor mode)"
+            ),
+        );
+        let _ = r.outcome.deny(Mode::Monitor, denial, r.env.request_id);
+    } else {
+        note(
+            r,
+            crate::rules::RESPONSE_SCHEMA,
+            format!("stripped {removed} undeclared properties from the {status} answer"),
+        );
+    }
 }
