@@ -105,6 +105,9 @@ export function owasp(rule) {
     ['threat.ssrf', 'API7:2023 SSRF'],
     ['route.undocumented', 'API9:2023 Inventory'],
     ['route.deprecated', 'API9:2023 Inventory'],
+    ['route.method', 'API9:2023 Inventory'],
+    ['response.sensitive', 'API3:2023 Property authorization'],
+    ['response.schema', 'API3:2023 Property authorization'],
     ['upstream.', 'API10:2023 Unsafe consumption'],
     ['threat.', 'API8:2023 Misconfiguration (injection)'],
   ];
