@@ -30,6 +30,9 @@ export async function endpoint(params) {
   const clients = new Map();
   for (const d of mine) clients.set(d.client.ip, (clients.get(d.client.ip) || 0) + 1);
   const learnedOp = learned?.paths?.[path]?.[method.toLowerCase()];
+  const spec = op && apiName
+    ? await api(`/api/operations/${encodeURIComponent(apiName)}/${encodeURIComponent(op.operation)}`, { missing: null })
+    : null;
 
   show(page, `${method} ${path}`,
     h('p', {}, apiName ? `API ${apiName}` : '', ' ', record ? badge(record.class) : badge(op ? 'documented' : 'shadow')),
@@ -49,7 +52,10 @@ export async function endpoint(params) {
         h('dt', {}, 'Refused'), h('dd', {}, num(mine.filter((d) => d.decision !== 'allow').length)),
         h('dt', {}, 'Last seen'), h('dd', {}, mine.length ? ago(mine[0].ts) : 'not among the recent requests')))),
     h('div', { class: 'grid' },
-      card('Declared (spec)', op ? pretty(op) : h('p', { class: 'empty' }, 'Not in the spec: a shadow endpoint.')),
+      card('Declared (spec)', op
+        ? [pretty({ security: op.security, public: op.public, admin: op.admin, owner: op.owner, deprecated: op.deprecated, limits: op.limits }),
+          spec ? pretty({ parameters: spec.parameters, request_body: spec.request_body, responses: spec.responses, $defs: spec.$defs }) : null]
+        : h('p', { class: 'empty' }, 'Not in the spec: a shadow endpoint.')),
       card('Learned (traffic)', learnedOp ? pretty(learnedOp) : h('p', { class: 'empty' }, learned ? 'Nothing learned for this method yet.' : 'This gateway serves no learned document.'))),
     card('Clients', table('Clients of this endpoint', [
       { label: 'Client', cell: ([ip]) => h('a', { href: `#/alerts?client=${encodeURIComponent(ip)}` }, ip) },

@@ -8,6 +8,7 @@
 //! * [`limits`]: what the rate limiter knows of one client.
 //! * [`events`]: the live stream (server-sent events) and its short-lived tickets.
 //! * [`bans`]: the ban list (list, ban for a while, lift).
+//! * [`operations`]: one operation as loaded from the spec (the declared side).
 //! * [`openapi`]: this API's own OpenAPI 3.1 document.
 //! * [`dashboard`]: the dashboard's files, embedded in the binary.
 //!
@@ -21,6 +22,7 @@ pub mod events;
 pub mod guard;
 pub mod limits;
 pub mod openapi;
+pub mod operations;
 pub mod ops;
 pub mod tickets;
 
@@ -81,6 +83,10 @@ pub fn router(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Router {
         .route("/api/reload", post(ops::reload))
         .route("/api/decisions", get(decisions::list))
         .route("/api/limits/{client}", get(limits::of_client))
+        .route(
+            "/api/operations/{api}/{operation}",
+            get(operations::declared),
+        )
         .route("/api/events/ticket", post(events::ticket))
         .route("/api/bans", get(bans::list).post(bans::add))
         .route("/api/bans/{client}", delete(bans::remove))

@@ -30,6 +30,7 @@ mod tests {
         ("post", "/api/reload"),
         ("get", "/api/decisions"),
         ("get", "/api/limits/{client}"),
+        ("get", "/api/operations/{api}/{operation}"),
         ("post", "/api/events/ticket"),
         ("get", "/api/events"),
         ("get", "/api/inventory"),

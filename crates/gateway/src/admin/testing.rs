@@ -24,7 +24,7 @@ use crate::shared::Shared;
 /// The admin token of the test gateway.
 pub const TOKEN: &str = "test-admin-token-0123456789abcdef";
 
-const SPEC: &str = r#"openapi: 3.0.3
+const SPEC: &str = r##"openapi: 3.0.3
 info: { title: t, version: "1" }
 paths:
   /login:
@@ -35,7 +35,22 @@ paths:
     get:
       operationId: listItems
       responses: { "200": { description: ok } }
-"#;
+    post:
+      operationId: createItem
+      requestBody:
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/Item" }
+      responses: { "201": { description: created } }
+components:
+  schemas:
+    Item:
+      type: object
+      properties:
+        name: { type: string }
+        tags: { type: array, items: { $ref: "#/components/schemas/Tag" } }
+    Tag: { type: string }
+"##;
 
 /// The admin router of a gateway with one API (`bank`, two limits on the client IP: five
 /// logins a minute, fifty requests a second with a burst of 100) and the sender of its live
