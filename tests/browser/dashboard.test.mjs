@@ -94,7 +94,10 @@ try {
       await fetch(`${gateway}${path}`, { method, headers, body }).then((r) => r.arrayBuffer()).catch(() => null);
     }
   }
-  for (let i = 0; i < 8; i += 1) { // credential stuffing: over the login limit
+  for (let i = 0; i < 20; i += 1) { // scanning: distinct undocumented paths
+    await fetch(`${gateway}/scan-${i}/admin.php`).then((r) => r.arrayBuffer()).catch(() => null);
+  }
+  for (let i = 0; i < 12; i += 1) { // credential stuffing: over the login limit
     await fetch(`${gateway}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `u${i}`, password: 'x' }) }).catch(() => null);
   }
   const banned = '192.0.2.44';
