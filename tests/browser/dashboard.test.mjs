@@ -55,6 +55,16 @@ async function until(what, probe, ms = PATIENCE) {
   }
 }
 
+/** `page.waitForFunction`, failing with what was awaited (and the page's status line). */
+async function waitIn(page, what, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: PATIENCE });
+  } catch (e) {
+    const seen = await page.evaluate(() => `${document.querySelector('#view h1')?.textContent} | ${document.querySelector('#view [role=status]')?.textContent}`).catch(() => '?');
+    throw new Error(`timed out waiting for ${what} (page: ${seen})`);
+  }
+}
+
 function rssKiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
@@ -144,7 +154,7 @@ try {
     await page.setViewportSize({ width, height });
     for (const [name, hash, title] of pages) {
       await page.goto(`${admin}/${hash}`);
-      await page.waitForFunction((t) => document.querySelector('#view h1')?.textContent === t, title, { timeout: PATIENCE });
+      await waitIn(page, `the ${name} page at ${width}x${height}`, (t) => document.querySelector('#view h1')?.textContent === t, title);
       await page.waitForLoadState('networkidle').catch(() => null);
       await page.screenshot({ path: join(shots, `${name}-${width}x${height}.png`) });
       await page.evaluate(axeSource);
@@ -183,13 +193,13 @@ try {
 
   // A decision in the live stream.
   await page.goto(`${admin}/#/live`);
-  await page.waitForFunction(() => /^live/.test(document.querySelector('[role=status]')?.textContent || ''), null, { timeout: PATIENCE });
+  await waitIn(page, 'the live stream to open', () => /^live/.test(document.querySelector('#view [role=status]')?.textContent || ''));
   const latencies = [];
   for (let i = 0; i < 5; i += 1) {
     const probe = `/live-probe-${i}-${Date.now()}`;
     const sent = performance.now();
     await fetch(`${gateway}${probe}`).then((r) => r.arrayBuffer());
-    await page.waitForFunction((p) => document.querySelector('#live-table tbody')?.textContent.includes(p), probe, { timeout: PATIENCE });
+    await waitIn(page, `${probe} in the live stream`, (p) => document.querySelector('#live-table tbody')?.textContent.includes(p), probe);
     latencies.push(performance.now() - sent);
   }
   latencies.sort((a, b) => a - b);
@@ -198,10 +208,10 @@ try {
   const pause = page.getByRole('button', { name: 'Pause' });
   await pause.click();
   await fetch(`${gateway}/while-paused`).then((r) => r.arrayBuffer());
-  await page.waitForFunction(() => /held while paused/.test(document.querySelector('[role=status]')?.textContent || ''), null, { timeout: PATIENCE });
+  await waitIn(page, 'a decision held while paused', () => /held while paused/.test(document.querySelector('#view [role=status]')?.textContent || ''));
   check(!(await page.locator('#live-table').innerText()).includes('/while-paused'), 'a paused stream holds new decisions back');
   await page.getByRole('button', { name: 'Resume' }).click();
-  await page.waitForFunction(() => document.querySelector('#live-table tbody')?.textContent.includes('/while-paused'), null, { timeout: PATIENCE });
+  await waitIn(page, 'the held decision after resuming', () => document.querySelector('#live-table tbody')?.textContent.includes('/while-paused'));
   check(true, 'resuming shows what was held');
 
   measures.rss_added_kib = rssKiB(demo.pid) - rssBefore;
