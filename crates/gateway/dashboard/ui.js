@@ -71,7 +71,7 @@ export function show(page, title, ...nodes) {
   if (page !== generation) return false;
   const view = document.getElementById('view');
   const heading = h('h1', { tabindex: '-1' }, title);
-  view.replaceChildren(heading, ...nodes.flat());
+  view.replaceChildren(heading, ...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
   document.title = `${title} · Portcullis`;
   heading.focus({ preventScroll: true });
   return true;
