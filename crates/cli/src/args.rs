@@ -25,6 +25,8 @@ pub enum Command {
     Serve(ConfigArgs),
     /// Validate a gateway config and its specs, and print what would run.
     Check(ConfigArgs),
+    /// Write a starter gateway config (monitor mode) for one's own API from its spec.
+    Init(InitArgs),
     /// Build an inventory from recorded traffic: shadow, zombie and unused endpoints.
     Discover(DiscoverArgs),
     /// Fetch the inventory of a running gateway (admin token from PORTCULLIS_ADMIN_TOKEN).
@@ -210,6 +212,34 @@ pub struct ConfigArgs {
     pub config: PathBuf,
 }
 
+/// `portcullis init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The API's OpenAPI document (2.0, 3.0 or 3.1).
+    #[arg(long, value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Where the API runs (http:// or https:// URL) that the gateway forwards to.
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+    /// The config file to write.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = "portcullis.yaml"
+    )]
+    pub output: PathBuf,
+    /// Overwrite the config file when it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The gateway's address.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The admin API's (and dashboard's) address.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:9090")]
+    pub admin_listen: std::net::SocketAddr,
+}
+
 /// Output formats of `discover` and `inventory`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InventoryFormat {
@@ -265,6 +295,10 @@ pub struct DemoArgs {
     /// Output format of `--attack`.
     #[arg(long, value_enum, default_value_t = DemoFormat::Text, requires = "attack")]
     pub format: DemoFormat,
+    /// Send a minute of mixed benign and hostile traffic through the gateway (to fill the
+    /// dashboard), then keep serving.
+    #[arg(long, conflicts_with = "attack")]
+    pub traffic: bool,
 }
 
 /// `portcullis completions`.

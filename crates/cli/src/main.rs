@@ -42,6 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => cmd::scan::run(&args),
         Command::Serve(args) => cmd::serve::serve(&args),
         Command::Check(args) => cmd::serve::check(&args),
+        Command::Init(args) => cmd::init::run(&args),
         Command::Discover(_) => Err(NotAvailable("discover").into()),
         Command::Inventory(_) => Err(NotAvailable("inventory").into()),
         Command::Demo(args) => cmd::demo::run(&args),

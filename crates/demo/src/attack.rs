@@ -64,20 +64,29 @@ impl Report {
 /// A failure of the attack run itself (not of an attack).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct AttackError(String);
+pub struct AttackError(pub(crate) String);
 
+/// The HTTP client of the attack replay (and of `--traffic`).
 #[derive(Clone)]
-struct Http {
+pub(crate) struct Http {
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
-struct Reply {
-    status: u16,
-    body: Value,
+/// An answer: status and JSON body (`Null` when not JSON).
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
 }
 
 impl Http {
-    async fn call(
+    /// A client over plain HTTP.
+    pub(crate) fn new() -> Http {
+        Http {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    pub(crate) async fn call(
         &self,
         base: &str,
         method: &str,
@@ -118,7 +127,12 @@ impl Http {
         })
     }
 
-    async fn login(&self, base: &str, user: &str, password: &str) -> Result<String, AttackError> {
+    pub(crate) async fn login(
+        &self,
+        base: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<String, AttackError> {
         let r = self
             .call(
                 base,

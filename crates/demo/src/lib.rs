@@ -17,6 +17,7 @@ pub mod attack;
 pub mod bank;
 pub mod idp;
 pub mod sql;
+pub mod traffic;
 mod webhook;
 
 use std::net::SocketAddr;

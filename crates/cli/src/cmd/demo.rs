@@ -47,7 +47,11 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let token = portcullis_gateway::admin::generate_token();
     let gateway_port = args.port.unwrap_or(0).to_string();
     let (bank_port, idp_port) = (bank.bank.port().to_string(), bank.idp.port().to_string());
-    let decisions = if args.attack { "off" } else { "stdout" };
+    let decisions = if args.attack || args.traffic {
+        "off"
+    } else {
+        "stdout"
+    };
     let env = |name: &str| -> Option<String> {
         match name {
             "GATEWAY_PORT" => Some(gateway_port.clone()),
@@ -65,7 +69,12 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         &scratch.0,
         &env,
     )?;
-    let gateway = server::start(config, None, system_clock()).await?;
+    let audit = super::admin_audit::router(&config);
+    let gateway = server::start_extended(config, None, system_clock(), |_| server::Extensions {
+        subscribers: Vec::new(),
+        admin: Some(audit),
+    })
+    .await?;
     let direct = format!("http://{}", bank.bank);
     let protected = format!("http://{}", gateway.addr);
     let outcome = if args.attack {
@@ -89,7 +98,10 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
             .map(|a| format!("http://{a}"))
             .unwrap_or_default();
         print(&banner(&direct, &protected, &admin, &token))?;
-        let _ = tokio::signal::ctrl_c().await;
+        let stopped = args.traffic && traffic(&protected, &direct).await?;
+        if !stopped {
+            let _ = tokio::signal::ctrl_c().await;
+        }
         eprintln!("portcullis demo: stopping");
         Outcome::Clean
     };
@@ -99,12 +111,34 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// `--traffic`: a minute of mixed traffic, with progress on stderr. True when Ctrl-C stopped
+/// it (and so the demo).
+async fn traffic(protected: &str, direct: &str) -> anyhow::Result<bool> {
+    eprintln!(
+        "portcullis demo: sending a minute of mixed benign and hostile traffic (at most {}/s); watch the dashboard",
+        portcullis_demo::traffic::RATE
+    );
+    let run =
+        portcullis_demo::traffic::run(protected, direct, std::time::Duration::from_secs(60), |r| {
+            eprintln!("portcullis demo: {}", r.summary())
+        });
+    tokio::select! {
+        report = run => {
+            let report = report?;
+            eprintln!("portcullis demo: traffic done: {}. Still serving; Ctrl-C stops.", report.summary());
+            Ok(false)
+        }
+        _ = tokio::signal::ctrl_c() => Ok(true),
+    }
+}
+
 fn banner(direct: &str, protected: &str, admin: &str, token: &str) -> String {
     format!(
         r#"Portcullis demo: a deliberately weak bank API, and the same API behind Portcullis.
 
   unprotected bank   {direct}
   through Portcullis {protected}
+  dashboard          {admin}/#token={token}
   admin API          {admin}   (Authorization: Bearer {token})
 
 Demo users: alice / alice-demo-pw, bob / bob-demo-pw, root / root-demo-pw (admin)
@@ -123,7 +157,8 @@ Try it (log in as alice, then read bob's accounts):
 
   curl -s {admin}/metrics -H "authorization: Bearer {token}" | head
 
-Every request through Portcullis prints its decision below (one JSON line each).
+Every request through Portcullis prints its decision below (one JSON line each; not with
+--traffic: the dashboard shows them).
 `portcullis demo --attack` replays a dozen attacks against both and prints the score.
 Ctrl-C stops everything.
 

@@ -1,8 +1,10 @@
 //! One module per subcommand; each returns the outcome that `main` maps to an exit code.
 
+pub mod admin_audit;
 pub mod audit;
 pub mod completions;
 pub mod demo;
+pub mod init;
 pub mod keys;
 pub mod scan;
 pub mod serve;

@@ -38,7 +38,15 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
         // Listening for signals before the "serving on" line: a SIGHUP sent as soon as the
         // gateway says it serves (a supervisor's reload) must reload it, not kill it.
         let signals = Signals::listen()?;
-        let running = server::start(config, Some(args.config.clone()), system_clock()).await?;
+        let audit = super::admin_audit::router(&config);
+        let running =
+            server::start_extended(config, Some(args.config.clone()), system_clock(), |_| {
+                server::Extensions {
+                    subscribers: Vec::new(),
+                    admin: Some(audit),
+                }
+            })
+            .await?;
         eprintln!(
             "portcullis: serving on http{}://{}{}",
             if running.shared.gateway.load().config.server.tls.is_some() {

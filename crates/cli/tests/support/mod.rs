@@ -275,10 +275,14 @@ impl Gateway {
     }
 
     /// A request to the admin listener with a bearer token.
+    /// State-changing calls carry `X-Portcullis-Admin: 1`, as the admin API requires.
     pub fn admin(&self, method: &str, path: &str, token: Option<&str>) -> Resp {
-        let auth = token
+        let mut auth = token
             .map(|t| format!("authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
+        if method != "GET" {
+            auth.push_str("x-portcullis-admin: 1\r\n");
+        }
         send(
             self.admin.expect("admin configured"),
             format!(
