@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use crate::classify;
 use crate::clock::rfc3339;
 use crate::sample::Sample;
-use crate::segment::classify as classify_segment;
 use crate::stats::Stats;
 use crate::template::Trie;
 
@@ -279,26 +278,7 @@ impl Inventory {
     }
 }
 
-/// The path with identifier-like segments replaced by their kind (`/users/{id}`): what
-/// undocumented counters are keyed by before templates are inferred.
-pub fn shape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        out.push('/');
-        match classify_segment(seg) {
-            Some(kind) => {
-                out.push('{');
-                out.push_str(kind.param_name());
-                out.push('}');
-            }
-            None => out.push_str(seg),
-        }
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
-}
+pub use crate::template::shape;
 
 fn documented_endpoint(
     api: &str,

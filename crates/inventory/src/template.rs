@@ -2,7 +2,7 @@
 //!
 //! One [`Trie`] per API and method holds the paths seen, segment by segment. A segment that
 //! looks like an identifier ([`crate::segment::classify`]: integers, UUIDs, hex and hashes,
-//! emails, dates) goes to the node's parameter child at once. Any other segment is a literal
+//! emails) goes to the node's parameter child at once. Any other segment is a literal
 //! until [`Trie::compact`] sees its position vary: when a node has at least
 //! [`CONFIDENT_VALUES`] literal children that were each seen in at most [`RARE_HITS`] requests
 //! (the long tail of slugs and usernames, not a fixed set of words each called again and
@@ -30,6 +30,8 @@ pub const MAX_NODES: usize = 4096;
 struct Param {
     node: Node,
     kinds: Vec<Kind>,
+    /// Literal values were merged in: the position varies, so a new word here is a value.
+    varies: bool,
     /// Hashes of the first distinct values, up to [`CONFIDENT_VALUES`].
     distinct: Vec<u64>,
 }
@@ -56,6 +58,7 @@ impl Param {
     }
 
     fn merge(&mut self, other: Param) {
+        self.varies |= other.varies;
         for k in other.kinds {
             if !self.kinds.contains(&k) {
                 self.kinds.push(k);
@@ -110,21 +113,37 @@ impl Node {
 
     /// Merges the long tail of literal children into the parameter child, then recurses.
     fn compact(&mut self) {
-        let varies = self
-            .param
-            .as_ref()
-            .is_some_and(|p| p.kinds.contains(&Kind::Name));
+        let varies = self.param.as_ref().is_some_and(|p| p.varies);
         let rare: Vec<String> = self
             .literals
             .iter()
-            .filter(|(_, n)| n.hits <= RARE_HITS)
+            .filter(|(k, n)| n.hits <= RARE_HITS && !k.starts_with(SUFFIX))
             .map(|(k, _)| k.clone())
             .collect();
         if rare.len() >= CONFIDENT_VALUES || (varies && !rare.is_empty()) {
             let param = self.param.get_or_insert_with(Box::default);
+            param.varies = true;
             for key in rare {
                 if let Some(child) = self.literals.remove(&key) {
-                    param.note(Kind::Name, &key);
+                    param.note(literal_kind(&key), &key);
+                    param.node.merge(child);
+                }
+            }
+        }
+        // Identifiers kept literal (dates, short integers) join a parameter of their kind,
+        // or one whose position varies, however often they were called.
+        if let Some(param) = &mut self.param {
+            let idlike: Vec<String> = self
+                .literals
+                .keys()
+                .filter(|k| {
+                    classify(k).is_some_and(|kind| param.varies || param.kinds.contains(&kind))
+                })
+                .cloned()
+                .collect();
+            for key in idlike {
+                if let Some(child) = self.literals.remove(&key) {
+                    param.note(literal_kind(&key), &key);
                     param.node.merge(child);
                 }
             }
@@ -138,14 +157,54 @@ impl Node {
     }
 }
 
-/// One segment of a path as the trie reads it.
-enum Seg<'a> {
+/// One piece of a path as the trie reads it.
+enum Tok<'a> {
+    /// A segment kept as written until its position varies.
     Literal(&'a str),
+    /// An identifier (or a `{name}` of a learned template).
     Param(Kind, &'a str),
+    /// A format extension or custom method glued to the segment before it (`.json`,
+    /// `:cancel`): part of the template, never a value.
+    Suffix(&'a str),
 }
 
-fn read(segment: &str) -> Seg<'_> {
-    if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+/// Format extensions that end a segment after an identifier (`/orders/42.json`).
+const EXTENSIONS: &[&str] = &[
+    "json", "xml", "csv", "txt", "html", "htm", "yaml", "yml", "pdf", "png", "jpg", "jpeg", "gif",
+    "svg", "mp3", "wav", "mp4", "zip", "atom", "rss", "ics", "js", "geojson",
+];
+
+/// The key a suffix is held under among a node's literals (no segment starts with \x01).
+const SUFFIX: char = '\u{1}';
+
+/// Splits a trailing `.ext` (a known extension) or `:verb` off a segment.
+fn split_suffix(segment: &str) -> (&str, Option<&str>) {
+    if let Some(i) = segment.find(':') {
+        let (core, verb) = (segment.get(..i), segment.get(i..));
+        if let (Some(core), Some(verb)) = (core, verb)
+            && !core.is_empty()
+            && verb.len() > 1
+            && verb.bytes().skip(1).all(|b| b.is_ascii_alphabetic())
+        {
+            return (core, Some(verb));
+        }
+    }
+    if let Some(i) = segment.rfind('.') {
+        let (core, ext) = (segment.get(..i), segment.get(i..));
+        if let (Some(core), Some(ext)) = (core, ext)
+            && !core.is_empty()
+            && EXTENSIONS
+                .iter()
+                .any(|e| ext.get(1..).is_some_and(|x| x.eq_ignore_ascii_case(e)))
+        {
+            return (core, Some(ext));
+        }
+    }
+    (segment, None)
+}
+
+fn read_core(core: &str) -> Tok<'_> {
+    if let Some(name) = core.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
         let kind = match name.trim_end_matches(|c: char| c.is_ascii_digit()) {
             "id" => Kind::Integer,
             "uuid" => Kind::Uuid,
@@ -154,16 +213,62 @@ fn read(segment: &str) -> Seg<'_> {
             "date" => Kind::Date,
             _ => Kind::Name,
         };
-        return Seg::Param(kind, segment);
+        return Tok::Param(kind, core);
     }
-    match classify(segment) {
-        Some(kind) => Seg::Param(kind, segment),
-        None => Seg::Literal(segment),
+    match classify(core) {
+        // Dates are also API versions (`/2015-03-31/functions`) and short integers versions
+        // or codes (`/api/3/`, `/status/404`): like words, they become a parameter only where
+        // they vary.
+        Some(Kind::Date) | None => Tok::Literal(core),
+        Some(Kind::Integer) if core.len() <= 3 => Tok::Literal(core),
+        Some(kind) => Tok::Param(kind, core),
     }
 }
 
-fn segments(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').filter(|s| !s.is_empty())
+/// The pieces of a path, in order.
+fn tokens(path: &str) -> Vec<Tok<'_>> {
+    let mut out = Vec::new();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        let (core, suffix) = split_suffix(segment);
+        out.push(read_core(core));
+        if let Some(suffix) = suffix {
+            out.push(Tok::Suffix(suffix));
+        }
+    }
+    out
+}
+
+/// The kind of a literal merged into a parameter.
+fn literal_kind(text: &str) -> Kind {
+    match classify(text) {
+        Some(Kind::Date) => Kind::Date,
+        Some(Kind::Integer) => Kind::Integer,
+        _ => Kind::Name,
+    }
+}
+
+/// The path with identifiers replaced by their kind (`/users/{id}.json`): the key of a path's
+/// counters before templates are inferred.
+pub fn shape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for t in tokens(path) {
+        match t {
+            Tok::Literal(text) => {
+                out.push('/');
+                out.push_str(text);
+            }
+            Tok::Param(kind, _) => {
+                out.push_str("/{");
+                out.push_str(kind.param_name());
+                out.push('}');
+            }
+            Tok::Suffix(text) => out.push_str(text),
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// A template a path resolves to.
@@ -196,9 +301,9 @@ impl Trie {
         let mut node = &mut self.root;
         node.hits += 1;
         let mut added = 0;
-        for segment in segments(path) {
-            let next = match read(segment) {
-                Seg::Param(kind, value) => {
+        for tok in tokens(path) {
+            let next = match tok {
+                Tok::Param(kind, value) => {
                     let p = node.param.get_or_insert_with(|| {
                         added += 1;
                         Box::default()
@@ -206,21 +311,29 @@ impl Trie {
                     p.note(kind, value);
                     &mut p.node
                 }
-                Seg::Literal(text) => {
+                Tok::Suffix(text) => {
+                    let key = format!("{SUFFIX}{text}");
+                    if !node.literals.contains_key(&key) {
+                        added += 1;
+                    }
+                    node.literals.entry(key).or_default()
+                }
+                Tok::Literal(text) => {
                     let known = node.literals.contains_key(text);
-                    let varies = node
-                        .param
-                        .as_ref()
-                        .is_some_and(|p| p.kinds.contains(&Kind::Name));
-                    if !known && varies {
-                        let p = node.param.get_or_insert_with(Box::default);
-                        p.note(Kind::Name, text);
-                        &mut p.node
-                    } else {
-                        if !known {
-                            added += 1;
+                    let joins = node.param.as_ref().is_some_and(|p| {
+                        p.varies || classify(text).is_some_and(|k| p.kinds.contains(&k))
+                    });
+                    match (known, joins, node.param.as_mut()) {
+                        (false, true, Some(p)) => {
+                            p.note(literal_kind(text), text);
+                            &mut p.node
                         }
-                        node.literals.entry(text.to_owned()).or_default()
+                        _ => {
+                            if !known {
+                                added += 1;
+                            }
+                            node.literals.entry(text.to_owned()).or_default()
+                        }
                     }
                 }
             };
@@ -244,12 +357,18 @@ impl Trie {
         let mut template = String::new();
         let mut params: Vec<(String, Kind)> = Vec::new();
         let mut confident = true;
-        for segment in segments(path) {
-            template.push('/');
-            let literal = match read(segment) {
-                Seg::Literal(text) => node.literals.get_key_value(text),
-                Seg::Param(..) => None,
+        for tok in tokens(path) {
+            let literal = match &tok {
+                Tok::Literal(text) => node.literals.get_key_value(*text),
+                Tok::Suffix(text) => {
+                    let child = node.literals.get(&format!("{SUFFIX}{text}"))?;
+                    template.push_str(text);
+                    node = child;
+                    continue;
+                }
+                Tok::Param(..) => None,
             };
+            template.push('/');
             node = match literal {
                 Some((text, child)) => {
                     template.push_str(text);
@@ -317,13 +436,13 @@ mod tests {
             "/orders/42",
             "/orders/43/items/3fa85f64-5717-4562-b3fc-2c963f66afa6",
         ]);
-        let r = t.resolve("/orders/43/items/3fa85f64-5717-4562-b3fc-2c963f66afa6");
+        let r = t.resolve("/orders/4343/items/3fa85f64-5717-4562-b3fc-2c963f66afa6");
         assert_eq!(
             r.map(|r| r.template).as_deref(),
             Some("/orders/{id}/items/{uuid}")
         );
         // Two values only: not confident yet.
-        assert!(!t.resolve("/orders/42").is_some_and(|r| r.confident));
+        assert!(!t.resolve("/orders/4242").is_some_and(|r| r.confident));
     }
 
     #[test]
