@@ -23,3 +23,6 @@ pub mod template;
 
 pub use inventory::{ApiSpec, Class, Endpoint, Inventory, Posture, Settings, Snapshot};
 pub use sample::{Client, Sample};
+pub mod learned;
+pub mod logs;
+pub mod route;
