@@ -2,6 +2,8 @@
 //! constants, and a test checks docs/config.md's table of decision-log rules against [`ALL`]
 //! (and that no other rule id is written anywhere in the gateway's code).
 
+/// `client.banned`: the client is on the ban list.
+pub const CLIENT_BANNED: &str = "client.banned";
 /// `request.too-large`: the body is over max_body.
 pub const REQUEST_TOO_LARGE: &str = "request.too-large";
 /// `request.path`: the path cannot be normalized.
@@ -83,6 +85,7 @@ pub const UPSTREAM_TIMEOUT: &str = "upstream.timeout";
 
 /// Every rule id, in the order of docs/config.md's table.
 pub const ALL: &[&str] = &[
+    CLIENT_BANNED,
     REQUEST_TOO_LARGE,
     REQUEST_PATH,
     REQUEST_HOST,

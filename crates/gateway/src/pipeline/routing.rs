@@ -179,6 +179,8 @@ pub(super) fn route<'g, 'p, B>(
     };
     if let Some(plan) = plan {
         outcome.operation = Some(plan.id.clone());
+        outcome.template = Some(plan.template.clone());
+        outcome.deprecated = plan.deprecated;
     }
     Ok(Routed {
         api,

@@ -186,6 +186,7 @@ pub(super) fn build_api(
             owner,
             admin,
             deprecated: op.deprecated,
+            template: Arc::from(op.path.as_str()),
             limits: applicable,
             stages: StageList::default(),
         });

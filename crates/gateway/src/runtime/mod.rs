@@ -107,6 +107,8 @@ pub struct OpPlan {
     pub admin: bool,
     /// Marked deprecated.
     pub deprecated: bool,
+    /// The spec's path template (`/accounts/{id}`).
+    pub template: Arc<str>,
     /// The limits that apply to it (indices into [`Api::limits`]).
     pub limits: Vec<usize>,
     /// The pipeline stages its requests pass, in order.
@@ -423,7 +425,7 @@ impl Gateway {
 
 mod api;
 pub mod lockout;
-mod state;
+pub(crate) mod state;
 mod summary;
 mod upstream;
 
