@@ -23,6 +23,7 @@ pub mod template;
 
 pub use inventory::{ApiSpec, Class, Endpoint, Inventory, Posture, Settings, Snapshot};
 pub use sample::{Client, Sample};
+pub mod detect;
 pub mod learned;
 pub mod logs;
 pub mod route;
