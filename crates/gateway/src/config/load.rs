@@ -185,8 +185,11 @@ impl Config {
                 format!("{n} header fields: give between 1 and {MAX_HEADERS}"),
             ));
         }
-        if self.detect.is_some() {
-            errors.push(at("/detect", NOT_IMPLEMENTED.to_owned()));
+        for (pointer, message) in self.detect.iter().flat_map(|d| d.problems()) {
+            errors.push(at(&pointer, message));
+        }
+        for (pointer, message) in self.storage.iter().flat_map(|s| s.problems()) {
+            errors.push(at(&pointer, message));
         }
         for (i, api) in self.apis.iter().enumerate() {
             for (key, value) in [("response", &api.response), ("threats", &api.threats)] {

@@ -355,7 +355,6 @@ fn keys_of_features_not_built_yet_are_refused_at_their_line() {
             5,
             "/apis/0/response",
         ),
-        ("detect: { enabled: true }\n", 5, "/detect"),
     ] {
         let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
         assert!(
@@ -363,6 +362,58 @@ fn keys_of_features_not_built_yet_are_refused_at_their_line() {
             "{extra}: {e}"
         );
         assert!(e.contains("not implemented yet"), "{extra}: {e}");
+    }
+}
+
+/// `detect` and `storage` are read, and their bad values refused with their place.
+#[test]
+fn detect_and_storage_are_read_and_checked() {
+    let ok = load(&format!(
+        "{MINIMAL}storage: {{ path: p.db, flush: 2s, retention: 7d }}\n\
+         detect: {{ enabled: true, ban: 10m, webhook: http://127.0.0.1:9/alerts, thresholds: {{ stuffing_failures: 5 }} }}\n"
+    ))
+    .unwrap();
+    let d = ok.detect.unwrap();
+    assert_eq!(d.ban.map(|b| b.0.as_secs()), Some(600));
+    assert_eq!(d.thresholds.stuffing_failures, Some(5));
+    assert_eq!(ok.storage.unwrap().flush.0.as_secs(), 2);
+    for (extra, pointer, what) in [
+        (
+            "detect: { webhook: ftp://x }\n",
+            "/detect/webhook",
+            "not an http://",
+        ),
+        (
+            "detect: { ban_on: [stuffing, guessing] }\n",
+            "/detect/ban_on/1",
+            "unknown detector",
+        ),
+        (
+            "detect: { thresholds: { scanning_share: 2 } }\n",
+            "/detect/thresholds/scanning_share",
+            "at most 1",
+        ),
+        (
+            "detect: { thresholds: { spike_min: 0 } }\n",
+            "/detect/thresholds/spike_min",
+            "more than 0",
+        ),
+        (
+            "storage: { path: p.db, flush: 1ms }\n",
+            "/storage/flush",
+            "at least 100ms",
+        ),
+        (
+            "detect: { thresholds: { nope: 1 } }\n",
+            "/detect/thresholds",
+            "nope",
+        ),
+    ] {
+        let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("gw.yaml:5:") && e.contains(pointer) && e.contains(what),
+            "{extra}: {e}"
+        );
     }
 }
 
