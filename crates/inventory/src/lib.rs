@@ -27,3 +27,5 @@ pub mod detect;
 pub mod learned;
 pub mod logs;
 pub mod route;
+pub mod store;
+pub mod webhook;
