@@ -102,7 +102,9 @@ pub fn read(path: &Path, mut each: impl FnMut(Sample)) -> Result<Summary, LogErr
         .find(|l| !l.trim_ascii().is_empty());
     let one_line_object = first_line.is_some_and(|l| {
         let l = l.trim_ascii();
-        l.starts_with(b"{") && l.ends_with(b"}") && serde_json::from_slice::<Value>(l).is_ok()
+        l.starts_with(b"{")
+            && l.ends_with(b"}")
+            && serde_json::from_slice::<Value>(l).is_ok_and(|v| v.get("log").is_none())
     });
     let mut out = Summary::default();
     if starts_object && !one_line_object {

@@ -38,7 +38,19 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
         // Listening for signals before the "serving on" line: a SIGHUP sent as soon as the
         // gateway says it serves (a supervisor's reload) must reload it, not kill it.
         let signals = Signals::listen()?;
-        let running = server::start(config, Some(args.config.clone()), system_clock()).await?;
+        // The inventory and the detectors, when something reads them (the admin API, the
+        // storage file) or acts on them (detect).
+        let wanted = config.admin.is_some() || config.storage.is_some() || config.detect.is_some();
+        let (running, wired) = if wanted {
+            let (extend, wired) = crate::wire::inventory::build(&config)?;
+            let running =
+                server::start_extended(config, Some(args.config.clone()), system_clock(), extend)
+                    .await?;
+            (running, Some(wired))
+        } else {
+            let running = server::start(config, Some(args.config.clone()), system_clock()).await?;
+            (running, None)
+        };
         eprintln!(
             "portcullis: serving on http{}://{}{}",
             if running.shared.gateway.load().config.server.tls.is_some() {
@@ -59,6 +71,10 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
         // the process exits (a no-op without it).
         let limiter = shared.gateway.load().limiter.clone();
         let _ = tokio::task::spawn_blocking(move || limiter.flush_storage()).await;
+        // The inventory recorded since its last write, likewise.
+        if let Some(wired) = wired {
+            let _ = tokio::task::spawn_blocking(move || wired.finish()).await;
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Outcome::Clean)
