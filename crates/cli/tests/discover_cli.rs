@@ -47,7 +47,7 @@ fn traffic() -> Vec<(&'static str, String, u16, Option<&'static str>)> {
 fn decision_log() -> String {
     let mut out = String::new();
     for (i, (m, p, s, who)) in traffic().into_iter().enumerate() {
-        let sub = who.map_or(Value::Null, |w| Value::from(w));
+        let sub = who.map_or(Value::Null, Value::from);
         out.push_str(
             &serde_json::json!({
                 "ts": format!("2026-12-07T01:00:{:02}.000Z", i % 60), "request_id": format!("r{i}"),

@@ -216,11 +216,20 @@ impl Writer {
                         }),
                         Err(_) => None,
                     };
-                    if let Some(rows) = rows
-                        && let Err(e) = store.save(&rows, now.saturating_sub(retention_ms))
-                    {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(file = %path.display(), error = %e, "cannot write the inventory");
+                    if let Some(rows) = rows {
+                        match store.save(&rows, now.saturating_sub(retention_ms)) {
+                            Ok(()) => tracing::debug!(
+                                file = %path.display(),
+                                endpoints = rows.0.len() + rows.1.len(),
+                                requests = rows.0.iter().map(|r| r.1.stats.requests).sum::<u64>()
+                                    + rows.1.iter().map(|r| r.1.requests).sum::<u64>(),
+                                "inventory written"
+                            ),
+                            Err(e) => {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(file = %path.display(), error = %e, "cannot write the inventory");
+                            }
+                        }
                     }
                     if last {
                         break;

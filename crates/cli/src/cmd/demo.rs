@@ -65,7 +65,9 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         &scratch.0,
         &env,
     )?;
-    let gateway = server::start(config, None, system_clock()).await?;
+    // The inventory (and the dashboard's view of it) of the demo's traffic.
+    let (extend, wired) = crate::wire::inventory::build(&config)?;
+    let gateway = server::start_extended(config, None, system_clock(), extend).await?;
     let direct = format!("http://{}", bank.bank);
     let protected = format!("http://{}", gateway.addr);
     let outcome = if args.attack {
@@ -94,6 +96,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         Outcome::Clean
     };
     gateway.shutdown().await;
+    wired.finish();
     bank.shutdown().await;
     drop(scratch);
     Ok(outcome)
