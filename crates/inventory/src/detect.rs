@@ -5,7 +5,7 @@
 //!
 //! - **spike**: a client's (or an endpoint's) requests in a window above both a floor and
 //!   `spike_factor` times its own baseline (a moving average of its earlier windows);
-//! - **stuffing**: failed logins (401/403 on a login operation, or a lockout refusal) from
+//! - **stuffing**: failed logins (401/403/429 on a login operation, or a lockout refusal) from
 //!   one client, or failed authentications of one account from many clients;
 //! - **enumeration**: one client reading many distinct objects of one parameterized endpoint;
 //! - **scanning**: a high 404/405 share, or many distinct undocumented paths, from one client;
@@ -212,7 +212,8 @@ impl Detectors {
         };
         let (w, max) = (self.t.window_ms, self.t.max_clients);
         let login = self.is_login(s.operation.as_deref());
-        let failed_login = (login && matches!(s.status, 401 | 403))
+        // A login refused for its password, or refused because it came too often.
+        let failed_login = (login && matches!(s.status, 401 | 403 | 429))
             || s.rule.as_deref().is_some_and(|r| r.starts_with("lockout"));
         let endpoint = format!(
             "{} {}",
@@ -263,7 +264,7 @@ impl Detectors {
         if track.window.failed_logins >= t.stuffing_failures && track.once("stuffing") {
             found.push((
                 "stuffing",
-                format!("failed logins from this client in {} s", w / 1000),
+                format!("failed or refused logins from this client in {} s", w / 1000),
                 track.window.failed_logins as f64,
                 t.stuffing_failures as f64,
             ));
