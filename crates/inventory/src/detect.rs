@@ -264,7 +264,10 @@ impl Detectors {
         if track.window.failed_logins >= t.stuffing_failures && track.once("stuffing") {
             found.push((
                 "stuffing",
-                format!("failed or refused logins from this client in {} s", w / 1000),
+                format!(
+                    "failed or refused logins from this client in {} s",
+                    w / 1000
+                ),
                 track.window.failed_logins as f64,
                 t.stuffing_failures as f64,
             ));
