@@ -151,7 +151,7 @@ impl Track {
 }
 
 /// Endpoints whose objects one client window tracks.
-const OBJECT_ENDPOINTS: usize = 16;
+const OBJECT_ENDPOINTS: usize = 8;
 /// Alerts kept in memory.
 pub const KEPT_ALERTS: usize = 1000;
 
@@ -215,11 +215,10 @@ impl Detectors {
         // A login refused for its password, or refused because it came too often.
         let failed_login = (login && matches!(s.status, 401 | 403 | 429))
             || s.rule.as_deref().is_some_and(|r| r.starts_with("lockout"));
-        let endpoint = format!(
-            "{} {}",
-            s.method,
-            s.route_template.as_deref().unwrap_or(&s.path)
-        );
+        let endpoint = match &s.route_template {
+            Some(t) => format!("{} {t}", s.method),
+            None => format!("{} {}", s.method, crate::template::shape(&s.path)),
+        };
         let t = self.t.clone();
         let mut found: Vec<(&'static str, String, f64, f64)> = Vec::new();
         let Some(track) = Self::bounded(&mut self.clients, &client, max, s.ts_ms, w) else {

@@ -44,6 +44,11 @@ impl Default for Settings {
     }
 }
 
+/// The most (API, method) pairs whose undocumented paths are learned: with
+/// [`crate::template::MAX_NODES`] nodes of at most [`crate::template::MAX_LITERAL`] bytes
+/// each, what the templates can hold is bounded.
+pub const MAX_TRIES: usize = 64;
+
 /// The key of a documented endpoint: API and operation id.
 pub type OpKey = (String, String);
 /// The key of an undocumented endpoint: API, method and path shape or template.
@@ -114,8 +119,7 @@ impl Inventory {
         }
         let method = s.method.to_ascii_uppercase();
         let trie_key = (api.clone(), method.clone());
-        if !self.tries.contains_key(&trie_key) && self.tries.len() >= self.settings.max_undocumented
-        {
+        if !self.tries.contains_key(&trie_key) && self.tries.len() >= MAX_TRIES {
             self.overflow += 1;
             return;
         }
@@ -209,8 +213,10 @@ impl Inventory {
                 self.overflow += 1;
                 continue;
             }
-            let trie = self.tries.entry((api.clone(), method.clone())).or_default();
-            trie.insert(&path);
+            let key = (api.clone(), method.clone());
+            if self.tries.contains_key(&key) || self.tries.len() < MAX_TRIES {
+                self.tries.entry(key).or_default().insert(&path);
+            }
             self.undocumented
                 .entry((api, method, path))
                 .or_default()
@@ -610,8 +616,20 @@ paths:
             ));
         }
         assert!(inv.undocumented().len() <= 64);
+        // Many methods and long segments: the templates stay bounded too.
+        for i in 0..5_000u32 {
+            let mut s = sample(None, "", &format!("/{}/{i}", "z".repeat(300)), false);
+            s.method = format!("M{}", i % 200);
+            inv.record(&s);
+        }
+        assert!(inv.tries.len() <= MAX_TRIES);
+        assert!(
+            inv.tries
+                .values()
+                .all(|t| t.len() <= crate::template::MAX_NODES)
+        );
         let snap = inv.snapshot(1_000_001);
         let total: u64 = snap.endpoints.iter().map(|e| e.requests).sum();
-        assert_eq!(total + snap.overflow, 10_000);
+        assert_eq!(total + snap.overflow, 15_000);
     }
 }

@@ -24,6 +24,9 @@ pub const CONFIDENT_VALUES: usize = 3;
 pub const RARE_HITS: u64 = 2;
 /// The most nodes one trie holds.
 pub const MAX_NODES: usize = 4096;
+/// A segment longer than this is a value (an opaque token or id), never a literal, so a
+/// node never holds more than this many bytes of text.
+pub const MAX_LITERAL: usize = 128;
 
 /// A parameter position: its subtree, the kinds of values seen and a few distinct values.
 #[derive(Debug, Clone, Default)]
@@ -214,6 +217,9 @@ fn read_core(core: &str) -> Tok<'_> {
             _ => Kind::Name,
         };
         return Tok::Param(kind, core);
+    }
+    if core.len() > MAX_LITERAL {
+        return Tok::Param(Kind::Name, core);
     }
     match classify(core) {
         // Dates are also API versions (`/2015-03-31/functions`) and short integers versions
