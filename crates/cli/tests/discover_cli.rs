@@ -217,7 +217,7 @@ fn the_rate_limit_snippet_is_accepted_by_check() {
     assert!(snippet.contains("operations: [getMe]"), "{snippet}");
     let indented: String = snippet.lines().map(|l| format!("    {l}\n")).collect();
     let config = format!(
-        "server: {{ listen: 127.0.0.1:0 }}\nidentity:\n  jwt:\n    - {{ issuer: i, secret: \"{}\", algorithms: [HS256] }}\napis:\n  - name: bank\n    spec: {}\n    upstream: http://127.0.0.1:9\n{indented}",
+        "server: {{ listen: 127.0.0.1:0 }}\nidentity:\n  jwt:\n    - {{ issuer: i, secret: \"{}\", algorithms: [HS256] }}\napis:\n  - name: bank\n    spec: {}\n    upstream: http://127.0.0.1:9\n{indented}detect: {{ ban: 10m, webhook: http://127.0.0.1:9/alerts }}\n",
         "s".repeat(40),
         bank().display()
     );
@@ -234,7 +234,12 @@ fn the_rate_limit_snippet_is_accepted_by_check() {
         String::from_utf8_lossy(&out.stderr),
         std::fs::read_to_string(&path).unwrap()
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("limit"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("limit"), "{stdout}");
+    assert!(
+        stdout.contains("detect: on, window 60 s, bans 600s on stuffing/enumeration/scanning"),
+        "{stdout}"
+    );
 }
 
 #[test]

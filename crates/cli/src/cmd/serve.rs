@@ -188,11 +188,15 @@ impl Signals {
 /// Validates a config and its specs, prints the effective routes and policies.
 pub fn check(args: &ConfigArgs) -> anyhow::Result<Outcome> {
     let config = Config::load(&args.config)?;
+    let inventory = crate::wire::inventory::describe(&config);
     let summary = runtime()?.block_on(async {
         let gw = Gateway::build(config, None, system_clock()).await?;
         Ok::<_, anyhow::Error>(gw.summary())
     })?;
-    super::print(&summary_text(&args.config, &summary))?;
+    super::print(&format!(
+        "{}{inventory}",
+        summary_text(&args.config, &summary)
+    ))?;
     Ok(Outcome::Clean)
 }
 

@@ -239,6 +239,43 @@ pub fn build(
     Ok((extend, Wired { writer }))
 }
 
+/// What `check` prints about the inventory and the detectors.
+pub fn describe(config: &Config) -> String {
+    let mut out = String::new();
+    if config.admin.is_some() || config.storage.is_some() || config.detect.is_some() {
+        out.push_str("\ninventory: on");
+        if let Some(s) = &config.storage {
+            out.push_str(&format!(
+                " (stored in {}, every {:?}, kept {:?})",
+                s.path.display(),
+                s.flush.0,
+                s.retention.0
+            ));
+        }
+        out.push('\n');
+    }
+    match config.detect.as_ref().filter(|d| d.enabled) {
+        Some(d) => {
+            let t = thresholds(d);
+            out.push_str(&format!(
+                "detect: on, window {} s, bans {}, webhook {}\n",
+                t.window_ms / 1000,
+                d.ban.map_or("off".to_owned(), |b| format!(
+                    "{:?} on {}",
+                    b.0,
+                    t.ban_on.join("/")
+                )),
+                d.webhook
+                    .as_deref()
+                    .map_or("off".to_owned(), portcullis_gateway::config::redact_url)
+            ));
+        }
+        None if config.detect.is_some() => out.push_str("detect: off (enabled: false)\n"),
+        None => {}
+    }
+    out
+}
+
 fn open_store(path: &Path) -> anyhow::Result<Store> {
     Store::open(path).with_context(|| "inventory: cannot open storage.path".to_owned())
 }
