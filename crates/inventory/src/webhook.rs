@@ -96,3 +96,78 @@ impl Webhook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::time::Instant;
+
+    /// Reads one HTTP/1.1 request (head and a Content-Length body) from `stream`.
+    fn read_request(stream: &mut std::net::TcpStream) -> String {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    return text;
+                }
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    #[test]
+    fn a_failed_delivery_is_retried() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().take(2).enumerate() {
+                let mut stream = stream.unwrap();
+                let request = read_request(&mut stream);
+                let status = if i == 0 {
+                    "500 Internal Server Error"
+                } else {
+                    "200 OK"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = tx.send(request);
+            }
+        });
+        let hook = Webhook::start(&format!("http://{addr}/alerts")).unwrap();
+        hook.send(serde_json::json!({"detector": "stuffing", "value": 10.0}));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while hook.sent.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(hook.sent.load(Ordering::Relaxed), 1);
+        assert_eq!(hook.dropped.load(Ordering::Relaxed), 0);
+        let first = rx.recv().unwrap();
+        let second = rx.recv().unwrap();
+        for r in [first, second] {
+            assert!(r.starts_with("POST /alerts HTTP/1.1"), "{r}");
+            assert!(
+                r.contains("application/json") && r.contains("\"detector\":\"stuffing\""),
+                "{r}"
+            );
+        }
+    }
+}
