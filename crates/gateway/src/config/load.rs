@@ -51,11 +51,6 @@ pub enum ConfigError {
     },
 }
 
-/// Why a key of a feature not built yet is refused: accepted and ignored, it would leave the
-/// user believing the API is protected.
-const NOT_IMPLEMENTED: &str = "not implemented yet: this version does not enforce it; remove the key (it is refused \
-     rather than accepted and ignored, so no protection is assumed that does not run)";
-
 /// The shortest HMAC secret accepted for HS256/384/512 (RFC 7518 §3.2: a key of the hash's
 /// size, 256 bits, at least).
 const MIN_HMAC_SECRET: usize = 32;
@@ -192,11 +187,7 @@ impl Config {
             errors.push(at(&pointer, message));
         }
         for (i, api) in self.apis.iter().enumerate() {
-            for (key, value) in [("response", &api.response), ("threats", &api.threats)] {
-                if value.is_some() {
-                    errors.push(at(&format!("/apis/{i}/{key}"), NOT_IMPLEMENTED.to_owned()));
-                }
-            }
+            super::protect_check::check(i, api, &mut |p, m| errors.push(at(&p, m)));
             if self.apis.iter().take(i).any(|a| a.name == api.name) {
                 errors.push(at(
                     &format!("/apis/{i}/name"),

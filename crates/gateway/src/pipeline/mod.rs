@@ -90,7 +90,9 @@ impl Outcome {
         match mode {
             Mode::Enforce => Some(self.refuse(&denial, request_id)),
             Mode::Monitor => {
-                if self.rule.is_none() {
+                // The first denial is kept; a rule noted on an allowed request (an answer
+                // masked, uninspected...) gives way to it.
+                if self.rule.is_none() || self.decision == decision::Kind::Allow {
                     self.decision = decision::Kind::Monitor;
                     self.rule = Some(denial.rule);
                     self.reason = Some(denial.reason);

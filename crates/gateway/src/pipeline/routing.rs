@@ -129,6 +129,11 @@ pub(super) fn route<'g, 'p, B>(
         return Err(outcome.refuse(&d, ctx.request_id));
     };
     outcome.api = Some(api.name.clone());
+    if let Some(cors) = api.cors.as_deref()
+        && super::stages::cors::is_preflight(req)
+    {
+        return Err(super::stages::cors::preflight(ctx, cors, req, outcome));
+    }
     let forward_path = {
         let base = match &api.strip {
             Some(prefix) => normalized
