@@ -205,7 +205,12 @@ fn serve_classifies_alerts_bans_and_keeps_the_inventory_across_kill_9() {
     assert_eq!(alert["value"], 4.0);
     assert_eq!(alert["threshold"], 4.0);
     assert_eq!(alert["banned"], true, "{alert:#}");
-    assert!(alert["figure"].as_str().unwrap().contains("failed logins"));
+    assert!(
+        alert["figure"]
+            .as_str()
+            .unwrap()
+            .contains("failed or refused logins")
+    );
     eventually("the client banned", PATIENCE, || {
         let r = gw.send("GET /users/me HTTP/1.1\r\nhost: bank\r\nconnection: close\r\n\r\n");
         if r.status == 403 {

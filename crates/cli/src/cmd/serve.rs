@@ -42,10 +42,15 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
         // storage file) or acts on them (detect).
         let wanted = config.admin.is_some() || config.storage.is_some() || config.detect.is_some();
         let (running, wired) = if wanted {
-            let (extend, wired) = crate::wire::inventory::build(&config)?;
+            let (extend, mut wired) = crate::wire::inventory::build(&config)?;
+            let (storage, base_dir) = (config.storage.clone(), config.base_dir.clone());
             let running =
                 server::start_extended(config, Some(args.config.clone()), system_clock(), extend)
                     .await?;
+            if let Err(e) = wired.attach_storage(storage.as_ref(), &base_dir) {
+                running.shutdown().await;
+                return Err(e);
+            }
             (running, Some(wired))
         } else {
             let running = server::start(config, Some(args.config.clone()), system_clock()).await?;

@@ -9,7 +9,7 @@ use anyhow::Context;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use portcullis_gateway::config::{Config, DetectConfig};
+use portcullis_gateway::config::{Config, DetectConfig, StorageConfig};
 use portcullis_gateway::observe::{Observation, Subscriber};
 use portcullis_gateway::server::{Extensions, Hooks};
 use portcullis_inventory::detect::{Detectors, Thresholds};
@@ -64,11 +64,43 @@ pub fn sample(o: &Observation) -> Sample {
 
 /// What `serve` keeps to stop the inventory cleanly.
 pub struct Wired {
-    /// The storage writer, when `storage` is set.
-    pub writer: Option<Writer>,
+    inventory: Arc<Mutex<Inventory>>,
+    /// The storage writer, once attached.
+    writer: Option<Writer>,
 }
 
 impl Wired {
+    /// Restores the inventory from `storage.path` and starts writing it there. Called once the
+    /// gateway has started, so that a bad storage file is first reported by the gateway's own
+    /// located check.
+    pub fn attach_storage(
+        &mut self,
+        storage: Option<&StorageConfig>,
+        base_dir: &Path,
+    ) -> anyhow::Result<()> {
+        let Some(storage) = storage else {
+            return Ok(());
+        };
+        let path = base_dir.join(&storage.path);
+        let store = open_store(&path)?;
+        let (documented, undocumented) = store
+            .load()
+            .with_context(|| format!("inventory: cannot read {}", path.display()))?;
+        if let Ok(mut inv) = self.inventory.lock() {
+            inv.restore(documented, undocumented);
+        }
+        self.writer = Some(
+            Writer::start(
+                store,
+                self.inventory.clone(),
+                storage.flush.0,
+                storage.retention.0,
+            )
+            .context("cannot start the inventory writer")?,
+        );
+        Ok(())
+    }
+
     /// Writes what is left of the inventory.
     pub fn finish(self) {
         if let Some(w) = self.writer {
@@ -183,8 +215,9 @@ fn apis(config: &Config) -> anyhow::Result<Vec<ApiSpec>> {
         .collect()
 }
 
-/// Builds the inventory (restored from `storage.path`) and the detectors for `config`;
-/// returns the `extend` function for `start_extended` and what to finish at shutdown.
+/// Builds the inventory and the detectors for `config`; returns the `extend` function for
+/// `start_extended` and what attaches the storage ([`Wired::attach_storage`]) and finishes it
+/// at shutdown.
 pub fn build(
     config: &Config,
 ) -> anyhow::Result<(impl FnOnce(&Hooks) -> Extensions + use<>, Wired)> {
@@ -196,28 +229,14 @@ pub fn build(
     if let Some(s) = &config.storage {
         settings.retention_ms = u64::try_from(s.retention.0.as_millis()).unwrap_or(u64::MAX);
     }
-    let mut inventory = Inventory::new(apis(config)?, settings);
-    let mut writer_parts = None;
-    if let Some(storage) = &config.storage {
-        let path = config.base_dir.join(&storage.path);
-        let store = open_store(&path)?;
-        let (documented, undocumented) = store
-            .load()
-            .with_context(|| format!("inventory: cannot read {}", path.display()))?;
-        inventory.restore(documented, undocumented);
-        writer_parts = Some((store, storage.flush.0, storage.retention.0));
-    }
-    let inventory = Arc::new(Mutex::new(inventory));
-    let writer = match writer_parts {
-        Some((store, flush, retention)) => Some(
-            Writer::start(store, inventory.clone(), flush, retention)
-                .context("cannot start the inventory writer")?,
-        ),
-        None => None,
-    };
+    let inventory = Arc::new(Mutex::new(Inventory::new(apis(config)?, settings)));
     let webhook = match detect.as_ref().and_then(|d| d.webhook.as_deref()) {
         Some(url) => Some(Webhook::start(url).context("cannot start the alert webhook")?),
         None => None,
+    };
+    let wired = Wired {
+        inventory: inventory.clone(),
+        writer: None,
     };
     let shared = Shared {
         inventory,
@@ -236,7 +255,7 @@ pub fn build(
         })],
         admin: Some(router(shared)),
     };
-    Ok((extend, Wired { writer }))
+    Ok((extend, wired))
 }
 
 /// What `check` prints about the inventory and the detectors.
