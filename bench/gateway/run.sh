@@ -13,6 +13,8 @@
 #                         turn the cache off; `jwt_bench verify` measures the verifier alone)
 #   (g) limit_memory      (c) plus a rate limit on the client IP, memory backend (never denies)
 #   (h) limit_redis       the same limit with the Redis backend (a redis-server started here)
+#   (i) inventory         (c) with the admin API and `detect` on: the inventory and the anomaly
+#                         detectors fed by every observation (issue 25: cost >= 0.95x of route)
 # and the baselines that send the same request as a row above, so that a ratio compares like
 # with like:
 #   nginx_post            nginx proxying (d)'s POST with its JSON body: the base of (d)
@@ -135,15 +137,15 @@ echo "signing $TOKENS RS256 tokens..." >&2
 "$bin/jwt_bench" gen "$work" "$TOKENS" >&2
 first_token=$(head -n1 "$work/tokens.txt")
 
-gateway_config() { # name validate backend limits [protect]
-  local name=$1 validate=$2 backend=$3 limits=$4 protect=${5:-no}
+gateway_config() { # name validate backend limits [extra: protect | inventory]
+  local name=$1 validate=$2 backend=$3 limits=$4 extra=${5:-no}
+  local protect=no inventory=no
+  [ "$extra" = protect ] && protect=yes
+  [ "$extra" = inventory ] && inventory=yes
   {
     cat <<CONF
 server:
   listen: 127.0.0.1:$GW_PORT
-admin:
-  listen: 127.0.0.1:$ADMIN_PORT
-  token: bench-admin-token-0123456789abcdef
 log:
   decisions: "off"
 identity:
@@ -169,11 +171,18 @@ CONF
       echo "    rate_limits:"
       echo "      - { key: ip, limit: 100000000, per: 1s }"
     fi
+    # The inventory runs when something reads it (the admin API) and the detectors with
+    # `detect`; the other scenarios have neither, so they measure the gateway without them.
+    if [ "$inventory" = yes ]; then
+      printf 'admin:\n  listen: 127.0.0.1:%s\n  token: bench-admin-token-0123456789abcdef\n' "$ADMIN_PORT"
+      echo "detect: { enabled: true }"
+    fi
   } >"$work/$name.yaml"
 }
 gateway_config route off memory no
+gateway_config inventory off memory no inventory
 gateway_config validate block memory no
-gateway_config protect block memory no yes
+gateway_config protect block memory no protect
 gateway_config jwt off memory no
 gateway_config limit_memory off memory yes
 gateway_config limit_redis off "redis://127.0.0.1:$REDIS_PORT/" yes
@@ -366,7 +375,7 @@ NGINX
       kill "$bare_pid" 2>/dev/null || true
       wait "$bare_pid" 2>/dev/null || true
       while (exec 3<>"/dev/tcp/127.0.0.1/$BARE_PORT") 2>/dev/null; do sleep 0.05; done ;;
-    route | validate | protect | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
+    route | inventory | validate | protect | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
       config=$scenario script=get.lua
       case $scenario in
         validate | protect) script=post.lua ;;
@@ -421,7 +430,7 @@ awk '
     # differs from it by one feature only (its base).
     same["route"] = "nginx"; same["bare"] = "nginx"; same["validate"] = "nginx_post"; same["protect"] = "nginx_post"; same["half_route"] = "half_nginx"
     base["validate"] = "route"; base["protect"] = "validate"; base["route_token"] = "route"; base["jwt_cache"] = "route_token"
-    base["jwt_nocache"] = "route_token"; base["limit_memory"] = "route"; base["limit_redis"] = "route"
+    base["jwt_nocache"] = "route_token"; base["limit_memory"] = "route"; base["limit_redis"] = "route"; base["inventory"] = "route"
     printf "| run | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | CPU us/req | vs nginx, same request | vs its base | non-2xx/errors |\n"
     printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     for (i = 1; i <= NR; i++) {

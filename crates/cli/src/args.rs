@@ -255,7 +255,8 @@ pub struct DiscoverArgs {
     /// The documented API.
     #[arg(long, value_name = "SPEC")]
     pub spec: PathBuf,
-    /// Recorded traffic (a decision log).
+    /// Recorded traffic: a Portcullis decision log, a HAR file, or an nginx/Apache combined
+    /// access log (told apart by content).
     #[arg(long, value_name = "FILE")]
     pub log: PathBuf,
     /// Output format.

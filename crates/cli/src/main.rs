@@ -4,6 +4,7 @@
 
 mod args;
 mod cmd;
+mod wire;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use cmd::{NotAvailable, Outcome};
+use cmd::Outcome;
 
 /// jemalloc instead of the system allocator: parsing, auditing and dropping many documents on
 /// every core at once spent about a third of the audit's CPU time in glibc malloc and free
@@ -43,8 +44,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => cmd::serve::serve(&args),
         Command::Check(args) => cmd::serve::check(&args),
         Command::Init(args) => cmd::init::run(&args),
-        Command::Discover(_) => Err(NotAvailable("discover").into()),
-        Command::Inventory(_) => Err(NotAvailable("inventory").into()),
+        Command::Discover(args) => cmd::discover::discover(&args),
+        Command::Inventory(args) => cmd::discover::inventory(&args),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Completions(args) => cmd::completions::run(&args),
         Command::Keys(command) => cmd::keys::run(&command),

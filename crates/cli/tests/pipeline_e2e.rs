@@ -347,8 +347,8 @@ fn unsafe_or_absurd_configuration_values_are_refused_or_warned_about() {
             "/server/limits/request_timeout",
         ),
         (
-            "detect: { enabled: true }\n",
-            "/detect: not implemented yet",
+            "detect: { thresholds: { scanning_share: 2 } }\n",
+            "/detect/thresholds/scanning_share: must be more than 0 and at most 1",
         ),
     ] {
         let (code, text) = check(extra);

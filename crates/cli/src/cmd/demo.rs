@@ -69,10 +69,17 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         &scratch.0,
         &env,
     )?;
+    // The inventory (and the dashboard's view of it) of the demo's traffic, and the audit
+    // findings of the demo's spec.
     let audit = super::admin_audit::router(&config);
-    let gateway = server::start_extended(config, None, system_clock(), |_| server::Extensions {
-        subscribers: Vec::new(),
-        admin: Some(audit),
+    let (extend, wired) = crate::wire::inventory::build(&config)?;
+    let gateway = server::start_extended(config, None, system_clock(), move |hooks| {
+        let mut ext = extend(hooks);
+        ext.admin = Some(match ext.admin.take() {
+            Some(r) => r.merge(audit),
+            None => audit,
+        });
+        ext
     })
     .await?;
     let direct = format!("http://{}", bank.bank);
@@ -106,6 +113,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
         Outcome::Clean
     };
     gateway.shutdown().await;
+    wired.finish();
     bank.shutdown().await;
     drop(scratch);
     Ok(outcome)

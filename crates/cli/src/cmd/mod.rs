@@ -4,6 +4,7 @@ pub mod admin_audit;
 pub mod audit;
 pub mod completions;
 pub mod demo;
+pub mod discover;
 pub mod init;
 pub mod keys;
 pub mod scan;
@@ -48,15 +49,3 @@ impl From<Outcome> for ExitCode {
         }
     }
 }
-
-/// The error of a subcommand that is declared but not built yet (exit 2, no fake output).
-#[derive(Debug)]
-pub struct NotAvailable(pub &'static str);
-
-impl std::fmt::Display for NotAvailable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`portcullis {}` is not available yet", self.0)
-    }
-}
-
-impl std::error::Error for NotAvailable {}

@@ -38,15 +38,44 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
         // Listening for signals before the "serving on" line: a SIGHUP sent as soon as the
         // gateway says it serves (a supervisor's reload) must reload it, not kill it.
         let signals = Signals::listen()?;
+        // The audit findings of the loaded specs on the admin API; the inventory and the
+        // detectors when something reads them (the admin API, the storage file) or acts on
+        // them (detect).
         let audit = super::admin_audit::router(&config);
-        let running =
-            server::start_extended(config, Some(args.config.clone()), system_clock(), |_| {
-                server::Extensions {
-                    subscribers: Vec::new(),
-                    admin: Some(audit),
-                }
-            })
+        let wanted = config.admin.is_some() || config.storage.is_some() || config.detect.is_some();
+        let (running, wired) = if wanted {
+            let (extend, mut wired) = crate::wire::inventory::build(&config)?;
+            let (storage, base_dir) = (config.storage.clone(), config.base_dir.clone());
+            let running = server::start_extended(
+                config,
+                Some(args.config.clone()),
+                system_clock(),
+                move |hooks| {
+                    let mut ext = extend(hooks);
+                    ext.admin = Some(match ext.admin.take() {
+                        Some(r) => r.merge(audit),
+                        None => audit,
+                    });
+                    ext
+                },
+            )
             .await?;
+            if let Err(e) = wired.attach_storage(storage.as_ref(), &base_dir) {
+                running.shutdown().await;
+                return Err(e);
+            }
+            (running, Some(wired))
+        } else {
+            let running =
+                server::start_extended(config, Some(args.config.clone()), system_clock(), |_| {
+                    server::Extensions {
+                        subscribers: Vec::new(),
+                        admin: Some(audit),
+                    }
+                })
+                .await?;
+            (running, None)
+        };
         eprintln!(
             "portcullis: serving on http{}://{}{}",
             if running.shared.gateway.load().config.server.tls.is_some() {
@@ -67,6 +96,10 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
         // the process exits (a no-op without it).
         let limiter = shared.gateway.load().limiter.clone();
         let _ = tokio::task::spawn_blocking(move || limiter.flush_storage()).await;
+        // The inventory recorded since its last write, likewise.
+        if let Some(wired) = wired {
+            let _ = tokio::task::spawn_blocking(move || wired.finish()).await;
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Outcome::Clean)
@@ -180,11 +213,15 @@ impl Signals {
 /// Validates a config and its specs, prints the effective routes and policies.
 pub fn check(args: &ConfigArgs) -> anyhow::Result<Outcome> {
     let config = Config::load(&args.config)?;
+    let inventory = crate::wire::inventory::describe(&config);
     let summary = runtime()?.block_on(async {
         let gw = Gateway::build(config, None, system_clock()).await?;
         Ok::<_, anyhow::Error>(gw.summary())
     })?;
-    super::print(&summary_text(&args.config, &summary))?;
+    super::print(&format!(
+        "{}{inventory}",
+        summary_text(&args.config, &summary)
+    ))?;
     Ok(Outcome::Clean)
 }
 

@@ -51,11 +51,6 @@ pub enum ConfigError {
     },
 }
 
-/// Why a key of a feature not built yet is refused: accepted and ignored, it would leave the
-/// user believing the API is protected.
-const NOT_IMPLEMENTED: &str = "not implemented yet: this version does not enforce it; remove the key (it is refused \
-     rather than accepted and ignored, so no protection is assumed that does not run)";
-
 /// The shortest HMAC secret accepted for HS256/384/512 (RFC 7518 §3.2: a key of the hash's
 /// size, 256 bits, at least).
 const MIN_HMAC_SECRET: usize = 32;
@@ -185,8 +180,11 @@ impl Config {
                 format!("{n} header fields: give between 1 and {MAX_HEADERS}"),
             ));
         }
-        if self.detect.is_some() {
-            errors.push(at("/detect", NOT_IMPLEMENTED.to_owned()));
+        for (pointer, message) in self.detect.iter().flat_map(|d| d.problems()) {
+            errors.push(at(&pointer, message));
+        }
+        for (pointer, message) in self.storage.iter().flat_map(|s| s.problems()) {
+            errors.push(at(&pointer, message));
         }
         for (i, api) in self.apis.iter().enumerate() {
             super::protect_check::check(i, api, &mut |p, m| errors.push(at(&p, m)));

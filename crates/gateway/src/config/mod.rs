@@ -5,6 +5,7 @@
 //! pointer of the key, and what is wrong. The types here are the file's shape; what runs is
 //! compiled from them by [`crate::compile`].
 
+pub mod detect;
 mod introspection;
 mod load;
 pub(crate) mod located;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+pub use detect::{DetectConfig, StorageConfig};
 pub use introspection::{
     IntrospectionCacheConfig, IntrospectionConfig, IntrospectionOnFailure, Secret,
 };
@@ -51,9 +53,8 @@ pub struct Config {
     pub roles: IndexMap<String, Vec<String>>,
     /// The protected APIs.
     pub apis: Vec<ApiConfig>,
-    /// Anomaly detection: not implemented yet, so refused at load (a key that would be
-    /// accepted and ignored would leave the user believing they are protected).
-    pub detect: Option<serde_json::Value>,
+    /// Anomaly detectors, alerts and bans (wired by `cli` with the inventory).
+    pub detect: Option<DetectConfig>,
     /// Where decision logs go.
     #[serde(default)]
     pub log: LogConfig,
@@ -280,14 +281,6 @@ pub enum OnFailureConfig {
     Deny,
     /// Admit limited requests.
     Allow,
-}
-
-/// `storage:`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StorageConfig {
-    /// The SQLite file, relative to the config file's directory.
-    pub path: PathBuf,
 }
 
 /// `log:` decision log destination.

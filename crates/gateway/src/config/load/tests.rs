@@ -344,17 +344,56 @@ fn syntax_errors_and_empty_api_lists() {
     assert!(e.contains("/apis") && e.contains("at least one API"), "{e}");
 }
 
-/// Keys of features not built yet are refused with their line, never accepted and ignored
-/// (a user who writes `threats: { injection: block }` would believe the API protected).
+/// `detect` and `storage` are read, and their bad values refused with their place.
 #[test]
-fn keys_of_features_not_built_yet_are_refused_at_their_line() {
-    let extra = "detect: { enabled: true }\n";
-    let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
-    assert!(
-        e.starts_with("gw.yaml:5:") && e.contains("/detect"),
-        "{extra}: {e}"
-    );
-    assert!(e.contains("not implemented yet"), "{extra}: {e}");
+fn detect_and_storage_are_read_and_checked() {
+    let ok = load(&format!(
+        "{MINIMAL}storage: {{ path: p.db, flush: 2s, retention: 7d }}\n\
+         detect: {{ enabled: true, ban: 10m, webhook: http://127.0.0.1:9/alerts, thresholds: {{ stuffing_failures: 5 }} }}\n"
+    ))
+    .unwrap();
+    let d = ok.detect.unwrap();
+    assert_eq!(d.ban.map(|b| b.0.as_secs()), Some(600));
+    assert_eq!(d.thresholds.stuffing_failures, Some(5));
+    assert_eq!(ok.storage.unwrap().flush.0.as_secs(), 2);
+    for (extra, pointer, what) in [
+        (
+            "detect: { webhook: ftp://x }\n",
+            "/detect/webhook",
+            "not an http://",
+        ),
+        (
+            "detect: { ban_on: [stuffing, guessing] }\n",
+            "/detect/ban_on/1",
+            "unknown detector",
+        ),
+        (
+            "detect: { thresholds: { scanning_share: 2 } }\n",
+            "/detect/thresholds/scanning_share",
+            "at most 1",
+        ),
+        (
+            "detect: { thresholds: { spike_min: 0 } }\n",
+            "/detect/thresholds/spike_min",
+            "more than 0",
+        ),
+        (
+            "storage: { path: p.db, flush: 1ms }\n",
+            "/storage/flush",
+            "at least 100ms",
+        ),
+        (
+            "detect: { thresholds: { nope: 1 } }\n",
+            "/detect/thresholds",
+            "nope",
+        ),
+    ] {
+        let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("gw.yaml:5:") && e.contains(pointer) && e.contains(what),
+            "{extra}: {e}"
+        );
+    }
 }
 
 /// An HMAC secret shorter than the hash (32 bytes for HS256) is cracked offline from one token:

@@ -1,0 +1,355 @@
+//! The inventory and the detectors as a subscriber of the gateway's observations, their
+//! admin routes (`/api/inventory`, `/api/alerts`) and their storage.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use portcullis_gateway::config::{Config, DetectConfig, StorageConfig};
+use portcullis_gateway::observe::{Observation, Subscriber};
+use portcullis_gateway::server::{Extensions, Hooks};
+use portcullis_inventory::detect::{Detectors, Thresholds};
+use portcullis_inventory::store::{Store, Writer};
+use portcullis_inventory::webhook::Webhook;
+use portcullis_inventory::{ApiSpec, Client, Inventory, Sample, Settings, clock, learned};
+use serde::Deserialize;
+
+/// The gateway's observation as the inventory's sample.
+pub fn sample(o: &Observation) -> Sample {
+    let d = &o.decision;
+    let (path, query) = match d.path.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (d.path.as_str(), ""),
+    };
+    Sample {
+        // When the request finished (the decision's time), not when it is observed.
+        ts_ms: clock::parse_rfc3339(&d.ts.to_string()).unwrap_or_else(clock::now_ms),
+        api: d.api.as_deref().map(str::to_owned),
+        operation: d.operation.as_deref().map(str::to_owned),
+        route_template: o.route_template.as_deref().map(str::to_owned),
+        deprecated: o.deprecated,
+        method: d.method.as_str().to_owned(),
+        path: path.to_owned(),
+        status: d.status,
+        decision: d.decision.as_str().to_owned(),
+        rule: d.rule.map(str::to_owned),
+        client: Client {
+            ip: Some(d.client.ip),
+            key_id: d.client.key_id.clone(),
+            sub: d.client.sub.clone(),
+        },
+        credentials_presented: o.credentials.presented,
+        credentials_valid: o.credentials.valid,
+        request_bytes: o.request_bytes,
+        response_bytes: o.response_bytes,
+        sensitive: o
+            .flags
+            .iter()
+            .filter_map(|f| f.strip_prefix("sensitive:"))
+            .map(str::to_owned)
+            .collect(),
+        query: query
+            .split('&')
+            .filter_map(|p| p.split('=').next())
+            .filter(|n| !n.is_empty())
+            .take(32)
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// What `serve` keeps to stop the inventory cleanly.
+pub struct Wired {
+    inventory: Arc<Mutex<Inventory>>,
+    /// The storage writer, once attached.
+    writer: Option<Writer>,
+}
+
+impl Wired {
+    /// Restores the inventory from `storage.path` and starts writing it there. Called once the
+    /// gateway has started, so that a bad storage file is first reported by the gateway's own
+    /// located check.
+    pub fn attach_storage(
+        &mut self,
+        storage: Option<&StorageConfig>,
+        base_dir: &Path,
+    ) -> anyhow::Result<()> {
+        let Some(storage) = storage else {
+            return Ok(());
+        };
+        let path = base_dir.join(&storage.path);
+        let store = open_store(&path)?;
+        let (documented, undocumented) = store
+            .load()
+            .with_context(|| format!("inventory: cannot read {}", path.display()))?;
+        if let Ok(mut inv) = self.inventory.lock() {
+            inv.restore(documented, undocumented);
+        }
+        self.writer = Some(
+            Writer::start(
+                store,
+                self.inventory.clone(),
+                storage.flush.0,
+                storage.retention.0,
+            )
+            .context("cannot start the inventory writer")?,
+        );
+        Ok(())
+    }
+
+    /// Writes what is left of the inventory.
+    pub fn finish(self) {
+        if let Some(w) = self.writer {
+            w.finish();
+        }
+    }
+}
+
+/// The state shared by the subscriber and the admin routes.
+#[derive(Clone)]
+struct Shared {
+    inventory: Arc<Mutex<Inventory>>,
+    detectors: Option<Arc<Mutex<Detectors>>>,
+}
+
+/// The subscriber on the gateway's dispatcher thread.
+struct Feed {
+    shared: Shared,
+    ban: Option<Duration>,
+    hooks_bans: portcullis_gateway::bans::Bans,
+    events: tokio::sync::broadcast::Sender<serde_json::Value>,
+    webhook: Option<Webhook>,
+}
+
+impl Subscriber for Feed {
+    fn observe(&mut self, o: &Observation) {
+        let s = sample(o);
+        if let Ok(mut inv) = self.shared.inventory.lock() {
+            inv.record(&s);
+        }
+        let Some(detectors) = &self.shared.detectors else {
+            return;
+        };
+        let alerts = match detectors.lock() {
+            Ok(mut d) => d.observe(&s),
+            Err(_) => return,
+        };
+        for mut alert in alerts {
+            alert.banned &= self.ban.is_some();
+            if let (true, Some(ttl), Some(ip)) = (alert.banned, self.ban, s.client.ip) {
+                self.hooks_bans.add(
+                    ip,
+                    ttl,
+                    &alert.message,
+                    &format!("detector:{}", alert.detector),
+                );
+            }
+            tracing::warn!(
+                detector = %alert.detector, client = %alert.client, value = alert.value,
+                threshold = alert.threshold, banned = alert.banned, "alert: {}", alert.message
+            );
+            let mut json = serde_json::to_value(&alert).unwrap_or_default();
+            if let Some(d) = detectors.lock().ok().as_mut() {
+                // The kept copy says whether the client was banned.
+                if let Some(kept) = d.alerts.iter_mut().rev().find(|a| a.id == alert.id) {
+                    kept.banned = alert.banned;
+                }
+            }
+            if let Some(w) = &self.webhook {
+                w.send(json.clone());
+            }
+            if let Some(o) = json.as_object_mut() {
+                o.insert("type".into(), "alert".into());
+            }
+            let _ = self.events.send(json);
+        }
+    }
+}
+
+fn thresholds(d: &DetectConfig) -> Thresholds {
+    let mut t = Thresholds::default();
+    let c = &d.thresholds;
+    if let Some(w) = d.window {
+        t.window_ms = u64::try_from(w.0.as_millis()).unwrap_or(u64::MAX);
+    }
+    t.spike_min = c.spike_min.unwrap_or(t.spike_min);
+    t.spike_factor = c.spike_factor.unwrap_or(t.spike_factor);
+    t.stuffing_failures = c.stuffing_failures.unwrap_or(t.stuffing_failures);
+    t.stuffing_clients = c.stuffing_clients.unwrap_or(t.stuffing_clients);
+    t.enumeration_ids = c.enumeration_ids.unwrap_or(t.enumeration_ids);
+    t.scanning_share = c.scanning_share.unwrap_or(t.scanning_share);
+    t.scanning_min = c.scanning_min.unwrap_or(t.scanning_min);
+    t.scanning_undocumented = c.scanning_undocumented.unwrap_or(t.scanning_undocumented);
+    t.exfiltration_min_bytes = c
+        .exfiltration_bytes
+        .map_or(t.exfiltration_min_bytes, |b| b.0);
+    t.exfiltration_factor = c.exfiltration_factor.unwrap_or(t.exfiltration_factor);
+    t.max_clients = c.max_clients.unwrap_or(t.max_clients);
+    if let Some(l) = &d.logins {
+        t.logins.clone_from(l);
+    }
+    if let Some(b) = &d.ban_on {
+        t.ban_on.clone_from(b);
+    }
+    t
+}
+
+/// The documented APIs of a config, loaded as the gateway loads them.
+fn apis(config: &Config) -> anyhow::Result<Vec<ApiSpec>> {
+    config
+        .apis
+        .iter()
+        .map(|a| {
+            let path = config.base_dir.join(&a.spec);
+            let catalog = portcullis_spec::load(&path)
+                .with_context(|| format!("inventory: cannot load {}", path.display()))?;
+            Ok(ApiSpec {
+                name: a.name.clone(),
+                catalog: Arc::new(catalog),
+            })
+        })
+        .collect()
+}
+
+/// Builds the inventory and the detectors for `config`; returns the `extend` function for
+/// `start_extended` and what attaches the storage ([`Wired::attach_storage`]) and finishes it
+/// at shutdown.
+pub fn build(
+    config: &Config,
+) -> anyhow::Result<(impl FnOnce(&Hooks) -> Extensions + use<>, Wired)> {
+    let detect = config.detect.clone().filter(|d| d.enabled);
+    let mut settings = Settings::default();
+    if let Some(u) = config.detect.as_ref().and_then(|d| d.unused_after) {
+        settings.unused_after_ms = u64::try_from(u.0.as_millis()).unwrap_or(u64::MAX);
+    }
+    if let Some(s) = &config.storage {
+        settings.retention_ms = u64::try_from(s.retention.0.as_millis()).unwrap_or(u64::MAX);
+    }
+    let inventory = Arc::new(Mutex::new(Inventory::new(apis(config)?, settings)));
+    let webhook = match detect.as_ref().and_then(|d| d.webhook.as_deref()) {
+        Some(url) => Some(Webhook::start(url).context("cannot start the alert webhook")?),
+        None => None,
+    };
+    let wired = Wired {
+        inventory: inventory.clone(),
+        writer: None,
+    };
+    let shared = Shared {
+        inventory,
+        detectors: detect
+            .as_ref()
+            .map(|d| Arc::new(Mutex::new(Detectors::new(thresholds(d))))),
+    };
+    let ban = detect.as_ref().and_then(|d| d.ban).map(|b| b.0);
+    let extend = move |hooks: &Hooks| Extensions {
+        subscribers: vec![Box::new(Feed {
+            shared: shared.clone(),
+            ban,
+            hooks_bans: hooks.bans.clone(),
+            events: hooks.events.clone(),
+            webhook,
+        })],
+        admin: Some(router(shared)),
+    };
+    Ok((extend, wired))
+}
+
+/// What `check` prints about the inventory and the detectors.
+pub fn describe(config: &Config) -> String {
+    let mut out = String::new();
+    if config.admin.is_some() || config.storage.is_some() || config.detect.is_some() {
+        out.push_str("\ninventory: on");
+        if let Some(s) = &config.storage {
+            out.push_str(&format!(
+                " (stored in {}, every {:?}, kept {:?})",
+                s.path.display(),
+                s.flush.0,
+                s.retention.0
+            ));
+        }
+        out.push('\n');
+    }
+    match config.detect.as_ref().filter(|d| d.enabled) {
+        Some(d) => {
+            let t = thresholds(d);
+            out.push_str(&format!(
+                "detect: on, window {} s, bans {}, webhook {}\n",
+                t.window_ms / 1000,
+                d.ban.map_or("off".to_owned(), |b| format!(
+                    "{:?} on {}",
+                    b.0,
+                    t.ban_on.join("/")
+                )),
+                d.webhook
+                    .as_deref()
+                    .map_or("off".to_owned(), portcullis_gateway::config::redact_url)
+            ));
+        }
+        None if config.detect.is_some() => out.push_str("detect: off (enabled: false)\n"),
+        None => {}
+    }
+    out
+}
+
+fn open_store(path: &Path) -> anyhow::Result<Store> {
+    Store::open(path).with_context(|| "inventory: cannot open storage.path".to_owned())
+}
+
+#[derive(Deserialize)]
+struct InventoryQuery {
+    format: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AlertsQuery {
+    limit: Option<usize>,
+}
+
+fn router(shared: Shared) -> axum::Router {
+    axum::Router::new()
+        .route("/api/inventory", get(inventory_route))
+        .route("/api/alerts", get(alerts_route))
+        .with_state(shared)
+}
+
+async fn inventory_route(
+    State(shared): State<Shared>,
+    Query(q): Query<InventoryQuery>,
+) -> Json<serde_json::Value> {
+    let now = clock::now_ms();
+    let (snapshot, apis) = match shared.inventory.lock() {
+        Ok(mut inv) => (inv.snapshot(now), inv.apis().to_vec()),
+        Err(_) => return Json(serde_json::json!({"error": "inventory unavailable"})),
+    };
+    if q.format.as_deref() == Some("openapi") {
+        return Json(learned::openapi(&snapshot));
+    }
+    let mut json = serde_json::to_value(&snapshot).unwrap_or_default();
+    if let Some(o) = json.as_object_mut() {
+        o.insert("diff".into(), learned::diff(&snapshot, &apis));
+        o.insert("rate_limits".into(), learned::rate_limits(&snapshot).into());
+    }
+    Json(json)
+}
+
+async fn alerts_route(
+    State(shared): State<Shared>,
+    Query(q): Query<AlertsQuery>,
+) -> Json<serde_json::Value> {
+    let limit = q
+        .limit
+        .unwrap_or(100)
+        .min(portcullis_inventory::detect::KEPT_ALERTS);
+    let alerts: Vec<_> = match &shared.detectors {
+        Some(d) => d
+            .lock()
+            .map(|d| d.alerts.iter().rev().take(limit).cloned().collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Json(serde_json::json!({ "alerts": alerts }))
+}
