@@ -156,11 +156,26 @@ pub fn response_plan(
         ),
         None => None,
     };
-    let Some(base) = response else {
-        if overrides.is_some() {
-            return Err(extension_without_section(config, api_index, op, "response"));
+    // Without a `response` section, an extension applies over nothing switched on: it can
+    // turn a check on for its operation; one that only turns checks off leaves none.
+    let quiet;
+    let base = match (response, &overrides) {
+        (Some(base), _) => base,
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            quiet = ResponseConfig {
+                validate: ResponseAction::Off,
+                undeclared_fields: Undeclared::Keep,
+                sensitive_data: SensitiveAction::Off,
+                sensitive_optional: Vec::new(),
+                sanitize_errors: false,
+                security_headers: false,
+                max_inspect: crate::config::ByteSize(1 << 20),
+                over_limit: OverLimit::Pass,
+                inspect_text: false,
+            };
+            &quiet
         }
-        return Ok(None);
     };
     let o = overrides.unwrap_or_default();
     let validate = o.validate.unwrap_or(base.validate);
@@ -206,7 +221,7 @@ pub fn response_plan(
             answers.push(AnswerSpec { status, media });
         }
     }
-    Ok(Some(Arc::new(ResponsePlan {
+    let plan = ResponsePlan {
         validate,
         undeclared,
         sensitive: o.sensitive_data.unwrap_or(base.sensitive_data),
@@ -218,7 +233,11 @@ pub fn response_plan(
         over_limit: base.over_limit,
         inspect_text: base.inspect_text,
         answers,
-    })))
+    };
+    if response.is_none() && !plan.reads_body() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(plan)))
 }
 
 fn extension_error(
@@ -238,23 +257,6 @@ fn extension_error(
         config,
         format!("/apis/{api_index}/spec"),
         format!("operation {id} ({at}): {name}: {error}"),
-    )
-}
-
-fn extension_without_section(
-    config: &Config,
-    api_index: usize,
-    op: Option<&Operation>,
-    section: &str,
-) -> BuildError {
-    let id = op.map_or("?", |o| o.id.as_str());
-    config_error(
-        config,
-        format!("/apis/{api_index}/{section}"),
-        format!(
-            "operation {id} has x-portcullis-{section} but the API has no `{section}` section: \
-             add one (the extension only changes what it sets)"
-        ),
     )
 }
 
@@ -410,11 +412,22 @@ pub fn threat_plan(
         ),
         None => None,
     };
-    let Some(base) = threats else {
-        if overrides.is_some() {
-            return Err(extension_without_section(config, api_index, op, "threats"));
+    // As for `response`: without a section, an extension applies over nothing switched on.
+    let quiet;
+    let base = match (threats, &overrides) {
+        (Some(base), _) => base,
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            quiet = ThreatsConfig {
+                injection: Action::Off,
+                ssrf: Action::Off,
+                paranoia: 1,
+                exclude: Vec::new(),
+                allow_hosts: Vec::new(),
+                ssrf_allow: Vec::new(),
+            };
+            &quiet
         }
-        return Ok(None);
     };
     let o = overrides.unwrap_or_default();
     let op_id = op.map(|o| o.id.as_str());
@@ -490,9 +503,14 @@ pub fn threat_plan(
         }
         field.unwrap_or_else(Field::anything)
     });
+    let injection = o.injection.unwrap_or(base.injection);
+    let ssrf = o.ssrf.unwrap_or(base.ssrf);
+    if threats.is_none() && injection == Action::Off && ssrf == Action::Off {
+        return Ok(None);
+    }
     Ok(Some(Arc::new(ThreatPlan {
-        injection: o.injection.unwrap_or(base.injection),
-        ssrf: o.ssrf.unwrap_or(base.ssrf),
+        injection,
+        ssrf,
         paranoia,
         params,
         body,
