@@ -120,8 +120,23 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     if let Some(hit) = js.iter().find(|m| contains(form, m.as_bytes())) {
         return Some(hit.split(' ').next().unwrap_or("js").to_owned());
     }
+    if quoted_or_equals(form) {
+        return Some("||==".to_owned());
+    }
     if paranoia >= 2 && (contains(form, b"this.") || contains(form, b"return ")) {
         return Some("js".to_owned());
     }
     None
+}
+
+/// `' || '1'=='1`: a quote, `||`, a quote, and a JavaScript `==` after it.
+fn quoted_or_equals(form: &[u8]) -> bool {
+    let Some(i) = memchr::memmem::find(form, b"||") else {
+        return false;
+    };
+    let before = form.get(..i).unwrap_or_default().trim_ascii_end();
+    let after = form.get(i + 2..).unwrap_or_default().trim_ascii_start();
+    matches!(before.last(), Some(b'\'' | b'"'))
+        && matches!(after.first(), Some(b'\'' | b'"'))
+        && contains(after, b"==")
 }

@@ -15,6 +15,7 @@ const DELIMITERS: &[(&str, &str)] = &[
     ("<%", "%>"),
     ("{%", "%}"),
     ("[[", "]]"),
+    ("@(", ")"),
 ];
 
 /// Names that reach interpreter objects from a template.
@@ -68,7 +69,8 @@ const DANGEROUS: &[&str] = &[
 /// than a dotted name; 3: any template delimiter pair).
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     for marker in [
-        "<#assign", "<#import", "#set(", "?new(", "$class.", "{php}", "{{=", "${{",
+        "<#assign", "<#import", "#set(", "?new(", "$class.", "{php}", "{{=", "${{", "jndi:",
+        "${lower:", "${upper:", "${::-", "${env:", "${sys:", "|attr(",
     ] {
         if contains(form, marker.as_bytes()) {
             return Some(marker.to_owned());
@@ -103,7 +105,7 @@ fn dangerous(body: &[u8], open: &str) -> bool {
         .iter()
         .any(|&b| matches!(b, b'*' | b'+' | b'/' | b'%' | b'^'))
         && body.iter().any(|b| b.is_ascii_digit());
-    let calls = body.iter().any(|&b| matches!(b, b'(' | b'[' | b'|'));
+    let calls = body.iter().any(|&b| matches!(b, b'(' | b'['));
     if open == "[[" {
         // Thymeleaf's inlined expressions; also markdown/wiki links, so only dangerous names.
         return DANGEROUS.iter().any(|d| contains(body, d.as_bytes())) && calls;

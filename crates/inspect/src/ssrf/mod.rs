@@ -174,6 +174,11 @@ fn normalize_host(host: &str) -> String {
         let c = match c {
             '\u{3002}' | '\u{ff0e}' | '\u{ff61}' => '.',
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xff01 + 0x21).unwrap_or(c),
+            // Enclosed alphanumerics, which IDNA maps to digits and letters.
+            '\u{2460}'..='\u{2468}' => char::from_u32(c as u32 - 0x2460 + 0x31).unwrap_or(c),
+            '\u{24ea}' => '0',
+            '\u{24d0}'..='\u{24e9}' => char::from_u32(c as u32 - 0x24d0 + 0x61).unwrap_or(c),
+            '\u{24b6}'..='\u{24cf}' => char::from_u32(c as u32 - 0x24b6 + 0x61).unwrap_or(c),
             _ => c,
         };
         out.extend(c.to_lowercase());
