@@ -105,6 +105,10 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
             i = end.max(start);
         }
     }
+    let maybe_js = memchr::memchr3(b'(', b'|', b'.', form).is_some() || contains(form, b"return");
+    if !maybe_js {
+        return None;
+    }
     let js = [
         "return true",
         "return 1==1",

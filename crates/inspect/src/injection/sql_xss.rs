@@ -41,11 +41,16 @@ fn libinjection(form: &[u8], paranoia: u8) -> Option<String> {
     let single = SqliFlags::FLAG_QUOTE_SINGLE;
     let double = SqliFlags::FLAG_QUOTE_DOUBLE;
     let numeric_ok = paranoia >= 2 || numeric_start(form);
-    for flags in [none | ansi, none | mysql] {
+    let as_is: &[SqliFlags] = if numeric_ok {
+        &[none | ansi, none | mysql]
+    } else {
+        &[]
+    };
+    for &flags in as_is {
         let mut state = SqliState::new(form, flags);
         if state.is_sqli() {
             let fp = state.fingerprint_string();
-            if numeric_ok && (paranoia >= 2 || fp != "1c") {
+            if paranoia >= 2 || fp != "1c" {
                 return Some(fp);
             }
         }
@@ -257,7 +262,17 @@ pub(super) fn xss(form: &[u8], paranoia: u8) -> Option<String> {
     if let Some(hit) = script_url_or_tag(form) {
         return Some(hit.to_owned());
     }
-    let suspicious = lt || contains(form, b"script:") || contains(form, b"=");
+    // libinjection needs a tag, or an attribute to break into (`" onerror=`, `style=`,
+    // `src=javascript:`): without `<` and `=`-with-an-attribute-name, it cannot flag.
+    let suspicious = lt
+        || contains(form, b"script:")
+        || (memchr::memchr(b'=', form).is_some()
+            && (contains(form, b"on")
+                || contains(form, b"style")
+                || contains(form, b"src")
+                || contains(form, b"href")
+                || contains(form, b"action")
+                || contains(form, b"xlink")));
     if suspicious && libinjection_xss(form) {
         return Some(xss_name(form).to_owned());
     }

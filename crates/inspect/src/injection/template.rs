@@ -68,6 +68,14 @@ const DANGEROUS: &[&str] = &[
 /// The delimiter of the first dangerous expression (paranoia 2: any expression that is more
 /// than a dotted name; 3: any template delimiter pair).
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
+    // Every opener and marker holds one of these bytes.
+    let openers = memchr::memchr3(b'{', b'$', b'<', form).is_some()
+        || memchr::memchr3(b'#', b'[', b'@', form).is_some()
+        || memchr::memchr2(b'?', b'|', form).is_some()
+        || contains(form, b"jndi:");
+    if !openers {
+        return None;
+    }
     for marker in [
         "<#assign", "<#import", "#set(", "?new(", "$class.", "{php}", "{{=", "${{", "jndi:",
         "${lower:", "${upper:", "${::-", "${env:", "${sys:", "|attr(",
