@@ -3,7 +3,9 @@
 //! `cargo bench -p portcullis-inspect --bench inspect` prints MB/s for `scan_json` and
 //! `mask_json` on generated documents of 10 KB and 1 MB, with nothing to mask and with some
 //! masking (a card number, a password hash under a secret name and a JWT every few records),
-//! then values/s for `Detector::check` on API-like values. Results are in BENCHMARKS.md.
+//! then the cost of `Detector::check` per value of the benign and attack corpora. Results are
+//! in BENCHMARKS.md. `BENCH_MS` sets the time per measure (default 2000), `BENCH_ONLY=json`,
+//! `check` or `benign` runs a part.
 
 #![allow(
     clippy::unwrap_used,
@@ -113,7 +115,13 @@ fn main() {
         "{:<28} {:>9} {:>18} {:>18}",
         "document", "bytes", "scan MB/s wall/cpu", "mask MB/s wall/cpu"
     );
-    for (label, size) in [("10 KB", 10 * 1024), ("1 MB", 1024 * 1024)] {
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let sizes: &[(&str, usize)] = if only == "check" || only == "benign" {
+        &[]
+    } else {
+        &[("10 KB", 10 * 1024), ("1 MB", 1024 * 1024)]
+    };
+    for &(label, size) in sizes {
         for sensitive in [false, true] {
             let doc = document(size, sensitive);
             let masked = mask_json(&doc, options).unwrap();
@@ -141,31 +149,45 @@ fn main() {
             );
         }
     }
-    let values = [
-        "Alice O'Brien",
-        "Select the express option at checkout, or drop it off at the depot.",
-        "550e8400-e29b-41d4-a716-446655440000",
-        "https://example.com/products?id=42&sort=price",
-        "1' OR '1'='1",
-        "<img src=x onerror=alert(1)>",
-        "42",
-        "jane.doe@example.com",
-        "Escalated to tier 2 -- see ticket #4412.",
-        "%27%20OR%201%3D1--",
-    ];
-    let detector = Detector::new(1);
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < time {
-        for v in values {
-            black_box(detector.check(black_box(v)));
-        }
-        n += values.len() as u64;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus");
+    let benign_text = std::fs::read_to_string(format!("{dir}/benign.txt")).unwrap();
+    let benign: Vec<&str> = benign_text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("# "))
+        .collect();
+    let mut attack_text = String::new();
+    for kind in ["sqli", "xss", "cmd", "traversal", "ldap", "ssti", "nosql"] {
+        attack_text
+            .push_str(&std::fs::read_to_string(format!("{dir}/attacks/{kind}.txt")).unwrap());
     }
-    let per = start.elapsed().as_secs_f64() / n as f64;
-    println!(
-        "Detector::check (paranoia 1, mixed API values): {:.0} values/s, {:.2} us each",
-        1.0 / per,
-        per * 1e6
-    );
+    let attacks: Vec<&str> = attack_text
+        .lines()
+        .filter_map(|l| l.split_once('\t').map(|(_, p)| p))
+        .collect();
+    let levels: &[u8] = if only == "json" { &[] } else { &[1, 2] };
+    for &paranoia in levels {
+        let detector = Detector::new(paranoia);
+        let sets = [("benign.txt", &benign), ("attacks/*.txt", &attacks)];
+        for (label, values) in sets
+            .into_iter()
+            .filter(|(l, _)| only != "benign" || *l == "benign.txt")
+        {
+            let start = Instant::now();
+            let cpu = cpu_seconds();
+            let mut n = 0u64;
+            while start.elapsed() < time {
+                for v in values.iter() {
+                    black_box(detector.check(black_box(v)));
+                }
+                n += values.len() as u64;
+            }
+            let per_wall = start.elapsed().as_secs_f64() / n as f64;
+            let per_cpu = (cpu_seconds() - cpu).max(0.01) / n as f64;
+            println!(
+                "Detector::check paranoia {paranoia}, {label:<14} {:>6.2} us/value wall, {:>6.2} us/value cpu",
+                per_wall * 1e6,
+                per_cpu * 1e6
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! in bracket form in parameter names (`user[$ne]=`), inside a string holding JSON, and
 //! server-side JavaScript shapes for `$where`.
 
-use crate::bytes::{at, contains};
+use crate::bytes::{Needles, at, contains};
 
 /// MongoDB query and aggregation operators an attacker uses to turn an equality into a query
 /// (lowercase).
@@ -80,6 +80,20 @@ pub(super) fn check_key(key: &str, paranoia: u8) -> Option<String> {
     None
 }
 
+/// Server-side JavaScript an attacker sends to `$where`.
+static JS: Needles = Needles::new(&[
+    "return true",
+    "return 1==1",
+    "return 1 == 1",
+    "this.password",
+    "this.username",
+    "db.getcollection",
+    "db.users.",
+    "sleep(5000)",
+    "while(true)",
+    "while (true)",
+]);
+
 /// An operator inside a value (`{"$gt": ""}`, `[$ne]=1`, `$where: ...`) or `$where`-style
 /// JavaScript (`'; return true; //`, `|| this.password`). Paranoia 2: any `$operator`.
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
@@ -109,19 +123,7 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     if !maybe_js {
         return None;
     }
-    let js = [
-        "return true",
-        "return 1==1",
-        "return 1 == 1",
-        "this.password",
-        "this.username",
-        "db.getcollection",
-        "db.users.",
-        "sleep(5000)",
-        "while(true)",
-        "while (true)",
-    ];
-    if let Some(hit) = js.iter().find(|m| contains(form, m.as_bytes())) {
+    if let Some(hit) = JS.find(form) {
         return Some(hit.split(' ').next().unwrap_or("js").to_owned());
     }
     if quoted_or_equals(form) {

@@ -41,10 +41,14 @@ fn libinjection(form: &[u8], paranoia: u8) -> Option<String> {
     let single = SqliFlags::FLAG_QUOTE_SINGLE;
     let double = SqliFlags::FLAG_QUOTE_DOUBLE;
     let numeric_ok = paranoia >= 2 || numeric_start(form);
-    let as_is: &[SqliFlags] = if numeric_ok {
-        &[none | ansi, none | mysql]
-    } else {
-        &[]
+    // As libinjection does, MySQL's reading is tried again only when a comment could make it
+    // differ (`#`, `--`, `/*`).
+    let comments =
+        memchr::memchr(b'#', form).is_some() || contains(form, b"--") || contains(form, b"/*");
+    let as_is: &[SqliFlags] = match (numeric_ok, comments) {
+        (false, _) => &[],
+        (true, false) => &[none | ansi],
+        (true, true) => &[none | ansi, none | mysql],
     };
     for &flags in as_is {
         let mut state = SqliState::new(form, flags);
@@ -56,7 +60,14 @@ fn libinjection(form: &[u8], paranoia: u8) -> Option<String> {
         }
     }
     let quotes: [(u8, &[SqliFlags]); 2] = [
-        (b'\'', &[single | ansi, single | mysql]),
+        (
+            b'\'',
+            if comments {
+                &[single | ansi, single | mysql]
+            } else {
+                &[single | ansi]
+            },
+        ),
         (b'"', &[double | mysql]),
     ];
     for (quote, contexts) in quotes {

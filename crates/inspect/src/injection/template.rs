@@ -3,7 +3,7 @@
 //! `<#assign`, `#set(`), not placeholders such as `{{name}}` or `${user.email}` that
 //! notification templates carry legitimately.
 
-use crate::bytes::{contains, find_from};
+use crate::bytes::{Needles, contains, find_from};
 
 /// Openers and their closers.
 const DELIMITERS: &[(&str, &str)] = &[
@@ -65,6 +65,12 @@ const DANGEROUS: &[&str] = &[
     "app.",
 ];
 
+/// Template syntax no placeholder uses (FreeMarker, Velocity, Smarty, doT, Log4j lookups).
+static MARKERS: Needles = Needles::new(&[
+    "<#assign", "<#import", "#set(", "?new(", "$class.", "{php}", "{{=", "${{", "jndi:",
+    "${lower:", "${upper:", "${::-", "${env:", "${sys:", "|attr(",
+]);
+
 /// The delimiter of the first dangerous expression (paranoia 2: any expression that is more
 /// than a dotted name; 3: any template delimiter pair).
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
@@ -76,13 +82,8 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     if !openers {
         return None;
     }
-    for marker in [
-        "<#assign", "<#import", "#set(", "?new(", "$class.", "{php}", "{{=", "${{", "jndi:",
-        "${lower:", "${upper:", "${::-", "${env:", "${sys:", "|attr(",
-    ] {
-        if contains(form, marker.as_bytes()) {
-            return Some(marker.to_owned());
-        }
+    if let Some(marker) = MARKERS.find(form) {
+        return Some(marker.to_owned());
     }
     for (open, close) in DELIMITERS {
         let mut from = 0;

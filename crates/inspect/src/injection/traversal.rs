@@ -1,7 +1,7 @@
 //! Path traversal and local file references: climbs (`../`, `..\`, `..;/`, and `....//`, which a
 //! one-pass filter turns into `../`) and well-known system files.
 
-use crate::bytes::{at, contains};
+use crate::bytes::{Needles, at};
 
 /// Files an attacker reads first (lowercase, `/` separators).
 const FILES: &[&str] = &[
@@ -29,6 +29,8 @@ const FILES: &[&str] = &[
     "system32/drivers/etc",
 ];
 
+static FILE_SET: Needles = Needles::new(FILES);
+
 /// `../` (or a spelling of it) at least twice, or once before a known file; a known file as the
 /// whole value (`/etc/passwd`, `file:///etc/passwd`, `C:\boot.ini`); a NUL before an extension.
 /// Paranoia 2: any climb or a known file anywhere.
@@ -40,7 +42,7 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     }
     let path = slashes_folded(form);
     let climbs = if has_dots { count_climbs(&path) } else { 0 };
-    let file = FILES.iter().find(|f| contains(&path, f.as_bytes()));
+    let file = FILE_SET.find(&path);
     if climbs >= 2 {
         return Some("../../".to_owned());
     }
