@@ -71,7 +71,8 @@ const ECHO_DOMAINS: &[&str] = &[
 ];
 
 /// Refuses a URL whose scheme is not http/https or whose host is internal (see the module
-/// documentation). `allow_hosts`: hosts always accepted (exact, case-insensitive;
+/// documentation). A relative reference (`/path`, `?query`) has no host and passes; a value
+/// without a scheme (`example.com/x`, `10.0.0.1:8080`) is read as a host. `allow_hosts`: hosts always accepted (exact, case-insensitive;
 /// `"*.example.com"` matches any name under example.com).
 pub fn check_url(value: &str, allow_hosts: &[String]) -> Option<Refusal> {
     if value.len() > MAX_URL {
@@ -83,6 +84,15 @@ pub fn check_url(value: &str, allow_hosts: &[String]) -> Option<Refusal> {
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect();
+    // A relative reference (`/callback`, `?next=1`, `page.html`) names no host: the server
+    // resolves it against its own base, so it cannot reach another host.
+    let relative = cleaned.is_empty()
+        || (cleaned.starts_with('/') && !cleaned.starts_with("//") && !cleaned.starts_with("/\\"))
+        || cleaned.starts_with('?')
+        || cleaned.starts_with('#');
+    if relative {
+        return None;
+    }
     let (scheme, rest) = split_scheme(&cleaned);
     match scheme.as_deref() {
         Some("http" | "https") | None => {}
