@@ -6,10 +6,12 @@
 //! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
 //! * [`client_tls`]: verified TLS for outbound connections (key sets, introspection, upstreams).
 pub mod admin;
+pub mod bans;
 pub mod client_tls;
 pub mod config;
 pub mod deadline;
 pub mod decision;
+pub mod events;
 pub mod identity;
 pub mod metrics;
 pub mod observe;

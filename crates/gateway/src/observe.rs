@@ -41,6 +41,10 @@ pub struct Observation {
     pub response_bytes: Option<u64>,
     /// Flags stages set (such as the kinds of sensitive data seen), by name.
     pub flags: Vec<&'static str>,
+    /// The operation's path template in the spec (`/accounts/{id}`); none when undocumented.
+    pub route_template: Option<Arc<str>>,
+    /// The operation is marked deprecated in the spec.
+    pub deprecated: bool,
 }
 
 /// A consumer of observations, run on the dispatcher thread.
@@ -117,7 +121,7 @@ fn dispatch(receiver: &Receiver<Observation>, mut subscribers: Vec<Box<dyn Subsc
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::decision::{Client, Timestamp};
     use crate::request_id::RequestId;
@@ -169,6 +173,8 @@ mod tests {
             request_bytes: None,
             response_bytes: None,
             flags: Vec::new(),
+            route_template: None,
+            deprecated: false,
         }
     }
 

@@ -2,6 +2,8 @@
 //! constants, and a test checks docs/config.md's table of decision-log rules against [`ALL`]
 //! (and that no other rule id is written anywhere in the gateway's code).
 
+/// `client.banned`: the client is on the ban list.
+pub const CLIENT_BANNED: &str = "client.banned";
 /// `request.too-large`: the body is over max_body.
 pub const REQUEST_TOO_LARGE: &str = "request.too-large";
 /// `request.path`: the path cannot be normalized.
@@ -76,6 +78,34 @@ pub const REQUEST_JSON: &str = "request.json";
 pub const REQUEST_BODY: &str = "request.body";
 /// `request.unknown-field`: the body has an undeclared property.
 pub const REQUEST_UNKNOWN_FIELD: &str = "request.unknown-field";
+/// `cors.preflight`: a CORS preflight from an origin, for a method or with headers the API does not allow.
+pub const CORS_PREFLIGHT: &str = "cors.preflight";
+/// `threat.sqli`: SQL injection in a parameter or body value.
+pub const THREAT_SQLI: &str = "threat.sqli";
+/// `threat.xss`: cross-site scripting in a parameter or body value.
+pub const THREAT_XSS: &str = "threat.xss";
+/// `threat.cmd`: OS command injection in a parameter or body value.
+pub const THREAT_CMD: &str = "threat.cmd";
+/// `threat.traversal`: path traversal in a parameter or body value.
+pub const THREAT_TRAVERSAL: &str = "threat.traversal";
+/// `threat.ldap`: LDAP injection in a parameter or body value.
+pub const THREAT_LDAP: &str = "threat.ldap";
+/// `threat.ssti`: server-side template injection in a parameter or body value.
+pub const THREAT_SSTI: &str = "threat.ssti";
+/// `threat.nosql`: a NoSQL operator key the schema does not declare.
+pub const THREAT_NOSQL: &str = "threat.nosql";
+/// `threat.ssrf`: a URL-valued field naming an internal or forbidden target.
+pub const THREAT_SSRF: &str = "threat.ssrf";
+/// `response.schema`: the upstream's answer breaks its declared schema.
+pub const RESPONSE_SCHEMA: &str = "response.schema";
+/// `response.sensitive`: sensitive data in the upstream's answer.
+pub const RESPONSE_SENSITIVE: &str = "response.sensitive";
+/// `response.error-leak`: an upstream error body with internals (replaced).
+pub const RESPONSE_ERROR_LEAK: &str = "response.error-leak";
+/// `response.uninspected`: the answer is over max_inspect or cannot be decoded.
+pub const RESPONSE_UNINSPECTED: &str = "response.uninspected";
+/// `response.decompression`: the answer is a decompression bomb.
+pub const RESPONSE_DECOMPRESSION: &str = "response.decompression";
 /// `upstream.unavailable`: the upstream could not be reached.
 pub const UPSTREAM_UNAVAILABLE: &str = "upstream.unavailable";
 /// `upstream.timeout`: the upstream did not answer in time.
@@ -83,6 +113,21 @@ pub const UPSTREAM_TIMEOUT: &str = "upstream.timeout";
 
 /// Every rule id, in the order of docs/config.md's table.
 pub const ALL: &[&str] = &[
+    CORS_PREFLIGHT,
+    THREAT_SQLI,
+    THREAT_XSS,
+    THREAT_CMD,
+    THREAT_TRAVERSAL,
+    THREAT_LDAP,
+    THREAT_SSTI,
+    THREAT_NOSQL,
+    THREAT_SSRF,
+    RESPONSE_SCHEMA,
+    RESPONSE_SENSITIVE,
+    RESPONSE_ERROR_LEAK,
+    RESPONSE_UNINSPECTED,
+    RESPONSE_DECOMPRESSION,
+    CLIENT_BANNED,
     REQUEST_TOO_LARGE,
     REQUEST_PATH,
     REQUEST_HOST,

@@ -95,16 +95,50 @@ pub async fn start(
     config_path: Option<PathBuf>,
     clock: Clock,
 ) -> Result<Running, StartError> {
-    start_observed(config, config_path, clock, Vec::new()).await
+    start_extended(config, config_path, clock, |_| Extensions::default()).await
+}
+
+/// What the caller adds to a gateway: observation subscribers and admin routes.
+#[derive(Default)]
+pub struct Extensions {
+    /// Receive every request's observation (besides the decision log and the history).
+    pub subscribers: Vec<Box<dyn Subscriber>>,
+    /// Routes merged into the admin API behind its token check (such as `/api/inventory`).
+    /// Their paths start with `/api/` and do not collide with the gateway's own.
+    pub admin: Option<axum::Router>,
+}
+
+/// Handles given to the caller before the gateway starts, to build its extensions.
+pub struct Hooks {
+    /// The ban list the gateway enforces before any other work on a request.
+    pub bans: crate::bans::Bans,
+    /// The live stream of `/api/events`: the gateway sends each decision as
+    /// `{"type":"decision",...}`; extensions may send their own (such as alerts).
+    pub events: tokio::sync::broadcast::Sender<serde_json::Value>,
 }
 
 /// [`start`], with `subscribers` receiving every request's observation besides the decision
-/// log and the admin API's history (the inventory and the detectors, wired by `cli`).
+/// log and the admin API's history.
 pub async fn start_observed(
     config: Config,
     config_path: Option<PathBuf>,
     clock: Clock,
     subscribers: Vec<Box<dyn Subscriber>>,
+) -> Result<Running, StartError> {
+    start_extended(config, config_path, clock, |_| Extensions {
+        subscribers,
+        admin: None,
+    })
+    .await
+}
+
+/// [`start`], with what `extend` adds (the inventory and the detectors, wired by `cli`):
+/// it gets the gateway's [`Hooks`] before anything is served.
+pub async fn start_extended(
+    config: Config,
+    config_path: Option<PathBuf>,
+    clock: Clock,
+    extend: impl FnOnce(&Hooks) -> Extensions,
 ) -> Result<Running, StartError> {
     let gateway = Gateway::build(config, None, clock.clone()).await?;
     for w in &gateway.warnings {
@@ -117,11 +151,19 @@ pub async fn start_observed(
         error,
     };
     let history = History::default();
-    let mut all: Vec<Box<dyn Subscriber>> = vec![Box::new(history.clone())];
+    let hooks = Hooks {
+        bans: crate::bans::Bans::default(),
+        events: tokio::sync::broadcast::channel(crate::events::QUEUE).0,
+    };
+    let extensions = extend(&hooks);
+    let mut all: Vec<Box<dyn Subscriber>> = vec![
+        Box::new(history.clone()),
+        Box::new(crate::events::Publisher::new(hooks.events.clone())),
+    ];
     if let Some(writer) = DecisionWriter::open(&decisions).map_err(log_error)? {
         all.push(Box::new(writer));
     }
-    all.extend(subscribers);
+    all.extend(extensions.subscribers);
     let observers = Observers::start(all).map_err(log_error)?;
     let tls = match &config.server.tls {
         Some(t) => Some(crate::tls::acceptor(t, &config.base_dir)?),
@@ -135,6 +177,9 @@ pub async fn start_observed(
         config_path,
         clock,
         reload_lock: tokio::sync::Mutex::new(()),
+        bans: hooks.bans,
+        events: hooks.events,
+        admin_extra: extensions.admin,
     });
     let listen = config.server.listen;
     let bind_error = |error| StartError::Bind {
@@ -165,6 +210,14 @@ pub async fn start_observed(
         shared.clone(),
         rx.clone(),
     )));
+    if config.state.backend != "memory" {
+        let client = crate::runtime::state::redis_client(&config)?;
+        tasks.push(crate::bans::mirror::spawn(
+            shared.bans.clone(),
+            client,
+            rx.clone(),
+        ));
+    }
     let mut admin_addr = None;
     if let Some(admin) = &config.admin {
         let listener = TcpListener::bind(admin.listen)

@@ -29,6 +29,12 @@ pub struct Shared {
     pub clock: Clock,
     /// Serializes reloads.
     pub reload_lock: tokio::sync::Mutex<()>,
+    /// Clients refused before any other work.
+    pub bans: crate::bans::Bans,
+    /// The live stream of the admin API's `/api/events` (decisions, alerts).
+    pub events: tokio::sync::broadcast::Sender<serde_json::Value>,
+    /// Routes the caller added to the admin API (served behind its token).
+    pub admin_extra: Option<axum::Router>,
 }
 
 /// Re-reads the config file, rebuilds, and swaps atomically; on any error the running

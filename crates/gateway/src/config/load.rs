@@ -189,11 +189,7 @@ impl Config {
             errors.push(at("/detect", NOT_IMPLEMENTED.to_owned()));
         }
         for (i, api) in self.apis.iter().enumerate() {
-            for (key, value) in [("response", &api.response), ("threats", &api.threats)] {
-                if value.is_some() {
-                    errors.push(at(&format!("/apis/{i}/{key}"), NOT_IMPLEMENTED.to_owned()));
-                }
-            }
+            super::protect_check::check(i, api, &mut |p, m| errors.push(at(&p, m)));
             if self.apis.iter().take(i).any(|a| a.name == api.name) {
                 errors.push(at(
                     &format!("/apis/{i}/name"),

@@ -10,6 +10,8 @@ mod load;
 pub(crate) mod located;
 pub mod lockout;
 pub mod outbound_tls;
+pub mod protect;
+mod protect_check;
 mod redact;
 pub mod units;
 
@@ -448,10 +450,13 @@ pub struct ApiConfig {
     /// Request checks.
     #[serde(default)]
     pub request: RequestPolicy,
-    /// Response checks: not implemented yet, so refused at load.
-    pub response: Option<serde_json::Value>,
-    /// Threat checks: not implemented yet, so refused at load.
-    pub threats: Option<serde_json::Value>,
+    /// Checks on the upstream's answers (absent: none).
+    pub response: Option<protect::ResponseConfig>,
+    /// Injection and SSRF checks on requests (absent: none).
+    pub threats: Option<protect::ThreatsConfig>,
+    /// Cross-origin requests from browsers (absent: the gateway adds no CORS field, and a
+    /// preflight is routed like any request).
+    pub cors: Option<protect::CorsConfig>,
     /// Rate limits.
     #[serde(default)]
     pub rate_limits: Vec<RateLimitConfig>,

@@ -65,6 +65,10 @@ pub(crate) struct Outcome {
     pub credentials: Credentials,
     /// Flags stages set for the observation (such as the kinds of sensitive data seen).
     pub flags: Vec<&'static str>,
+    /// The operation's path template, once routed.
+    pub template: Option<Arc<str>>,
+    /// The operation is marked deprecated.
+    pub deprecated: bool,
 }
 
 impl Outcome {
@@ -86,7 +90,9 @@ impl Outcome {
         match mode {
             Mode::Enforce => Some(self.refuse(&denial, request_id)),
             Mode::Monitor => {
-                if self.rule.is_none() {
+                // The first denial is kept; a rule noted on an allowed request (an answer
+                // masked, uninspected...) gives way to it.
+                if self.rule.is_none() || self.decision == decision::Kind::Allow {
                     self.decision = decision::Kind::Monitor;
                     self.rule = Some(denial.rule);
                     self.reason = Some(denial.reason);
@@ -144,6 +150,8 @@ where
             awaiting_upstream: false,
             credentials: Credentials::default(),
             flags: Vec::new(),
+            template: None,
+            deprecated: false,
         };
         let ctx = Ctx {
             shared: &shared,
@@ -155,10 +163,17 @@ where
             trusted_peer,
             tls,
         };
-        // Admission and routing wait for nothing; the stages after them run under the
-        // request's deadline. The path the log shows is the normalized one, or the path as
-        // sent when it cannot be normalized.
-        let (path, response) = match admit(&ctx, &req, &mut outcome) {
+        // A banned client is refused before any other work. Admission and routing wait for
+        // nothing; the stages after them run under the request's deadline. The path the log
+        // shows is the normalized one, or the path as sent when it cannot be normalized.
+        let admitted = if shared.bans.is_banned(ip) {
+            let denial = Denial::new(403, crate::rules::CLIENT_BANNED, "the client is banned")
+                .detail("access from this client is suspended");
+            Err(outcome.refuse(&denial, &request_id))
+        } else {
+            admit(&ctx, &req, &mut outcome)
+        };
+        let (path, response) = match admitted {
             Err(mut response) => {
                 let path = req.uri().path().to_owned();
                 if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -255,6 +270,8 @@ where
             request_bytes,
             response_bytes,
             flags: outcome.flags,
+            route_template: outcome.template,
+            deprecated: outcome.deprecated,
         });
         response
     }

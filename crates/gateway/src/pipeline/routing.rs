@@ -129,6 +129,11 @@ pub(super) fn route<'g, 'p, B>(
         return Err(outcome.refuse(&d, ctx.request_id));
     };
     outcome.api = Some(api.name.clone());
+    if let Some(cors) = api.cors.as_deref()
+        && super::stages::cors::is_preflight(req)
+    {
+        return Err(super::stages::cors::preflight(ctx, cors, req, outcome));
+    }
     let forward_path = {
         let base = match &api.strip {
             Some(prefix) => normalized
@@ -179,6 +184,8 @@ pub(super) fn route<'g, 'p, B>(
     };
     if let Some(plan) = plan {
         outcome.operation = Some(plan.id.clone());
+        outcome.template = Some(plan.template.clone());
+        outcome.deprecated = plan.deprecated;
     }
     Ok(Routed {
         api,

@@ -403,4 +403,4 @@ fn parse(answer: &[i64], subjects: usize) -> Option<Vec<LockState>> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -10,7 +10,8 @@ use portcullis_spec::{Catalog, ParameterIn, Router, RouterOptions, SecuritySchem
 use serde_json::Value;
 
 use super::{
-    Api, BuildError, OpPlan, OwnerRule, Requirement, Scheme, config_error, lockout, state, upstream,
+    Api, BuildError, OpPlan, OwnerRule, Requirement, Scheme, config_error, lockout, protect, state,
+    upstream,
 };
 use crate::config::{ApiConfig, Config};
 use crate::ratelimit::{self, ConcurrencyLimiter, Limit};
@@ -129,6 +130,29 @@ pub(super) fn build_api(
             op,
         )?;
     }
+    if let Some(t) = &api.threats {
+        let named = t
+            .exclude
+            .iter()
+            .enumerate()
+            .map(|(j, e)| {
+                (
+                    format!("/apis/{i}/threats/exclude/{j}/operation"),
+                    &e.operation,
+                )
+            })
+            .chain(t.ssrf_allow.iter().enumerate().map(|(j, a)| {
+                (
+                    format!("/apis/{i}/threats/ssrf_allow/{j}/operation"),
+                    &a.operation,
+                )
+            }));
+        for (pointer, op) in named {
+            if let Some(op) = op {
+                known_operation(config, &catalog, &spec_path, pointer, op)?;
+            }
+        }
+    }
     let mut ops = Vec::new();
     for op in &catalog.operations {
         let check = RequestCheck::new(&catalog, op).map_err(|error| BuildError::Schema {
@@ -186,6 +210,16 @@ pub(super) fn build_api(
             owner,
             admin,
             deprecated: op.deprecated,
+            template: Arc::from(op.path.as_str()),
+            threats: protect::threat_plan(config, i, api.threats.as_ref(), &catalog, Some(op))?,
+            response: protect::response_plan(
+                config,
+                i,
+                &api.name,
+                api.response.as_ref(),
+                &catalog,
+                Some(op),
+            )?,
             limits: applicable,
             stages: StageList::default(),
         });
@@ -197,6 +231,10 @@ pub(super) fn build_api(
         .filter(|(_, l)| l.applies_to(None))
         .map(|(k, _)| k)
         .collect();
+    let undocumented_threats =
+        protect::threat_plan(config, i, api.threats.as_ref(), &catalog, None)?;
+    let undocumented_response =
+        protect::response_plan(config, i, &api.name, api.response.as_ref(), &catalog, None)?;
     let mut compiled = Api {
         name: Arc::from(api.name.as_str()),
         catalog: Arc::new(catalog),
@@ -220,6 +258,9 @@ pub(super) fn build_api(
         rate_limit_headers: api.rate_limit_headers,
         lockout,
         undocumented_stages: StageList::default(),
+        undocumented_threats,
+        undocumented_response,
+        cors: protect::cors_plan(api.cors.as_ref()),
     };
     // The stage lists, once everything they depend on is compiled.
     let stages: Vec<StageList> = compiled

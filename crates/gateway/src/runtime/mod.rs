@@ -107,6 +107,12 @@ pub struct OpPlan {
     pub admin: bool,
     /// Marked deprecated.
     pub deprecated: bool,
+    /// The spec's path template (`/accounts/{id}`).
+    pub template: Arc<str>,
+    /// Injection and SSRF checks, when `threats` is configured.
+    pub threats: Option<Arc<protect::ThreatPlan>>,
+    /// Checks on the answers, when `response` is configured.
+    pub response: Option<Arc<protect::ResponsePlan>>,
     /// The limits that apply to it (indices into [`Api::limits`]).
     pub limits: Vec<usize>,
     /// The pipeline stages its requests pass, in order.
@@ -151,6 +157,12 @@ pub struct Api {
     pub rate_limit_headers: bool,
     /// Brute-force lockout (`lockout`), when configured.
     pub lockout: Option<lockout::LockoutPlan>,
+    /// Threat checks of undocumented requests that are let through.
+    pub undocumented_threats: Option<Arc<protect::ThreatPlan>>,
+    /// Checks on the answers to undocumented requests that are let through.
+    pub undocumented_response: Option<Arc<protect::ResponsePlan>>,
+    /// Cross-origin requests, when `cors` is configured.
+    pub cors: Option<Arc<protect::CorsPlan>>,
 }
 
 /// A trusted proxy range.
@@ -423,7 +435,8 @@ impl Gateway {
 
 mod api;
 pub mod lockout;
-mod state;
+pub mod protect;
+pub(crate) mod state;
 mod summary;
 mod upstream;
 

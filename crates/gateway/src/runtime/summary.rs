@@ -47,6 +47,9 @@ impl Gateway {
                             "owner": plan.owner.iter().map(|o| format!("{} = claim {}", o.param, o.claim)).collect::<Vec<_>>(),
                             "deprecated": plan.deprecated,
                             "limits": limits,
+                            "threats": plan.threats.as_deref().map(describe_threats),
+                            "response": plan.response.as_deref().map(describe_response),
+                            "stages": format!("{:?}", plan.stages.stages()),
                         })
                     })
                     .collect();
@@ -75,6 +78,11 @@ impl Gateway {
                         "operations": l.operations,
                     })).collect::<Vec<_>>(),
                     "lockout": api.lockout.as_ref().map(super::lockout::LockoutPlan::describe),
+                    "cors": api.cors.as_deref().map(|c| serde_json::json!({
+                        "origins": if c.any { vec!["*".to_owned()] } else { c.origins.clone() },
+                        "methods": c.methods, "headers": c.headers, "credentials": c.credentials,
+                        "max_age_secs": c.max_age,
+                    })),
                     "operations": ops,
                 })
             })
@@ -103,4 +111,33 @@ impl Gateway {
             "warnings": self.warnings,
         })
     }
+}
+
+fn lower<T: std::fmt::Debug>(v: T) -> String {
+    format!("{v:?}").to_ascii_lowercase()
+}
+
+/// An operation's threat checks, as `check` shows them.
+fn describe_threats(t: &super::protect::ThreatPlan) -> Value {
+    serde_json::json!({
+        "injection": lower(t.injection),
+        "ssrf": lower(t.ssrf),
+        "paranoia": t.paranoia,
+        "inspected_params": t.params.iter().filter(|p| p.free).map(|p| format!("{}.{}", p.location.as_str(), p.name)).collect::<Vec<_>>(),
+        "url_params": t.params.iter().filter(|p| p.uri).map(|p| format!("{}.{}", p.location.as_str(), p.name)).collect::<Vec<_>>(),
+        "exclusions": t.exclude.len(),
+    })
+}
+
+/// An operation's response checks, as `check` shows them.
+fn describe_response(r: &super::protect::ResponsePlan) -> Value {
+    serde_json::json!({
+        "validate": lower(r.validate),
+        "undeclared_fields": lower(r.undeclared),
+        "sensitive_data": lower(r.sensitive),
+        "sanitize_errors": r.sanitize,
+        "security_headers": r.security_headers,
+        "max_inspect": r.max_inspect,
+        "over_limit": lower(r.over_limit),
+    })
 }

@@ -6,6 +6,7 @@
 //! (block or log) from the API's policy.
 
 pub mod body;
+pub mod fields;
 pub mod json;
 pub mod params;
 pub mod schema;

@@ -348,22 +348,13 @@ fn syntax_errors_and_empty_api_lists() {
 /// (a user who writes `threats: { injection: block }` would believe the API protected).
 #[test]
 fn keys_of_features_not_built_yet_are_refused_at_their_line() {
-    for (extra, line, pointer) in [
-        ("    threats: { injection: block }\n", 5, "/apis/0/threats"),
-        (
-            "    response: { sensitive_data: mask }\n",
-            5,
-            "/apis/0/response",
-        ),
-        ("detect: { enabled: true }\n", 5, "/detect"),
-    ] {
-        let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
-        assert!(
-            e.starts_with(&format!("gw.yaml:{line}:")) && e.contains(pointer),
-            "{extra}: {e}"
-        );
-        assert!(e.contains("not implemented yet"), "{extra}: {e}");
-    }
+    let extra = "detect: { enabled: true }\n";
+    let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+    assert!(
+        e.starts_with("gw.yaml:5:") && e.contains("/detect"),
+        "{extra}: {e}"
+    );
+    assert!(e.contains("not implemented yet"), "{extra}: {e}");
 }
 
 /// An HMAC secret shorter than the hash (32 bytes for HS256) is cracked offline from one token:
@@ -414,6 +405,72 @@ fn every_problem_is_reported_at_once_with_its_line() {
                 .iter()
                 .any(|l| l.starts_with(line) && l.contains(pointer)),
             "{pointer}: {e}"
+        );
+    }
+}
+
+/// Wrong values of threats, response and cors are refused at their line, each with what is
+/// wrong; `*` with credentials is refused (every site could read answers with cookies).
+#[test]
+fn threat_response_and_cors_values_are_checked_at_their_line() {
+    let ok = "    threats: { injection: block, ssrf: log, paranoia: 2, exclude: [{ field: body/notes, kinds: [sqli] }] }\n    response: { validate: log, undeclared_fields: strip, sensitive_data: mask, max_inspect: 2MiB }\n    cors: { origins: [\"https://app.example.com\"], credentials: true }\n";
+    load(&format!("{MINIMAL}{ok}")).unwrap_or_else(|e| panic!("{e}"));
+    for (extra, pointer, says) in [
+        (
+            "    threats: { paranoia: 4 }\n",
+            "/apis/0/threats/paranoia",
+            "give 1, 2 or 3",
+        ),
+        (
+            "    threats: { exclude: [{ field: notes }] }\n",
+            "/apis/0/threats/exclude/0/field",
+            "query.NAME",
+        ),
+        (
+            "    threats: { exclude: [{ field: query.q, kinds: [sql] }] }\n",
+            "/apis/0/threats/exclude/0/kinds/0",
+            "not one of",
+        ),
+        (
+            "    threats: { injection: maybe }\n",
+            "/apis/0/threats/injection",
+            "maybe",
+        ),
+        (
+            "    response: { sensitive_data: hide }\n",
+            "/apis/0/response/sensitive_data",
+            "hide",
+        ),
+        (
+            "    response: { sensitive_optional: [names] }\n",
+            "/apis/0/response/sensitive_optional/0",
+            "email and phone",
+        ),
+        (
+            "    response: { max_inspect: 1GiB }\n",
+            "/apis/0/response/max_inspect",
+            "64MiB",
+        ),
+        (
+            "    cors: { origins: [\"*\"], credentials: true }\n",
+            "/apis/0/cors/origins/0",
+            "credentials",
+        ),
+        (
+            "    cors: { origins: [app.example.com] }\n",
+            "/apis/0/cors/origins/0",
+            "not an origin",
+        ),
+        (
+            "    cors: { origins: [\"https://a.example\"], methods: [get] }\n",
+            "/apis/0/cors/methods/0",
+            "upper case",
+        ),
+    ] {
+        let e = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("gw.yaml:5:") && e.contains(pointer) && e.contains(says),
+            "{extra}: {e}"
         );
     }
 }

@@ -21,16 +21,29 @@
 //! | 8 | [`Stage::ValidateParams`] | `validate.rs` | parameters against the spec |
 //! | 9 | [`Stage::ValidateBody`] | `validate.rs` | content type and body against the spec |
 //! | 10 | [`Stage::OwnerBinding`] | `owner.rs` | BOLA guard: reads validated values |
+//! | 11 | [`Stage::Threats`] | `threats.rs` | injection and SSRF in what validation let through (free text only) |
+//! | 12 | [`Stage::SanitizeErrors`] | `response/sanitize.rs` | response: error bodies with internals replaced first, so no later check passes them on |
+//! | 13 | [`Stage::ValidateResponse`] | `response/schema.rs` | response: the answer as the upstream sent it, against its schema |
+//! | 14 | [`Stage::StripUndeclared`] | `response/schema.rs` | response: undeclared properties removed before the search for sensitive data |
+//! | 15 | [`Stage::SensitiveData`] | `response/sensitive.rs` | response: what is left is searched, masked or blocked |
+//! | 16 | [`Stage::SecureHeaders`] | `response/headers.rs` | response: fields on whatever answer is sent |
+//! | 17 | [`Stage::Cors`] | `cors.rs` | request: keeps the `Origin`; response: the API's CORS fields (preflights are answered in routing) |
+//!
+//! Stages 12 to 16 have only a response phase; the body is read once, by the first that needs
+//! it, and put back after the last (`response/mod.rs`).
 //!
 //! Admission (size limits, path normalization) and routing run before these, in
 //! `pipeline/routing.rs`: they decide which list applies.
 
 mod authenticate;
 mod authorize;
+pub(crate) mod cors;
 mod deprecation;
 mod limits;
 mod lockout;
 mod owner;
+mod response;
+mod threats;
 mod validate;
 
 use std::sync::Arc;
@@ -78,6 +91,20 @@ pub(crate) enum Stage {
     ValidateBody,
     /// Owner binding (BOLA): a parameter must equal a claim of the caller.
     OwnerBinding,
+    /// Injection and SSRF in free-text values.
+    Threats,
+    /// Error answers with internals replaced.
+    SanitizeErrors,
+    /// The answer against its declared schema.
+    ValidateResponse,
+    /// Undeclared properties removed from the answer.
+    StripUndeclared,
+    /// Sensitive data in the answer found, masked or blocked.
+    SensitiveData,
+    /// Secure headers added, revealing ones removed.
+    SecureHeaders,
+    /// CORS fields for allowed origins.
+    Cors,
 }
 
 /// The ordered stages of one operation (or of an API's undocumented requests), with the
@@ -105,6 +132,10 @@ impl StageList {
             if !client.is_empty() {
                 stages.push(Stage::ClientLimits);
             }
+            if api.undocumented_threats.is_some() {
+                stages.push(Stage::Threats);
+            }
+            push_response_stages(&mut stages, api, api.undocumented_response.as_deref());
             return StageList {
                 stages: stages.into(),
                 client_limits: client.into(),
@@ -141,6 +172,10 @@ impl StageList {
         if !plan.owner.is_empty() {
             stages.push(Stage::OwnerBinding);
         }
+        if plan.threats.is_some() {
+            stages.push(Stage::Threats);
+        }
+        push_response_stages(&mut stages, api, plan.response.as_deref());
         StageList {
             stages: stages.into(),
             client_limits: client.into(),
@@ -151,6 +186,35 @@ impl StageList {
     /// The stages, in order.
     pub(crate) fn stages(&self) -> &[Stage] {
         &self.stages
+    }
+}
+
+/// The response-phase stages a response plan (and the API's CORS) call for.
+fn push_response_stages(
+    stages: &mut Vec<Stage>,
+    api: &Api,
+    plan: Option<&crate::runtime::protect::ResponsePlan>,
+) {
+    use crate::config::protect::{ResponseAction, SensitiveAction, Undeclared};
+    if let Some(p) = plan {
+        if p.sanitize {
+            stages.push(Stage::SanitizeErrors);
+        }
+        if p.validate != ResponseAction::Off {
+            stages.push(Stage::ValidateResponse);
+        }
+        if p.undeclared == Undeclared::Strip {
+            stages.push(Stage::StripUndeclared);
+        }
+        if p.sensitive != SensitiveAction::Off {
+            stages.push(Stage::SensitiveData);
+        }
+        if p.security_headers {
+            stages.push(Stage::SecureHeaders);
+        }
+    }
+    if api.cors.is_some() {
+        stages.push(Stage::Cors);
     }
 }
 
@@ -201,6 +265,10 @@ pub(crate) struct RequestCtx<'r, 'g, 'p, B> {
     pub watch: Option<lockout::Watch<'g>>,
     /// The decoded query, parsed once by the first stage that reads it.
     query: Option<Vec<(String, String)>>,
+    /// The request's `Origin`, kept for the CORS fields of the answer.
+    pub origin: Option<http::HeaderValue>,
+    /// The answer's body as the response checks read it.
+    pub answer: response::answer::AnswerState,
     /// The verdicts so far (decision, rule, principal's names, upstream status).
     pub outcome: &'r mut Outcome,
 }
@@ -282,13 +350,32 @@ impl Stage {
             Stage::ValidateParams => validate::params(r),
             Stage::ValidateBody => Box::pin(validate::body(r)).await,
             Stage::OwnerBinding => Box::pin(owner::request(r)).await,
+            Stage::Threats => Box::pin(threats::request(r)).await,
+            Stage::Cors => {
+                cors::request(r);
+                Verdict::Continue
+            }
+            Stage::SanitizeErrors
+            | Stage::ValidateResponse
+            | Stage::StripUndeclared
+            | Stage::SensitiveData
+            | Stage::SecureHeaders => Verdict::Continue,
         }
     }
 
     /// The response phase: after the upstream's head.
-    async fn response<B>(self, r: &mut RequestCtx<'_, '_, '_, B>, _response: &mut Response<Body>) {
-        if self == Stage::Lockout {
-            Box::pin(lockout::response(r)).await;
+    async fn response<B>(self, r: &mut RequestCtx<'_, '_, '_, B>, response: &mut Response<Body>) {
+        match self {
+            Stage::Lockout => Box::pin(lockout::response(r)).await,
+            Stage::SanitizeErrors => Box::pin(response::sanitize::response(r, response)).await,
+            Stage::ValidateResponse => Box::pin(response::schema::validate(r, response)).await,
+            Stage::StripUndeclared => {
+                Box::pin(response::schema::strip_undeclared(r, response)).await;
+            }
+            Stage::SensitiveData => Box::pin(response::sensitive::response(r, response)).await,
+            Stage::SecureHeaders => response::headers::response(r, response),
+            Stage::Cors => cors::response(r, response),
+            _ => {}
         }
     }
 }
@@ -330,6 +417,8 @@ where
             permit: None,
             watch: None,
             query: None,
+            origin: None,
+            answer: response::answer::AnswerState::Unread,
             outcome,
         };
         for stage in list.stages() {
@@ -356,6 +445,7 @@ where
         for stage in list.stages() {
             stage.response(&mut r, &mut response).await;
         }
+        response::finish(&mut r, &mut response);
         response
     }
 }

@@ -172,6 +172,9 @@ fn shared(gw: Gateway) -> Arc<Shared> {
         config_path: None,
         clock: jwt::system_clock(),
         reload_lock: tokio::sync::Mutex::new(()),
+        bans: crate::bans::Bans::default(),
+        events: tokio::sync::broadcast::channel(16).0,
+        admin_extra: None,
     })
 }
 
@@ -331,4 +334,47 @@ async fn per_ip_limits_refuse_before_any_credential_is_checked() {
         .collect();
     assert_eq!(checks.len(), 1, "{metrics}");
     assert!(checks[0].ends_with(" 1"), "{}", checks[0]);
+}
+
+#[tokio::test]
+async fn a_banned_client_is_refused_before_routing_and_served_once_unbanned() {
+    let (_dir, gw) = gateway("monitor", "").await;
+    let shared = shared(gw);
+    let peer: SocketAddr = "192.0.2.9:50000".parse().unwrap();
+    let worker = Arc::new(Worker::default());
+    shared.bans.add(
+        peer.ip(),
+        std::time::Duration::from_secs(60),
+        "test",
+        "admin",
+    );
+    // Even in monitor mode, and on a path no API documents.
+    let response = handle(
+        Arc::clone(&shared),
+        Arc::clone(&worker),
+        get("/nowhere"),
+        peer,
+        false,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let d = nth_decision(&shared, 0);
+    assert_eq!(
+        (d.decision.as_str(), d.rule),
+        ("block", Some("client.banned"))
+    );
+    // Another client is not concerned, and the client is served once its ban is lifted.
+    let other: SocketAddr = "192.0.2.10:50000".parse().unwrap();
+    let response = handle(
+        Arc::clone(&shared),
+        Arc::clone(&worker),
+        get("/items"),
+        other,
+        false,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(shared.bans.remove(peer.ip()));
+    let response = handle(Arc::clone(&shared), worker, get("/items"), peer, false).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
 }

@@ -148,7 +148,7 @@ async fn redis_failures_follow_on_failure() {
 }
 
 /// A `redis-server` on a free loopback port, killed on drop.
-struct Redis(Child, u16);
+pub(crate) struct Redis(Child, pub(crate) u16);
 
 impl Drop for Redis {
     fn drop(&mut self) {
@@ -157,7 +157,7 @@ impl Drop for Redis {
     }
 }
 
-fn redis_server() -> Option<Redis> {
+pub(crate) fn redis_server() -> Option<Redis> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .ok()?
         .local_addr()
