@@ -6,9 +6,16 @@ pub(crate) fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize>
     memchr::memmem::find(tail, needle).map(|i| i + from)
 }
 
-/// Whether `hay` contains `needle`.
+/// Whether `hay` contains `needle`. Short values (most request values) are searched by their
+/// first byte, which costs less than building a substring searcher.
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(hay, needle).is_some()
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if hay.len() > 256 {
+        return memchr::memmem::find(hay, needle).is_some();
+    }
+    memchr::memchr_iter(first, hay).any(|i| hay.get(i + 1..).is_some_and(|t| t.starts_with(rest)))
 }
 
 /// The byte at `i`, or 0 past the end.
@@ -36,5 +43,39 @@ pub(crate) fn hex(b: u8) -> Option<u8> {
         b'a'..=b'f' => Some(b - b'a' + 10),
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
+    }
+}
+
+/// A set of literal needles searched in one pass (Aho-Corasick), built once.
+pub(crate) struct Needles {
+    list: &'static [&'static str],
+    automaton: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
+}
+
+impl Needles {
+    /// A set over `list` (the automaton is built on first use).
+    pub(crate) const fn new(list: &'static [&'static str]) -> Needles {
+        Needles {
+            list,
+            automaton: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The first needle (leftmost in `hay`) found, if any.
+    pub(crate) fn find(&self, hay: &[u8]) -> Option<&'static str> {
+        let automaton = self
+            .automaton
+            .get_or_init(|| aho_corasick::AhoCorasick::new(self.list).ok());
+        match automaton {
+            Some(ac) => ac
+                .find(hay)
+                .and_then(|m| self.list.get(m.pattern().as_usize()).copied()),
+            // Building cannot fail for these small literal lists; search one by one if it did.
+            None => self
+                .list
+                .iter()
+                .copied()
+                .find(|n| contains(hay, n.as_bytes())),
+        }
     }
 }

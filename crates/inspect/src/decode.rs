@@ -13,8 +13,8 @@ use crate::bytes::{at, find_from, hex};
 
 /// Bytes of a value that are inspected (the rest is not read).
 pub const MAX_VALUE: usize = 16 * 1024;
-/// Decoding rounds at most (double encoding needs two; a third catches triple).
-pub const MAX_ROUNDS: usize = 3;
+/// Decoding rounds at most (double encoding needs two; up to quadruple is undone).
+pub const MAX_ROUNDS: usize = 4;
 
 /// The value (capped at [`MAX_VALUE`] bytes), then each decoding round that changed it, all
 /// ASCII-lowercased; then, when one of them holds `/*`, that form with comments removed.

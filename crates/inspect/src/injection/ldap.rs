@@ -6,7 +6,7 @@ use crate::bytes::{at, contains};
 /// A filter break-out: `)(` followed by an operator or an `attribute=`, or a nested
 /// `(|(`, `(&(`, `(!(`. Paranoia 2: any `*)` or `)(`.
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
-    memchr::memchr(b'(', form)?;
+    memchr::memchr2(b'(', b')', form)?;
     for op in [&b"(|("[..], b"(&(", b"(!("] {
         if contains(form, op) {
             return Some(String::from_utf8_lossy(op).into_owned());
@@ -14,7 +14,10 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     }
     let mut from = 0;
     while let Some(j) = memchr::memmem::find(form.get(from..).unwrap_or_default(), b")(") {
-        let i = from + j + 2;
+        let mut i = from + j + 2;
+        while at(form, i) == b'(' {
+            i += 1;
+        }
         let next = at(form, i);
         if matches!(next, b'|' | b'&' | b'!') {
             return Some(format!("){}", next as char));
@@ -26,6 +29,10 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
             return Some(")(".to_owned());
         }
         from = i;
+    }
+    let end = form.trim_ascii_end();
+    if end.ends_with(b"*))") || contains(form, b"*))\0") || contains(form, b"*)\0") {
+        return Some("*))".to_owned());
     }
     if paranoia >= 2 && contains(form, b"*)") {
         return Some("*)".to_owned());

@@ -2,7 +2,7 @@
 //! in bracket form in parameter names (`user[$ne]=`), inside a string holding JSON, and
 //! server-side JavaScript shapes for `$where`.
 
-use crate::bytes::{at, contains};
+use crate::bytes::{Needles, at, contains};
 
 /// MongoDB query and aggregation operators an attacker uses to turn an equality into a query
 /// (lowercase).
@@ -80,6 +80,20 @@ pub(super) fn check_key(key: &str, paranoia: u8) -> Option<String> {
     None
 }
 
+/// Server-side JavaScript an attacker sends to `$where`.
+static JS: Needles = Needles::new(&[
+    "return true",
+    "return 1==1",
+    "return 1 == 1",
+    "this.password",
+    "this.username",
+    "db.getcollection",
+    "db.users.",
+    "sleep(5000)",
+    "while(true)",
+    "while (true)",
+]);
+
 /// An operator inside a value (`{"$gt": ""}`, `[$ne]=1`, `$where: ...`) or `$where`-style
 /// JavaScript (`'; return true; //`, `|| this.password`). Paranoia 2: any `$operator`.
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
@@ -105,23 +119,30 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
             i = end.max(start);
         }
     }
-    let js = [
-        "return true",
-        "return 1==1",
-        "return 1 == 1",
-        "this.password",
-        "this.username",
-        "db.getcollection",
-        "db.users.",
-        "sleep(5000)",
-        "while(true)",
-        "while (true)",
-    ];
-    if let Some(hit) = js.iter().find(|m| contains(form, m.as_bytes())) {
+    let maybe_js = memchr::memchr3(b'(', b'|', b'.', form).is_some() || contains(form, b"return");
+    if !maybe_js {
+        return None;
+    }
+    if let Some(hit) = JS.find(form) {
         return Some(hit.split(' ').next().unwrap_or("js").to_owned());
+    }
+    if quoted_or_equals(form) {
+        return Some("||==".to_owned());
     }
     if paranoia >= 2 && (contains(form, b"this.") || contains(form, b"return ")) {
         return Some("js".to_owned());
     }
     None
+}
+
+/// `' || '1'=='1`: a quote, `||`, a quote, and a JavaScript `==` after it.
+fn quoted_or_equals(form: &[u8]) -> bool {
+    let Some(i) = memchr::memmem::find(form, b"||") else {
+        return false;
+    };
+    let before = form.get(..i).unwrap_or_default().trim_ascii_end();
+    let after = form.get(i + 2..).unwrap_or_default().trim_ascii_start();
+    matches!(before.last(), Some(b'\'' | b'"'))
+        && matches!(after.first(), Some(b'\'' | b'"'))
+        && contains(after, b"==")
 }

@@ -93,6 +93,27 @@ const STRONG: &[&str] = &[
     "reboot",
 ];
 
+/// Commands that report on the system and make sense without arguments.
+const RECON: &[&str] = &[
+    "whoami",
+    "id",
+    "uname",
+    "ifconfig",
+    "ipconfig",
+    "hostname",
+    "netstat",
+    "systeminfo",
+    "tasklist",
+    "ps",
+    "pwd",
+    "env",
+    "printenv",
+    "uptime",
+    "ls",
+    "w",
+    "who",
+];
+
 /// Commands that are also words: flagged only with a shell-looking argument or at the end.
 const WEAK: &[&str] = &[
     "cat",
@@ -148,8 +169,26 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     if contains(form, b"${ifs") || contains(form, b"$ifs$") {
         return Some("$IFS".to_owned());
     }
+    for phrase in [
+        "& net user",
+        "| net user",
+        "; net user",
+        "& net localgroup",
+        "/dev/tcp/",
+    ] {
+        if contains(form, phrase.as_bytes()) {
+            return Some(phrase.trim_start_matches(['&', '|', ';', ' ']).to_owned());
+        }
+    }
     let mut i = 0;
     while let Some(&b) = form.get(i) {
+        if b == b'`' && at(form, i + 1) == b'`' {
+            // A Markdown code fence or an empty inline span, not a command substitution.
+            while at(form, i) == b'`' {
+                i += 1;
+            }
+            continue;
+        }
         let sep_len = separator(form, i, b);
         if sep_len > 0 {
             if let Some(hit) = command_after(form, i + sep_len, paranoia, b) {
@@ -207,6 +246,16 @@ fn command_after(form: &[u8], start: usize, paranoia: u8, sep: u8) -> Option<Str
     let weak = WEAK.contains(&name);
     if !strong && !weak {
         return None;
+    }
+    if sep == b'`' && paranoia < 2 {
+        // Inline code in Markdown (`python`) versus a substitution (`id`, `curl x`): the
+        // substitution runs a command that reports alone, or one with arguments, and closes.
+        let closes = memchr::memchr(b'`', form.get(i..).unwrap_or_default()).is_some();
+        let alone = matches!(at(form, i), b'`');
+        let reports = RECON.contains(&name);
+        return (closes
+            && ((alone && (reports || weak)) || (!alone && (strong || shell_argument(form, i)))))
+        .then(|| name.to_owned());
     }
     if strong && (paranoia >= 2 || name_is_alone(form, begin, i, sep)) {
         return Some(name.to_owned());

@@ -3,7 +3,7 @@
 //! `<#assign`, `#set(`), not placeholders such as `{{name}}` or `${user.email}` that
 //! notification templates carry legitimately.
 
-use crate::bytes::{contains, find_from};
+use crate::bytes::{Needles, contains, find_from};
 
 /// Openers and their closers.
 const DELIMITERS: &[(&str, &str)] = &[
@@ -15,6 +15,7 @@ const DELIMITERS: &[(&str, &str)] = &[
     ("<%", "%>"),
     ("{%", "%}"),
     ("[[", "]]"),
+    ("@(", ")"),
 ];
 
 /// Names that reach interpreter objects from a template.
@@ -64,15 +65,25 @@ const DANGEROUS: &[&str] = &[
     "app.",
 ];
 
+/// Template syntax no placeholder uses (FreeMarker, Velocity, Smarty, doT, Log4j lookups).
+static MARKERS: Needles = Needles::new(&[
+    "<#assign", "<#import", "#set(", "?new(", "$class.", "{php}", "{{=", "${{", "jndi:",
+    "${lower:", "${upper:", "${::-", "${env:", "${sys:", "|attr(",
+]);
+
 /// The delimiter of the first dangerous expression (paranoia 2: any expression that is more
 /// than a dotted name; 3: any template delimiter pair).
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
-    for marker in [
-        "<#assign", "<#import", "#set(", "?new(", "$class.", "{php}", "{{=", "${{",
-    ] {
-        if contains(form, marker.as_bytes()) {
-            return Some(marker.to_owned());
-        }
+    // Every opener and marker holds one of these bytes.
+    let openers = memchr::memchr3(b'{', b'$', b'<', form).is_some()
+        || memchr::memchr3(b'#', b'[', b'@', form).is_some()
+        || memchr::memchr2(b'?', b'|', form).is_some()
+        || contains(form, b"jndi:");
+    if !openers {
+        return None;
+    }
+    if let Some(marker) = MARKERS.find(form) {
+        return Some(marker.to_owned());
     }
     for (open, close) in DELIMITERS {
         let mut from = 0;
@@ -103,7 +114,7 @@ fn dangerous(body: &[u8], open: &str) -> bool {
         .iter()
         .any(|&b| matches!(b, b'*' | b'+' | b'/' | b'%' | b'^'))
         && body.iter().any(|b| b.is_ascii_digit());
-    let calls = body.iter().any(|&b| matches!(b, b'(' | b'[' | b'|'));
+    let calls = body.iter().any(|&b| matches!(b, b'(' | b'['));
     if open == "[[" {
         // Thymeleaf's inlined expressions; also markdown/wiki links, so only dangerous names.
         return DANGEROUS.iter().any(|d| contains(body, d.as_bytes())) && calls;

@@ -1,7 +1,7 @@
 //! Path traversal and local file references: climbs (`../`, `..\`, `..;/`, and `....//`, which a
 //! one-pass filter turns into `../`) and well-known system files.
 
-use crate::bytes::{at, contains};
+use crate::bytes::{Needles, at};
 
 /// Files an attacker reads first (lowercase, `/` separators).
 const FILES: &[&str] = &[
@@ -29,21 +29,20 @@ const FILES: &[&str] = &[
     "system32/drivers/etc",
 ];
 
+static FILE_SET: Needles = Needles::new(FILES);
+
 /// `../` (or a spelling of it) at least twice, or once before a known file; a known file as the
 /// whole value (`/etc/passwd`, `file:///etc/passwd`, `C:\boot.ini`); a NUL before an extension.
 /// Paranoia 2: any climb or a known file anywhere.
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
     let has_dots = memchr::memmem::find(form, b"..").is_some();
-    let slashes = memchr::memchr2(b'/', b'\\', form).is_some();
+    let slashes = memchr::memchr2(b'/', b'\\', form).is_some() || form.iter().any(|&b| b >= 0xe2);
     if !slashes && memchr::memchr(0, form).is_none() {
         return None;
     }
-    let path: Vec<u8> = form
-        .iter()
-        .map(|&b| if b == b'\\' { b'/' } else { b })
-        .collect();
+    let path = slashes_folded(form);
     let climbs = if has_dots { count_climbs(&path) } else { 0 };
-    let file = FILES.iter().find(|f| contains(&path, f.as_bytes()));
+    let file = FILE_SET.find(&path);
     if climbs >= 2 {
         return Some("../../".to_owned());
     }
@@ -97,4 +96,34 @@ fn count_climbs(path: &[u8]) -> usize {
         i = k.max(at_dots + 2);
     }
     n
+}
+
+/// `\\` and the Unicode slashes some servers normalize (`∕` U+2215, `⁄` U+2044, `／` U+FF0F,
+/// `＼` U+FF3C) as `/`.
+fn slashes_folded(form: &[u8]) -> Vec<u8> {
+    const WIDE: &[&[u8]] = &[
+        "\u{2215}".as_bytes(),
+        "\u{2044}".as_bytes(),
+        "\u{ff0f}".as_bytes(),
+        "\u{ff3c}".as_bytes(),
+    ];
+    let mut out = Vec::with_capacity(form.len());
+    let mut i = 0;
+    while let Some(&b) = form.get(i) {
+        if b == b'\\' {
+            out.push(b'/');
+            i += 1;
+            continue;
+        }
+        if b >= 0xe2
+            && let Some(w) = WIDE.iter().find(|w| form.get(i..i + w.len()) == Some(**w))
+        {
+            out.push(b'/');
+            i += w.len();
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
 }

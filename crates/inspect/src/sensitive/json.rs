@@ -2,15 +2,30 @@
 //! value tree), strings with escapes through a small decoded copy that maps back to the raw
 //! bytes, and the document is validated as it goes (RFC 8259: UTF-8, no control characters in
 //! strings, valid escapes, numbers, literals, nesting), so invalid JSON is an [`Error`], never a
-//! half-masked body. Memory is the output (when something changes), the nesting stack and the
-//! decoded copy of the current escaped string.
+//! half-masked body. Memory is the output (when something changes), one small stack frame per
+//! nesting level (at most [`MAX_DEPTH`]) and the decoded copy of the current escaped string.
 
 use super::{Kind, Kinds, Options, is_secret_name, scan};
 use crate::bytes::{at, hex};
 use std::ops::Range;
 
-/// Nesting deeper than this is refused (the stack is one byte per level).
-pub const MAX_DEPTH: usize = 1024;
+/// The bytes that stop the scan of a string: `"`, `\\` and control characters.
+static STOP: [bool; 256] = stop_table();
+
+// Indices run over 0..256 into a 256-entry table: never out of bounds.
+#[allow(clippy::indexing_slicing)]
+const fn stop_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = c < 0x20 || c == b'"' as usize || c == b'\\' as usize;
+        c += 1;
+    }
+    t
+}
+
+/// Nesting deeper than this is refused (the walker recurses once per level, in small frames).
+pub const MAX_DEPTH: usize = 512;
 
 /// Why a body could not be scanned: it is not JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,7 +83,7 @@ pub fn scan_json(body: &[u8], options: Options) -> Result<Kinds, Error> {
     Ok(w.kinds)
 }
 
-/// The walker's state: the input, the output being built, and the nesting stack.
+/// The walker's state: the input, the output being built, and scratch buffers.
 struct Walker<'a> {
     b: &'a [u8],
     i: usize,
@@ -77,21 +92,13 @@ struct Walker<'a> {
     kinds: Kinds,
     out: Option<Vec<u8>>,
     copied: usize,
-    stack: Vec<u8>,
     scratch: Vec<u8>,
     map: Vec<usize>,
     hits: Vec<(Kind, Range<usize>)>,
-}
-
-/// What the parser expects next.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    Value,
-    KeyOrEnd,
-    Key,
-    Colon,
-    CommaOrEnd,
-    ValueOrEnd,
+    /// Verdicts of recent keys (documents repeat their keys): (start, len, secret) by a hash.
+    keys: [(usize, usize, bool); 256],
+    /// Strings shorter than this (raw) cannot hold a value any detector finds.
+    min_len: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -109,10 +116,15 @@ impl<'a> Walker<'a> {
             kinds: Kinds::default(),
             out: None,
             copied: 0,
-            stack: Vec::new(),
             scratch: Vec::new(),
             map: Vec::new(),
             hits: Vec::new(),
+            keys: [(0, usize::MAX, false); 256],
+            min_len: if options.emails || options.phones {
+                6
+            } else {
+                11
+            },
         })
     }
 
@@ -130,162 +142,159 @@ impl<'a> Walker<'a> {
     }
 
     fn run(&mut self) -> Result<(), Error> {
-        let mut expect = Expect::Value;
-        let mut secret_key = false;
+        self.skip_ws();
+        self.value(0, false)?;
+        self.skip_ws();
+        if self.i == self.b.len() {
+            Ok(())
+        } else {
+            Err(self.err("text after the document"))
+        }
+    }
+
+    /// One value at `self.i`; `secret`: it is the value of a secret-named property.
+    fn value(&mut self, depth: usize, secret: bool) -> Result<(), Error> {
+        match self.b.get(self.i) {
+            Some(b'"') => {
+                let start = self.i;
+                let (end, escaped) = self.string()?;
+                let len = end - start - 2;
+                if secret {
+                    if len > 0 {
+                        self.kinds.insert(Kind::SecretName);
+                        if self.b.get(start..end) != Some(b"\"***\"") {
+                            self.replace(start..end, b"\"***\"");
+                        }
+                    }
+                } else if len >= self.min_len {
+                    self.inspect(start + 1..end - 1, escaped);
+                }
+                Ok(())
+            }
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.i;
+                self.number()?;
+                self.inspect_number(start..self.i, secret);
+                Ok(())
+            }
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(_) => Err(self.err("expected a value")),
+            None => Err(self.err("unexpected end of the document")),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<(), Error> {
+        if depth > MAX_DEPTH {
+            return Err(Error::TooDeep { offset: self.i });
+        }
+        self.i += 1;
+        self.skip_ws();
+        if at(self.b, self.i) == b'}' {
+            self.i += 1;
+            return Ok(());
+        }
         loop {
-            self.skip_ws();
-            let Some(&c) = self.b.get(self.i) else {
-                return if self.stack.is_empty() && expect == Expect::CommaOrEnd {
-                    Ok(())
+            if at(self.b, self.i) != b'"' {
+                return Err(self.err(if self.i < self.b.len() {
+                    "expected a property name"
                 } else {
-                    Err(self.err("unexpected end of the document"))
-                };
-            };
-            match expect {
-                Expect::Value | Expect::ValueOrEnd => {
-                    if c == b']' && expect == Expect::ValueOrEnd {
-                        self.close(b'[')?;
-                        expect = Expect::CommaOrEnd;
-                        continue;
-                    }
-                    match c {
-                        b'{' | b'[' => {
-                            if self.stack.len() >= MAX_DEPTH {
-                                return Err(Error::TooDeep { offset: self.i });
-                            }
-                            self.stack.push(c);
-                            self.i += 1;
-                            expect = if c == b'{' {
-                                Expect::KeyOrEnd
-                            } else {
-                                Expect::ValueOrEnd
-                            };
-                            secret_key = false;
-                            continue;
-                        }
-                        b'"' => {
-                            let start = self.i;
-                            let (end, escaped) = self.string()?;
-                            if secret_key && end - start > 2 {
-                                self.kinds.insert(Kind::SecretName);
-                                if self.b.get(start..end) != Some(b"\"***\"") {
-                                    self.replace(start..end, b"\"***\"");
-                                }
-                            } else if !secret_key {
-                                self.inspect(start + 1..end - 1, escaped);
-                            }
-                        }
-                        b'-' | b'0'..=b'9' => {
-                            let start = self.i;
-                            self.number()?;
-                            self.inspect_number(start..self.i, secret_key);
-                        }
-                        b't' => self.literal(b"true")?,
-                        b'f' => self.literal(b"false")?,
-                        b'n' => self.literal(b"null")?,
-                        _ => return Err(self.err("expected a value")),
-                    }
-                    expect = Expect::CommaOrEnd;
-                    secret_key = false;
-                    if self.stack.is_empty() {
-                        self.skip_ws();
-                        return if self.i == self.b.len() {
-                            Ok(())
-                        } else {
-                            Err(self.err("text after the document"))
-                        };
-                    }
-                }
-                Expect::KeyOrEnd | Expect::Key => {
-                    if c == b'}' && expect == Expect::KeyOrEnd {
-                        self.close(b'{')?;
-                        expect = Expect::CommaOrEnd;
-                        continue;
-                    }
-                    if c != b'"' {
-                        return Err(self.err("expected a property name"));
-                    }
-                    let start = self.i;
-                    let (end, escaped) = self.string()?;
-                    secret_key = self.key_is_secret(start + 1..end - 1, escaped);
-                    expect = Expect::Colon;
-                }
-                Expect::Colon => {
-                    if c != b':' {
-                        return Err(self.err("expected ':'"));
-                    }
+                    "unexpected end of the document"
+                }));
+            }
+            let start = self.i;
+            let (end, escaped) = self.string()?;
+            let secret = self.key_is_secret(start + 1..end - 1, escaped);
+            self.skip_ws();
+            if at(self.b, self.i) != b':' {
+                return Err(self.err("expected ':'"));
+            }
+            self.i += 1;
+            self.skip_ws();
+            self.value(depth, secret)?;
+            self.skip_ws();
+            match at(self.b, self.i) {
+                b',' => {
                     self.i += 1;
-                    expect = Expect::Value;
+                    self.skip_ws();
                 }
-                Expect::CommaOrEnd => {
-                    let top = self.stack.last().copied();
-                    match (c, top) {
-                        (b',', Some(b'{')) => expect = Expect::Key,
-                        (b',', Some(b'[')) => expect = Expect::Value,
-                        (b'}', Some(b'{')) | (b']', Some(b'[')) => {
-                            self.stack.pop();
-                            self.i += 1;
-                            if self.stack.is_empty() {
-                                self.skip_ws();
-                                return if self.i == self.b.len() {
-                                    Ok(())
-                                } else {
-                                    Err(self.err("text after the document"))
-                                };
-                            }
-                            continue;
-                        }
-                        _ => return Err(self.err("expected ',' or a closing bracket")),
-                    }
+                b'}' => {
                     self.i += 1;
+                    return Ok(());
                 }
+                _ => return Err(self.err("expected ',' or '}'")),
             }
         }
     }
 
-    /// Closes an empty container.
-    fn close(&mut self, open: u8) -> Result<(), Error> {
-        if self.stack.pop() != Some(open) {
-            return Err(self.err("mismatched bracket"));
+    fn array(&mut self, depth: usize) -> Result<(), Error> {
+        if depth > MAX_DEPTH {
+            return Err(Error::TooDeep { offset: self.i });
         }
         self.i += 1;
-        if self.stack.is_empty() {
-            self.skip_ws();
-            if self.i != self.b.len() {
-                return Err(self.err("text after the document"));
-            }
-            // Signal the end to `run` through an exhausted input.
+        self.skip_ws();
+        if at(self.b, self.i) == b']' {
+            self.i += 1;
+            return Ok(());
         }
-        Ok(())
+        loop {
+            self.value(depth, false)?;
+            self.skip_ws();
+            match at(self.b, self.i) {
+                b',' => {
+                    self.i += 1;
+                    self.skip_ws();
+                }
+                b']' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err("expected ',' or ']'")),
+            }
+        }
     }
 
     /// A string token at `self.i` (on its `"`): its end (past the closing quote) and whether it
     /// holds escapes.
     fn string(&mut self) -> Result<(usize, bool), Error> {
+        let b = self.b;
         let mut j = self.i + 1;
         let mut escaped = false;
         loop {
-            let rest = self.b.get(j..).unwrap_or_default();
-            let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
-                self.i = self.b.len();
-                return Err(self.err("unterminated string"));
-            };
-            if let Some(ctl) = rest.get(..k).and_then(|s| s.iter().position(|&b| b < 0x20)) {
-                self.i = j + ctl;
-                return Err(self.err("control character in a string"));
+            // One table look per byte: most bytes are neither a quote, a backslash nor a
+            // control character.
+            while b
+                .get(j)
+                .is_some_and(|&c| !STOP.get(usize::from(c)).copied().unwrap_or(true))
+            {
+                j += 1;
             }
-            j += k;
-            if at(self.b, j) == b'"' {
-                self.i = j + 1;
-                return Ok((j + 1, escaped));
-            }
-            escaped = true;
-            match at(self.b, j + 1) {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
-                b'u' if (2..6).all(|d| hex(at(self.b, j + d)).is_some()) => j += 6,
-                _ => {
+            match b.get(j) {
+                None => {
+                    self.i = b.len();
+                    return Err(self.err("unterminated string"));
+                }
+                Some(b'"') => {
+                    self.i = j + 1;
+                    return Ok((j + 1, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    match at(b, j + 1) {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                        b'u' if (2..6).all(|d| hex(at(b, j + d)).is_some()) => j += 6,
+                        _ => {
+                            self.i = j;
+                            return Err(self.err("invalid escape in a string"));
+                        }
+                    }
+                }
+                Some(_) => {
                     self.i = j;
-                    return Err(self.err("invalid escape in a string"));
+                    return Err(self.err("control character in a string"));
                 }
             }
         }
@@ -339,7 +348,11 @@ impl<'a> Walker<'a> {
     }
 
     fn literal(&mut self, word: &'static [u8]) -> Result<(), Error> {
-        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+        if self
+            .b
+            .get(self.i..self.i + word.len())
+            .is_some_and(|w| same(w, word))
+        {
             self.i += word.len();
             Ok(())
         } else {
@@ -349,8 +362,27 @@ impl<'a> Walker<'a> {
 
     fn key_is_secret(&mut self, raw: Range<usize>, escaped: bool) -> bool {
         if !escaped {
-            let key = self.b.get(raw).unwrap_or_default();
-            return std::str::from_utf8(key).is_ok_and(is_secret_name);
+            let b = self.b;
+            let key = b.get(raw.clone()).unwrap_or_default();
+            let byte = |k: usize| usize::from(at(key, k));
+            let n = key.len();
+            let slot = (n.wrapping_mul(131)
+                ^ byte(0).wrapping_mul(7)
+                ^ byte(1).wrapping_mul(61)
+                ^ byte(n.saturating_sub(1)).wrapping_mul(31)
+                ^ byte(n.saturating_sub(2)).wrapping_mul(17))
+                & 255;
+            if let Some((start, len, secret)) = self.keys.get(slot).copied()
+                && b.get(start..start.saturating_add(len))
+                    .is_some_and(|seen| same(seen, key))
+            {
+                return secret;
+            }
+            let secret = std::str::from_utf8(key).is_ok_and(is_secret_name);
+            if let Some(entry) = self.keys.get_mut(slot) {
+                *entry = (raw.start, key.len(), secret);
+            }
+            return secret;
         }
         self.decode(raw);
         std::str::from_utf8(&self.scratch).is_ok_and(is_secret_name)
@@ -543,4 +575,22 @@ fn keep_last_digits(text: &[u8], kind: Kind, range: Range<usize>) -> usize {
         }
     }
     k
+}
+
+/// Byte equality of two short slices by 8-byte words (cheaper than a `memcmp` call for the
+/// keys and literals this compares).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut x = a.chunks_exact(8);
+    let mut y = b.chunks_exact(8);
+    for (p, q) in x.by_ref().zip(y.by_ref()) {
+        let p = u64::from_ne_bytes(p.try_into().unwrap_or([0; 8]));
+        let q = u64::from_ne_bytes(q.try_into().unwrap_or([1; 8]));
+        if p != q {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }

@@ -94,6 +94,26 @@ pub fn is_secret_name(name: &str) -> bool {
         }
     }
     let norm = buf.get(..n).unwrap_or_default();
+    // Every ending below ends in one of these letters: most names stop here.
+    if !matches!(
+        norm.last(),
+        Some(
+            b'd' | b'e'
+                | b't'
+                | b'n'
+                | b'y'
+                | b's'
+                | b'h'
+                | b'p'
+                | b'v'
+                | b'c'
+                | b'2'
+                | b'g'
+                | b'l'
+        )
+    ) {
+        return false;
+    }
     let Some(suffix) = SUFFIXES.iter().find(|s| norm.ends_with(s.as_bytes())) else {
         return false;
     };

@@ -42,6 +42,60 @@ const fn start_table() -> [u8; 256] {
     t
 }
 
+/// Which two-byte starts can begin a sensitive value (a 65,536-bit set indexed by the first
+/// byte and the next): letters and digits are tried only where their pair is in it.
+static PAIRS: [u64; 1024] = pair_table();
+
+// Indices are pairs of bytes into a 65,536-bit table: never out of bounds.
+#[allow(clippy::indexing_slicing)]
+const fn pair_table() -> [u64; 1024] {
+    let mut t = [0u64; 1024];
+    let mut a = 0usize;
+    while a < 256 {
+        let mut b = 0usize;
+        while b < 256 {
+            let (x, y) = (a as u8, b as u8);
+            let on = x.is_ascii_digit()
+                || (x.is_ascii_uppercase() && y.is_ascii_uppercase())
+                || matches!((x, y), (b'A', b'c' | b'w') | (b'S', b'h'))
+                || (x.is_ascii_lowercase()
+                    && matches!(
+                        (x, y),
+                        (b'a', b'w' | b'r')
+                            | (b'g', b'h' | b'l')
+                            | (b'x', b'o' | b'a')
+                            | (b's' | b'r', b'k')
+                            | (b's', b'h' | b'c')
+                            | (b'w', b'h')
+                            | (b'n', b'p')
+                            | (b'y', b'a')
+                            | (b'h', b'f')
+                            | (b'p', b'y' | b'b')
+                            | (b'b', b'c')
+                            | (b'e', b'y')
+                    ))
+                || x == b'$'
+                || (x == b'-' && y == b'-')
+                || (x == b'+' && y.is_ascii_digit());
+            if on {
+                let bit = a * 256 + b;
+                t[bit / 64] |= 1 << (bit % 64);
+            }
+            b += 1;
+        }
+        a += 1;
+    }
+    t
+}
+
+/// Whether the bytes at `i` and `i + 1` can start a sensitive value.
+fn pair(t: &[u8], i: usize) -> bool {
+    let bit = usize::from(crate::bytes::at(t, i)) * 256 + usize::from(crate::bytes::at(t, i + 1));
+    PAIRS
+        .get(bit / 64)
+        .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+}
+
 /// Scans one string: the kinds found and the byte ranges to mask (in order, not overlapping).
 pub fn find(text: &str, options: Options) -> Vec<(Kind, Range<usize>)> {
     let mut out = Vec::new();
@@ -49,35 +103,46 @@ pub fn find(text: &str, options: Options) -> Vec<(Kind, Range<usize>)> {
     out
 }
 
-/// The scanner behind [`find`], reporting each match to `hit` (no allocation).
+/// The scanner behind [`find`], reporting each match to `hit` (no allocation). Letters and
+/// digits are only looked at where a word starts; the rest of a word is skipped.
 pub(super) fn scan(t: &[u8], options: Options, hit: &mut dyn FnMut(Kind, Range<usize>)) {
     let mut i = 0;
-    let mut prev: u8 = b' ';
     let mut last_end = 0;
     while let Some(&b) = t.get(i) {
         let class = START.get(usize::from(b)).copied().unwrap_or(0);
-        if class != 0
-            && !prev.is_ascii_alphanumeric()
-            && let Some((kind, end)) = try_at(t, i, class, prev, options)
-        {
-            hit(kind, i..end);
-            last_end = end;
-            prev = crate::bytes::at(t, end.saturating_sub(1));
-            i = end.max(i + 1);
+        if b.is_ascii_alphanumeric() {
+            if class != 0 && pair(t, i) {
+                let prev = i.checked_sub(1).map_or(b' ', |p| crate::bytes::at(t, p));
+                if let Some((kind, end)) = try_at(t, i, class, prev, options) {
+                    hit(kind, i..end);
+                    last_end = end;
+                    i = end.max(i + 1);
+                    continue;
+                }
+            }
+            i += 1;
+            while t.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                i += 1;
+            }
             continue;
         }
-        if b == b'@'
+        if class != 0 && pair(t, i) {
+            if let Some((kind, end)) = try_at(t, i, class, b' ', options) {
+                hit(kind, i..end);
+                last_end = end;
+                i = end.max(i + 1);
+                continue;
+            }
+        } else if b == b'@'
             && options.emails
             && let Some((s, e)) = shapes::email(t, i)
             && s >= last_end
         {
             hit(Kind::Email, s..e);
             last_end = e;
-            prev = crate::bytes::at(t, e.saturating_sub(1));
             i = e.max(i + 1);
             continue;
         }
-        prev = b;
         i += 1;
     }
 }
@@ -110,7 +175,9 @@ fn try_at(t: &[u8], i: usize, class: u8, prev: u8, options: Options) -> Option<(
             shapes::password_hash(t, i).map(|e| (Kind::PasswordHash, e))
         }
         DOLLAR => shapes::password_hash(t, i).map(|e| (Kind::PasswordHash, e)),
-        DASH => shapes::private_key(t, i).map(|e| (Kind::PrivateKey, e)),
+        DASH if crate::bytes::at(t, i + 1) == b'-' => {
+            shapes::private_key(t, i).map(|e| (Kind::PrivateKey, e))
+        }
         PLUS if options.phones => shapes::phone(t, i).map(|e| (Kind::Phone, e)),
         _ => None,
     }

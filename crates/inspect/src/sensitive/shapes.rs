@@ -204,6 +204,12 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
 /// characters allowed), and mod 97 = 1.
 pub(super) fn iban(t: &[u8], i: usize) -> Option<usize> {
     let cc = [at(t, i), at(t, i + 1)];
+    if !cc[1].is_ascii_uppercase()
+        || !at(t, i + 2).is_ascii_digit()
+        || !at(t, i + 3).is_ascii_digit()
+    {
+        return None;
+    }
     let (_, len) = IBAN_LENGTHS.iter().find(|(c, _)| **c == cc)?;
     let mut chars = [0u8; 34];
     let mut n = 0;
@@ -352,6 +358,9 @@ fn b64_eq(b: u8) -> bool {
 /// A cloud or service key at `i`: a known prefix with a body of the right alphabet and length,
 /// SendGrid's `SG.x.y`, Twilio's `SK` + 32 hex, or an AWS secret after its variable name.
 pub(super) fn cloud_key(t: &[u8], i: usize) -> Option<usize> {
+    if !key_start(at(t, i), at(t, i + 1)) {
+        return None;
+    }
     let head = t.get(i..)?;
     for (prefix, set, min, max) in PREFIXED {
         if head.starts_with(prefix) {
@@ -393,6 +402,25 @@ pub(super) fn cloud_key(t: &[u8], i: usize) -> Option<usize> {
     None
 }
 
+/// Whether two bytes can begin one of the keys above (a quick test before the prefixes).
+fn key_start(b0: u8, b1: u8) -> bool {
+    matches!(
+        (b0, b1),
+        (b'A', b'K' | b'S' | b'I' | b'c' | b'W' | b'w')
+            | (b'a', b'w')
+            | (b'g', b'h' | b'l')
+            | (b'x', b'o' | b'a')
+            | (b's' | b'r', b'k')
+            | (b's', b'h')
+            | (b'w', b'h')
+            | (b'n', b'p')
+            | (b'y', b'a')
+            | (b'h', b'f')
+            | (b'S', b'G' | b'K' | b'h')
+            | (b'p', b'y')
+    )
+}
+
 /// Password hash prefixes and the least length of the whole hash.
 const HASHES: &[(&[u8], usize)] = &[
     (b"$2a$", 60),
@@ -425,6 +453,13 @@ fn hash_char(b: u8) -> bool {
 
 /// A password hash at `i`: a known prefix and a body of crypt characters long enough.
 pub(super) fn password_hash(t: &[u8], i: usize) -> Option<usize> {
+    let hash_start = matches!(
+        (at(t, i), at(t, i + 1)),
+        (b'$', _) | (b'p', b'b') | (b'a', b'r') | (b'b', b'c') | (b's', b'c')
+    );
+    if !hash_start {
+        return None;
+    }
     let head = t.get(i..)?;
     let (_, min) = HASHES.iter().find(|(p, _)| head.starts_with(p))?;
     let j = run(t, i, hash_char);

@@ -71,7 +71,8 @@ const ECHO_DOMAINS: &[&str] = &[
 ];
 
 /// Refuses a URL whose scheme is not http/https or whose host is internal (see the module
-/// documentation). `allow_hosts`: hosts always accepted (exact, case-insensitive;
+/// documentation). A relative reference (`/path`, `?query`) has no host and passes; a value
+/// without a scheme (`example.com/x`, `10.0.0.1:8080`) is read as a host. `allow_hosts`: hosts always accepted (exact, case-insensitive;
 /// `"*.example.com"` matches any name under example.com).
 pub fn check_url(value: &str, allow_hosts: &[String]) -> Option<Refusal> {
     if value.len() > MAX_URL {
@@ -83,6 +84,15 @@ pub fn check_url(value: &str, allow_hosts: &[String]) -> Option<Refusal> {
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect();
+    // A relative reference (`/callback`, `?next=1`, `page.html`) names no host: the server
+    // resolves it against its own base, so it cannot reach another host.
+    let relative = cleaned.is_empty()
+        || (cleaned.starts_with('/') && !cleaned.starts_with("//") && !cleaned.starts_with("/\\"))
+        || cleaned.starts_with('?')
+        || cleaned.starts_with('#');
+    if relative {
+        return None;
+    }
     let (scheme, rest) = split_scheme(&cleaned);
     match scheme.as_deref() {
         Some("http" | "https") | None => {}
@@ -174,6 +184,11 @@ fn normalize_host(host: &str) -> String {
         let c = match c {
             '\u{3002}' | '\u{ff0e}' | '\u{ff61}' => '.',
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xff01 + 0x21).unwrap_or(c),
+            // Enclosed alphanumerics, which IDNA maps to digits and letters.
+            '\u{2460}'..='\u{2468}' => char::from_u32(c as u32 - 0x2460 + 0x31).unwrap_or(c),
+            '\u{24ea}' => '0',
+            '\u{24d0}'..='\u{24e9}' => char::from_u32(c as u32 - 0x24d0 + 0x61).unwrap_or(c),
+            '\u{24b6}'..='\u{24cf}' => char::from_u32(c as u32 - 0x24b6 + 0x61).unwrap_or(c),
             _ => c,
         };
         out.extend(c.to_lowercase());

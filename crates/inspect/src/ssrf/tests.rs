@@ -47,6 +47,8 @@ fn internal_addresses_in_every_spelling() {
         "http://12\t7.0.0.1/",
         "http://internal.corp/",
         "http://[::]/",
+        "/\\127.0.0.1/x",
+        "///127.0.0.1/",
     ] {
         assert!(refused(url), "{url} should be refused");
     }
@@ -86,6 +88,9 @@ fn public_urls_pass() {
         "example.com/path",
         "https://172.32.0.1/",
         "https://www.example.com./",
+        "/callback?x=1",
+        "?next=2",
+        "",
     ] {
         assert_eq!(check_url(url, &[]), None, "{url}");
     }
