@@ -62,14 +62,29 @@ pub(super) fn admit<B>(
         );
         return Err(outcome.refuse(&d, ctx.request_id));
     }
-    // Several credentials in one request: the gateway would verify one while the upstream
-    // may read another.
-    let mut authorization = req.headers().get_all(header::AUTHORIZATION).iter();
-    if authorization.next().is_some() && authorization.next().is_some() {
+    // Several credentials, or several content types, in one request: the gateway would check
+    // one while the upstream may read another (a JSON body validated as JSON and read as a
+    // form by the upstream carries fields past validation).
+    for (name, what) in [
+        (header::AUTHORIZATION, "more than one Authorization field"),
+        (header::CONTENT_TYPE, "more than one Content-Type field"),
+    ] {
+        let mut fields = req.headers().get_all(name).iter();
+        if fields.next().is_some() && fields.next().is_some() {
+            let d = Denial::new(400, crate::rules::REQUEST_HEADER, what);
+            return Err(outcome.refuse(&d, ctx.request_id));
+        }
+    }
+    // Query values are checked as UTF-8 text: a `%ff` the checks would see as U+FFFD would
+    // reach the upstream as the raw byte.
+    if let Some(q) = req.uri().query()
+        && q.contains('%')
+        && percent_encoding::percent_decode_str(q).decode_utf8().is_err()
+    {
         let d = Denial::new(
             400,
-            crate::rules::REQUEST_HEADER,
-            "more than one Authorization field",
+            crate::rules::REQUEST_PARAMETER,
+            "a query parameter decodes to bytes that are not UTF-8 text",
         );
         return Err(outcome.refuse(&d, ctx.request_id));
     }
