@@ -416,3 +416,71 @@ fn method_overrides_parameter_pollution_and_forged_client_addresses() {
     assert!(seen["headers"].get("forwarded").is_none(), "{seen}");
     still_serves(&mut gw);
 }
+
+/// Protocol oddities: methods, request-target forms, upgrades, `Connection`-named fields and
+/// media types a lenient parser could read otherwise. Each refused, or forwarded as checked.
+#[test]
+fn protocol_oddities_are_refused_or_forwarded_as_checked() {
+    let (mut gw, _dir) = start("1s");
+    let post = |extra: &str, body: &str| {
+        format!(
+            "POST /items HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{extra}content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let json = "content-type: application/json\r\n";
+    let refusals = [
+        ("a lower-case method", "get /public HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), 405, Some("route.method")),
+        ("TRACE", "TRACE /public HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), 405, Some("route.method")),
+        ("OPTIONS *", "OPTIONS * HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), 400, Some("request.path")),
+        ("CONNECT", "CONNECT t:80 HTTP/1.1\r\nhost: t:80\r\nconnection: close\r\n\r\n".to_owned(), 400, Some("request.path")),
+        ("an absolute-form target to /admin", "GET http://t/admin HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), 404, Some("route.undocumented")),
+        ("a WebSocket upgrade to /admin", "GET /admin HTTP/1.1\r\nhost: t\r\nconnection: close, upgrade\r\nupgrade: websocket\r\n\r\n".to_owned(), 404, Some("route.undocumented")),
+        ("HTTP/0.9", "GET /admin\r\n\r\n".to_owned(), 400, None),
+        ("HTTP/2.0 on an HTTP/1 connection", "GET /public HTTP/2.0\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), 400, None),
+        ("a tab in the request-target", "GET /pub\tlic HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), 400, None),
+        ("`Connection: host` (the Host removed as hop-by-hop)", "GET /public HTTP/1.1\r\nhost: t\r\nconnection: close, host\r\n\r\n".to_owned(), 400, Some("request.host")),
+        ("`Connection: content-type`", post(&format!("{json}connection: content-type\r\n"), "{\"a\":1}"), 415, Some("request.content-type")),
+        ("a JSON body with a byte-order mark", post(json, "\u{feff}{\"a\":1}"), 400, Some("request.json")),
+        ("a UTF-16 JSON body", post("content-type: application/json; charset=utf-16\r\n", "{\x00\"\x00a\x00\"\x00:\x001\x00}\x00"), 400, Some("request.json")),
+    ];
+    for (case, raw, status, rule) in refusals {
+        refused(case, &gw.send(&raw), status, rule);
+    }
+    for (case, raw, uri) in [
+        ("an absolute-form target to /public", "GET http://t/public HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), "/public"),
+        ("a fragment hiding a climb", "GET /public#/../admin HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), "/public"),
+        ("a climb in the query", "GET /public?/../admin HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".to_owned(), "/public?/../admin"),
+        ("an h2c upgrade (the upgrade dropped)", "GET /public HTTP/1.1\r\nhost: t\r\nconnection: close, upgrade, http2-settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n".to_owned(), "/public"),
+        ("`Connection: content-length` (re-framed)", post(&format!("{json}connection: content-length\r\n"), "{\"a\":1}"), "/items"),
+    ] {
+        let seen = echoed(case, &gw.send(&raw));
+        assert_eq!(seen["uri"], uri, "{case}: {seen}");
+        for name in ["upgrade", "http2-settings", "transfer-encoding"] {
+            assert!(seen["headers"].get(name).is_none(), "{case}: {seen}");
+        }
+    }
+    still_serves(&mut gw);
+}
+
+/// Two `Content-Type` fields: the gateway validates the body as one media type while the
+/// upstream may parse it as the other (a JSON body that is also a form,
+/// `{"a":1,"x":"&role=admin&"}`, carries `role=admin` past `unknown_fields`). It should be
+/// refused as two `Authorization` fields are.
+#[test]
+#[ignore = "finding: a request with two Content-Type fields (application/json, then application/x-www-form-urlencoded) is validated as JSON and forwarded with both (200); the upstream may parse the body by the other one, so a JSON body that is also a form carries fields past request validation and unknown_fields; expected 400 like two Authorization fields (request.header)"]
+fn two_content_type_fields_are_refused() {
+    let (mut gw, _dir) = start("1s");
+    let body = "{\"a\":1,\"data\":\"&role=admin&\"}";
+    let raw = format!(
+        "POST /items HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    refused(
+        "two Content-Type fields",
+        &gw.send(&raw),
+        400,
+        Some("request.header"),
+    );
+    still_serves(&mut gw);
+}
