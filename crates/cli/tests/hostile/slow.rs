@@ -74,7 +74,7 @@ fn dribble_while_served(
 /// client is served meanwhile.
 #[test]
 fn a_slowloris_client_is_dropped_while_a_normal_client_is_served() {
-    let (mut gw, _dir) = start("2s");
+    let (mut gw, _dir) = start("header_timeout: 2s, request_timeout: 5s");
     let head = format!(
         "GET /public HTTP/1.1\r\nhost: t\r\n{}\r\n\r\n",
         (0..20)
@@ -105,7 +105,7 @@ fn a_slowloris_client_is_dropped_while_a_normal_client_is_served() {
 /// before the body is complete, and it never reaches the upstream.
 #[test]
 fn a_slow_post_is_cut_by_request_timeout_while_a_normal_client_is_served() {
-    let (mut gw, _dir) = start("2s");
+    let (mut gw, _dir) = start("header_timeout: 2s, request_timeout: 5s");
     let body = format!("{{\"a\":1{}}}", " ".repeat(200));
     let raw = format!(
         "POST /items HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",

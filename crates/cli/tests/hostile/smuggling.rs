@@ -12,7 +12,7 @@ const SMUGGLED: &str = "GET /admin HTTP/1.1\r\nhost: t\r\n\r\n";
 
 #[test]
 fn smuggling_shapes_are_refused_or_reframed_and_nothing_hidden_reaches_the_upstream() {
-    let (mut gw, _dir) = start("1s");
+    let (mut gw, _dir) = start("header_timeout: 1s");
     let head = "POST /items HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n";
     // Each case: the framing headers, the body bytes (a smuggled request may follow), and the
     // statuses expected on the connection.
