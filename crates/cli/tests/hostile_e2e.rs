@@ -211,6 +211,31 @@ fn oversized_heads_too_many_headers_and_json_bombs_are_refused() {
     let wide = format!("{{\"list\":[{}0]}}", "0,".repeat(30_000));
     let seen = echoed("an array of 30001 numbers", &post_json(&gw, &wide));
     assert_eq!(seen["body"].as_str().map(str::len), Some(wide.len()));
+    // A request decompression bomb (10 MiB of JSON whitespace gzipped to a few KiB): the
+    // gateway never inflates a request body; the compressed bytes are not JSON, so refused.
+    let mut bomb = b"{\"a\":1".to_vec();
+    bomb.extend(std::iter::repeat_n(b' ', 10 << 20));
+    bomb.push(b'}');
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&bomb).unwrap();
+    let gz = gz.finish().unwrap();
+    assert!(
+        gz.len() < MAX_BODY,
+        "the bomb is {} bytes compressed",
+        gz.len()
+    );
+    let mut raw = format!(
+        "POST /items HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+        gz.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(&gz);
+    refused(
+        "a gzip bomb as a JSON body",
+        &support::send(gw.addr, &raw),
+        400,
+        Some("request.json"),
+    );
     // Many duplicate keys: strict parsing refuses them.
     refused(
         "a duplicate key",
