@@ -79,7 +79,9 @@ pub(super) fn admit<B>(
     // reach the upstream as the raw byte.
     if let Some(q) = req.uri().query()
         && q.contains('%')
-        && percent_encoding::percent_decode_str(q).decode_utf8().is_err()
+        && percent_encoding::percent_decode_str(q)
+            .decode_utf8()
+            .is_err()
     {
         let d = Denial::new(
             400,
