@@ -70,7 +70,7 @@ fi
 # --bin selects targets in every package given, so the gateway binary is named too (without
 # it, a stale target/release/portcullis was measured after a change).
 cargo build --release -q -p portcullis -p portcullis-bench --bin portcullis --bin upstream --bin jwt_bench --bin bare_proxy
-bin="$root/target/release"
+bin="${CARGO_TARGET_DIR:-$root/target}/release"
 
 work=$(mktemp -d /tmp/portcullis-gateway-bench.XXXXXX)
 pids=()

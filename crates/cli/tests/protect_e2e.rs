@@ -47,6 +47,11 @@ paths:
           content: { application/json: { schema: { type: object, properties: { id: { type: string } } } } }
   /crash:
     get: { operationId: crash, responses: { '500': { description: failed } } }
+  /card-ok:
+    get:
+      operationId: cardOk
+      x-portcullis-response: { sensitive_data: off }
+      responses: { '200': { description: ok } }
   /big:
     get: { operationId: big, responses: { '200': { description: ok } } }
   /gz:
@@ -137,6 +142,7 @@ async fn leak(req: axum::extract::Request) -> Response {
             "id": "1", "name": "Ann O'Brien", "card": CARD, "password_hash": HASH,
         })),
         "/wrong" => json(json!({ "id": 5 })),
+        "/card-ok" => json(json!({ "card": CARD })),
         "/crash" => {
             let mut h = headers.clone();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
@@ -189,7 +195,24 @@ async fn leak(req: axum::extract::Request) -> Response {
     }
 }
 
+/// The API section of most tests.
+const PROTECT: &str = r#"    threats:
+      injection: block
+      ssrf: block
+      exclude: [ { operation: createNote, field: body/notes } ]
+    response: { validate: log, undeclared_fields: strip, sensitive_data: mask, max_inspect: 1MiB }
+    cors:
+      origins: ["https://app.example.com"]
+      methods: [GET, POST]
+      headers: [authorization]
+      credentials: true
+"#;
+
 fn setup(dir: &Path, upstream: SocketAddr, mode: &str) -> PathBuf {
+    setup_with(dir, upstream, mode, PROTECT)
+}
+
+fn setup_with(dir: &Path, upstream: SocketAddr, mode: &str, section: &str) -> PathBuf {
     std::fs::write(dir.join("spec.yaml"), SPEC).unwrap();
     let config = format!(
         r#"server:
@@ -200,17 +223,7 @@ apis:
     spec: spec.yaml
     upstream: http://{upstream}
     mode: {mode}
-    threats:
-      injection: block
-      ssrf: block
-      exclude: [ {{ operation: createNote, field: body/notes }} ]
-    response: {{ validate: log, undeclared_fields: strip, sensitive_data: mask, max_inspect: 1MiB }}
-    cors:
-      origins: ["https://app.example.com"]
-      methods: [GET, POST]
-      headers: [authorization]
-      credentials: true
-"#,
+{section}"#,
         log = dir.join("decisions.jsonl").display()
     );
     let path = dir.join("gw.yaml");
@@ -272,6 +285,8 @@ fn injections_and_ssrf_are_refused_where_values_are_free_and_benign_values_pass(
         ("/search?q=x%3B%20cat%20%2Fetc%2Fpasswd", 403, "threat.cmd"),
         ("/search?filter=a%27%20or%201%3D1", 200, ""),
         ("/search?q[$ne]=1", 403, "threat.nosql"),
+        // Paranoia 1 leaves User-Agent alone (paranoia 2 inspects it: the next test).
+        ("/search?q=ua", 200, ""),
         (
             "/users/1%27%20UNION%20SELECT%20password%20FROM%20users--",
             403,
@@ -279,7 +294,7 @@ fn injections_and_ssrf_are_refused_where_values_are_free_and_benign_values_pass(
         ),
     ];
     for (target, status, rule) in cases {
-        let r = get(&gw, target, "");
+        let r = get(&gw, target, "user-agent: 1' OR '1'='1\r\n");
         assert_eq!(r.status, *status, "{target}: {}", r.body);
         if *status == 403 {
             assert_eq!(
@@ -492,4 +507,68 @@ fn monitor_mode_logs_threats_and_exposure_and_changes_nothing() {
         rule_of(d, &r),
         ("monitor".to_owned(), "response.error-leak".to_owned())
     );
+}
+
+/// The keys the other tests leave at their defaults, each changing what happens: paranoia 2,
+/// host allowlists (for every URL field and for one field), blocking instead of masking and
+/// logging, an opt-in detector, `over_limit: block`, no secure headers, and an operation's
+/// `x-portcullis-response`.
+#[test]
+fn every_other_key_takes_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let section = r#"    threats:
+      paranoia: 2
+      allow_hosts: [hooks.internal]
+      ssrf_allow: [ { operation: createNote, field: body/webhook, hosts: [billing.local] } ]
+    response:
+      validate: block
+      sensitive_data: block
+      sensitive_optional: [email]
+      over_limit: block
+      security_headers: false
+      max_inspect: 1MiB
+"#;
+    let gw = Gateway::start(&setup_with(dir.path(), upstream(), "enforce", section));
+    let d = dir.path();
+    let r = get(&gw, "/search?q=ua", "user-agent: 1' OR '1'='1\r\n");
+    assert_eq!((r.status, rule_of(d, &r).1.as_str()), (403, "threat.sqli"));
+    for (body, status) in [
+        (json!({ "webhook": "http://hooks.internal/x" }), 200),
+        (json!({ "webhook": "http://billing.local/x" }), 200),
+        (json!({ "webhook": "http://other.local/x" }), 403),
+    ] {
+        assert_eq!(post(&gw, "/notes", &body).status, status, "{body}");
+    }
+    // billing.local is allowed for that one field only.
+    assert_eq!(
+        get(&gw, "/search?url=http://billing.local/", "").status,
+        403
+    );
+    let blocked: &[(&str, &str)] = &[
+        ("/users/1", "response.sensitive"),
+        ("/wrong", "response.schema"),
+        ("/big", "response.uninspected"),
+        // The email in the echoed URI, found by the opt-in detector.
+        ("/search?q=ann@example.com", "response.sensitive"),
+    ];
+    for (target, rule) in blocked {
+        let r = get(&gw, target, "");
+        assert_eq!(r.status, 502, "{target}: {}", r.body);
+        assert_eq!(
+            rule_of(d, &r),
+            ("block".to_owned(), (*rule).to_owned()),
+            "{target}"
+        );
+        assert!(
+            !r.body.contains(CARD) && !r.body.contains("ann@"),
+            "{}",
+            r.body
+        );
+    }
+    // The operation's extension turns the sensitive-data check off for it.
+    let r = get(&gw, "/card-ok", "");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(CARD));
+    // Without security_headers the upstream's own fields stay.
+    assert_eq!(r.header("server"), Some("Apache/2.4.41 (Ubuntu)"));
 }
