@@ -127,6 +127,12 @@ struct Feed {
 
 impl Subscriber for Feed {
     fn observe(&mut self, o: &Observation) {
+        // A banned client's requests are refused before routing: they say nothing about the
+        // API (they would show a documented login as an undocumented path) and the client is
+        // already dealt with.
+        if o.decision.rule == Some(portcullis_gateway::rules::CLIENT_BANNED) {
+            return;
+        }
         let s = sample(o);
         if let Ok(mut inv) = self.shared.inventory.lock() {
             inv.record(&s);
