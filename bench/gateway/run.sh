@@ -69,7 +69,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # --bin selects targets in every package given, so the gateway binary is named too (without
 # it, a stale target/release/portcullis was measured after a change).
-cargo build --release -q -p portcullis -p portcullis-bench --bin portcullis --bin upstream --bin jwt_bench --bin bare_proxy
+# NO_BUILD=1 measures the binaries already in ${CARGO_TARGET_DIR:-target}/release (say which
+# commit they were built from when recording).
+[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p portcullis -p portcullis-bench --bin portcullis --bin upstream --bin jwt_bench --bin bare_proxy
 bin="${CARGO_TARGET_DIR:-$root/target}/release"
 
 work=$(mktemp -d /tmp/portcullis-gateway-bench.XXXXXX)
