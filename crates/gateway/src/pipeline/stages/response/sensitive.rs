@@ -73,6 +73,22 @@ pub(crate) async fn response<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mu
         plan.sensitive
     };
     let inspect_text = plan.inspect_text;
+    // Only JSON (and, opted in, text) answers are searched: others are not even read.
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = content_type == "application/json" || content_type.ends_with("+json");
+    let text = content_type.starts_with("text/")
+        || content_type.ends_with("+xml")
+        || content_type == "application/xml";
+    if !json && !(inspect_text && text) {
+        return;
+    }
     let Some(answer) = body(r, response).await else {
         return;
     };
