@@ -86,7 +86,7 @@ pub(crate) async fn response<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mu
     let text = content_type.starts_with("text/")
         || content_type.ends_with("+xml")
         || content_type == "application/xml";
-    if !json && !(inspect_text && text) {
+    if !(json || inspect_text && text) {
         return;
     }
     let Some(answer) = body(r, response).await else {
