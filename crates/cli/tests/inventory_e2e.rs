@@ -26,9 +26,15 @@ fn demo_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo"))
 }
 
-/// The demo's gateway config with the spec's absolute path, storage and detectors.
+/// The demo's gateway config with the spec's absolute path, storage and detectors (this test's
+/// `detect` in place of the demo's).
 fn write_config(dir: &Path) -> PathBuf {
-    let demo = std::fs::read_to_string(demo_dir().join("portcullis.yaml")).unwrap();
+    let demo: String = std::fs::read_to_string(demo_dir().join("portcullis.yaml"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("detect:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let spec = demo_dir().join("bank.yaml");
     let config = demo.replace("spec: bank.yaml", &format!("spec: {}", spec.display()))
         + "storage: { path: inventory.db, flush: 200ms }\n\
