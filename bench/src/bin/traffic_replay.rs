@@ -191,12 +191,12 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let examples = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo"));
     // The demo's config with this bench's `detect` in place of the demo's own.
-    let demo: String = std::fs::read_to_string(examples.join("portcullis.yaml"))?
+    let demo_config: String = std::fs::read_to_string(examples.join("portcullis.yaml"))?
         .lines()
         .filter(|l| !l.starts_with("detect:"))
         .map(|l| format!("{l}\n"))
         .collect();
-    let config = demo.replace(
+    let config = demo_config.replace(
         "spec: bank.yaml",
         &format!("spec: {}", examples.join("bank.yaml").display()),
     ) + "detect: { ban: 10m, ban_on: [stuffing, enumeration, scanning], thresholds: { exfiltration_bytes: 128KiB } }\n";
