@@ -327,19 +327,11 @@ where
     if !r.has_body() {
         return None;
     }
-    let content_type = r
-        .parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = super::response::answer::media_type(&r.parts.headers);
     let max_depth = r.env.gw.config.server.limits.max_json_depth;
     let body = r.read_body().await.ok()?.clone();
     let field = plan.body.as_ref();
-    if content_type == "application/json" || content_type.ends_with("+json") {
+    if super::response::answer::is_json(&content_type) {
         return match crate::validate::json::parse_strict(&body, max_depth) {
             Ok(value) => inspector.json(&value, field, &mut Vec::new()),
             // Not JSON after all: the text is inspected as it is.

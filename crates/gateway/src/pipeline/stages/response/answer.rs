@@ -65,15 +65,34 @@ impl Answer {
 
     /// Whether the body is JSON.
     pub(crate) fn is_json(&self) -> bool {
-        self.content_type == "application/json" || self.content_type.ends_with("+json")
+        is_json(&self.content_type)
     }
 
     /// Whether the body is text (`text/*`, XML, HTML).
     pub(crate) fn is_text(&self) -> bool {
-        self.content_type.starts_with("text/")
-            || self.content_type.ends_with("+xml")
-            || self.content_type == "application/xml"
+        is_text(&self.content_type)
     }
+}
+
+/// The `Content-Type` of `headers`, lower case, without parameters (`""` when absent).
+pub(crate) fn media_type(headers: &http::HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a media type (as [`media_type`] gives it) is JSON.
+pub(crate) fn is_json(media: &str) -> bool {
+    media == "application/json" || media.ends_with("+json")
+}
+
+/// Whether a media type is text (`text/*`, XML).
+pub(crate) fn is_text(media: &str) -> bool {
+    media.starts_with("text/") || media.ends_with("+xml") || media == "application/xml"
 }
 
 fn coding_of(response: &Response<Body>) -> Option<Coding> {
@@ -109,14 +128,7 @@ pub(crate) async fn read(
     response: &mut Response<Body>,
     plan: &ResponsePlan,
 ) -> Result<Answer, Unread> {
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = media_type(response.headers());
     let Some(coding) = coding_of(response) else {
         return Err(Unread::Uninspected(
             "the answer's content coding cannot be inspected".to_owned(),

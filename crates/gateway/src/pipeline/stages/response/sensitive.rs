@@ -74,19 +74,8 @@ pub(crate) async fn response<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mu
     };
     let inspect_text = plan.inspect_text;
     // Only JSON (and, opted in, text) answers are searched: others are not even read.
-    let content_type = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let json = content_type == "application/json" || content_type.ends_with("+json");
-    let text = content_type.starts_with("text/")
-        || content_type.ends_with("+xml")
-        || content_type == "application/xml";
-    if !(json || inspect_text && text) {
+    let media = super::answer::media_type(response.headers());
+    if !(super::answer::is_json(&media) || inspect_text && super::answer::is_text(&media)) {
         return;
     }
     let Some(answer) = body(r, response).await else {
