@@ -3,10 +3,13 @@
 //! The gateway: a reverse proxy that enforces an OpenAPI document as a positive security model.
 //!
 //! * [`config`]: the YAML configuration file, as written.
+//! * [`bounded`]: the one bounded concurrent map (capacity, expiry, sweep) behind the limiter,
+//!   lockout and token caches.
 //! * [`ratelimit`]: rate limits, spike arrest and concurrency limits, in memory or Redis.
 //! * [`client_tls`]: verified TLS for outbound connections (key sets, introspection, upstreams).
 pub mod admin;
 pub mod bans;
+pub mod bounded;
 pub mod client_tls;
 pub mod config;
 pub mod deadline;

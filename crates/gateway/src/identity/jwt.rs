@@ -8,9 +8,9 @@
 //! signature; then `exp` (required), `nbf`, `iat` with leeway against an injectable clock,
 //! and `aud`. Verified tokens are cached until they expire, in a bounded map.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::jwks::{Key, KeySource};
 use super::{AuthFailure, Principal};
+use crate::bounded::{BoundedMap, Expiring, WhenFull};
 
 /// Longest token accepted.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -81,12 +82,25 @@ fn kty_for(alg: Algorithm) -> &'static str {
     }
 }
 
+/// A verified token's principal, cached until the token expires (`exp` plus leeway).
+struct Verified {
+    principal: Arc<Principal>,
+    until: u64,
+}
+
+impl Expiring for Verified {
+    fn alive(&self, now: u64) -> bool {
+        now < self.until
+    }
+}
+
 /// Verifies tokens against the configured issuers.
 pub struct Verifier {
     issuers: Vec<Issuer>,
     roles: IndexMap<String, Vec<String>>,
     clock: Clock,
-    cache: Mutex<HashMap<String, (Arc<Principal>, u64)>>,
+    /// Verified tokens (seconds; full shards swept at most once a second, then a tenth evicted).
+    cache: BoundedMap<Box<str>, Verified>,
     cache_on: bool,
 }
 
@@ -115,7 +129,7 @@ impl Verifier {
             issuers,
             roles,
             clock,
-            cache: Mutex::new(HashMap::new()),
+            cache: BoundedMap::new(CACHE_CAPACITY, 1, WhenFull::Evict),
             cache_on: true,
         }
     }
@@ -289,20 +303,15 @@ impl Verifier {
     }
 
     fn cached(&self, token: &str, now: u64) -> Option<Arc<Principal>> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let (p, exp) = cache.get(token)?;
-        (now < *exp).then(|| p.clone())
+        self.cache.read(token, now, |v| v.principal.clone())
     }
 
     fn remember(&self, token: &str, principal: Arc<Principal>, exp: u64, now: u64) {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_CAPACITY {
-            cache.retain(|_, (_, e)| *e > now);
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
-        }
-        cache.insert(token.to_owned(), (principal, exp));
+        let verified = Verified {
+            principal,
+            until: exp,
+        };
+        self.cache.insert(token, verified, now);
     }
 }
 

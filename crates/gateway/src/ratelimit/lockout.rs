@@ -1,9 +1,9 @@
 //! Brute-force lockout state: failures per subject (a client IP, an account) counted within a
 //! window; reaching the threshold locks the subject for a while.
 //!
-//! It lives where rate-limit state lives ([`Limiter`]): in this replica's memory (bounded like
-//! [`super::memory::MemoryStore`]: a capacity, idle entries swept, overflowing subjects sharing
-//! one entry per shard), or in Redis, where one Lua script per request reads or updates every
+//! It lives where rate-limit state lives ([`Limiter`]): in this replica's memory (the same
+//! [`BoundedMap`] as [`super::memory::MemoryStore`]: a capacity, idle entries swept,
+//! overflowing subjects sharing one entry per shard), or in Redis, where one Lua script per request reads or updates every
 //! subject at once with Redis's clock, so replicas share counts and locks. A Redis failure is
 //! met by the limiter's [`OnFailure`]: `local` counts in this replica's memory with the
 //! threshold divided among the replicas, `deny` treats every subject as locked, `allow` as free.
@@ -13,16 +13,12 @@
 //! failure that reaches the threshold locks the subject and clears the count. While locked,
 //! nothing changes it (a reset keeps the lock too).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::LazyLock;
+use std::sync::atomic::Ordering;
 
 use super::{Limiter, OnFailure, Store};
+use crate::bounded::{BoundedMap, Expiring, WhenFull};
 
-const SHARDS: usize = 64;
-/// The entry overflowing subjects share.
-const OVERFLOW_KEY: &str = "\u{0}overflow";
 /// At most one sweep of a full shard per this many milliseconds.
 const SWEEP_EVERY_MS: u64 = 100;
 
@@ -187,63 +183,50 @@ fn step(entry: Entry, op: Op, policy: Policy, now: u64) -> (Option<Entry>, LockS
     }
 }
 
-struct Shard {
-    entries: HashMap<Box<str>, Entry>,
-    last_sweep_ms: u64,
+impl Expiring for Entry {
+    fn alive(&self, now_ms: u64) -> bool {
+        Entry::alive(self, now_ms)
+    }
 }
 
-/// This replica's lockout state: at most `capacity` subjects (rounded up to the 64 shards), idle
-/// ones swept when a shard is full; beyond that, new subjects share the shard's overflow entry
+/// This replica's lockout state: a [`BoundedMap`] of at most `capacity` subjects, idle ones
+/// swept when a shard is full; beyond that, new subjects share the shard's overflow entry
 /// (so a flood of distinct accounts is counted, and locked, as one: fail closed).
 pub struct MemoryLockouts {
-    shards: Box<[Mutex<Shard>]>,
-    per_shard: usize,
-    hasher: RandomState,
-    overflowed: AtomicU64,
+    entries: BoundedMap<Box<str>, Entry>,
 }
 
 impl std::fmt::Debug for MemoryLockouts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryLockouts")
-            .field("capacity", &(self.per_shard * SHARDS))
+            .field("capacity", &self.entries.capacity())
             .field("subjects", &self.len())
             .finish()
     }
 }
 
 impl MemoryLockouts {
-    /// A store of at most `capacity` subjects (at least two per shard) plus one overflow entry
-    /// per shard. Nothing is allocated until a subject fails.
+    /// A store of at most `capacity` subjects (rounded down to a multiple of its shards) plus
+    /// one overflow entry per shard. Nothing is allocated until a subject fails.
     pub fn new(capacity: usize) -> MemoryLockouts {
         MemoryLockouts {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        entries: HashMap::new(),
-                        last_sweep_ms: 0,
-                    })
-                })
-                .collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(2),
-            hasher: RandomState::new(),
-            overflowed: AtomicU64::new(0),
+            entries: BoundedMap::new(capacity, SWEEP_EVERY_MS, WhenFull::Share),
         }
     }
 
-    fn lock(&self, key: &str) -> Option<MutexGuard<'_, Shard>> {
-        let index = (self.hasher.hash_one(key) as usize) % SHARDS;
-        // A poisoned shard only means a panic elsewhere mid-update; its entries are still valid.
-        self.shards
-            .get(index)
-            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
+    /// Most subjects held (overflow entries aside).
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
     }
 
-    /// Subjects held now (overflow entries included).
+    /// Number of overflow entries (one per shard).
+    pub fn overflow_entries(&self) -> usize {
+        self.entries.shards()
+    }
+
+    /// Subjects held now (overflow entries aside).
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).entries.len())
-            .sum()
+        self.entries.len()
     }
 
     /// True when no subject is held.
@@ -251,48 +234,28 @@ impl MemoryLockouts {
         self.len() == 0
     }
 
-    /// How many times a new subject had to share an overflow entry.
+    /// How many times a subject had to share an overflow entry.
     pub fn overflowed(&self) -> u64 {
-        self.overflowed.load(Ordering::Relaxed)
+        self.entries.stats().overflowed
     }
 
-    /// Applies `op` to every subject at `now_ms`; states in the order of `subjects`.
+    /// Applies `op` to every subject at `now_ms`, under one lock set; states in the order of
+    /// `subjects`.
     pub fn apply(&self, op: Op, subjects: &[Subject<'_>], now_ms: u64) -> Vec<LockState> {
-        subjects
-            .iter()
-            .map(|s| match self.lock(s.key) {
-                Some(mut shard) => self.apply_one(&mut shard, op, s, now_ms),
-                None => LockState::default(),
-            })
-            .collect()
-    }
-
-    fn apply_one(&self, shard: &mut Shard, op: Op, s: &Subject<'_>, now: u64) -> LockState {
-        let mut key = s.key;
-        if !shard.entries.contains_key(key) && shard.entries.len() >= self.per_shard {
-            if now.saturating_sub(shard.last_sweep_ms) >= SWEEP_EVERY_MS {
-                shard.entries.retain(|_, e| e.alive(now));
-                shard.last_sweep_ms = now;
+        let keys: super::Few<&str> = subjects.iter().map(|s| s.key).collect();
+        let mut batch = self.entries.batch(&keys, now_ms);
+        let mut states = Vec::with_capacity(subjects.len());
+        for (i, s) in subjects.iter().enumerate() {
+            let entry = batch.get(i).copied().unwrap_or_default();
+            let (next, state) = step(entry, op, s.policy, now_ms);
+            match next {
+                Some(e) if e != entry => batch.set(i, e),
+                Some(_) => {}
+                None => batch.remove(i),
             }
-            if shard.entries.len() >= self.per_shard {
-                if op == Op::Fail {
-                    self.overflowed.fetch_add(1, Ordering::Relaxed);
-                }
-                key = OVERFLOW_KEY;
-            }
+            states.push(state);
         }
-        let entry = shard.entries.get(key).copied().unwrap_or_default();
-        let (next, state) = step(entry, op, s.policy, now);
-        match next {
-            Some(e) if e != entry => {
-                shard.entries.insert(Box::from(key), e);
-            }
-            Some(_) => {}
-            None => {
-                shard.entries.remove(key);
-            }
-        }
-        state
+        states
     }
 }
 

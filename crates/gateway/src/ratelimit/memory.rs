@@ -1,6 +1,7 @@
 //! The in-memory rate-limit store: one replica, zero setup, bounded memory.
 //!
-//! State is one TAT (u64) per client key, in 64 shards each guarded by a mutex. Memory is
+//! State is one TAT (u64) per client key, in the gateway's one bounded map
+//! ([`crate::bounded::BoundedMap`]: 64 shards each guarded by a mutex). Memory is
 //! bounded by `capacity` keys: when a shard is full, entries whose TAT is past are swept
 //! (losslessly: a past TAT means "idle", the same as no entry); if the shard is still full, a new
 //! key shares the shard's one overflow bucket instead of getting its own, so a flood of distinct
@@ -23,77 +24,60 @@
 //! request is admitted only if every limit admits it, and only then are the TATs updated.
 
 use super::Few;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use crate::bounded::{BoundedMap, Expiring, WhenFull};
 
 use super::gcra::{Gcra, Outcome};
 
-const SHARDS: usize = 64;
-/// The key under which overflowing clients share a bucket.
-const OVERFLOW_KEY: &str = "\u{0}overflow";
 /// At most one sweep of a full shard per this many microseconds.
 const SWEEP_EVERY_US: u64 = 100_000;
 
-struct Shard {
-    tats: HashMap<Box<str>, u64>,
-    last_sweep_us: u64,
+/// A theoretical arrival time (µs since the limiter's epoch): idle, the same as no entry, once past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tat(u64);
+
+impl Expiring for Tat {
+    fn alive(&self, now_us: u64) -> bool {
+        self.0 > now_us
+    }
 }
 
-/// A bounded, sharded map of client key -> TAT.
+/// A bounded map of client key -> TAT ([`BoundedMap`], new keys sharing an overflow bucket
+/// when a shard is full).
 pub struct MemoryStore {
-    shards: Box<[Mutex<Shard>]>,
-    per_shard: usize,
-    hasher: RandomState,
-    overflowed: AtomicU64,
+    tats: BoundedMap<Box<str>, Tat>,
 }
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("capacity", &(self.per_shard * SHARDS))
+            .field("capacity", &self.tats.capacity())
             .field("keys", &self.len())
             .finish()
     }
 }
 
 impl MemoryStore {
-    /// A store holding at most `capacity` keys rounded up to a multiple of the 64 shards (at
-    /// least two per shard), plus one overflow bucket per shard.
+    /// A store holding at most `capacity` keys (rounded down to a multiple of its shards),
+    /// plus one overflow bucket per shard.
     pub fn new(capacity: usize) -> MemoryStore {
-        let per_shard = capacity.div_ceil(SHARDS).max(2);
         MemoryStore {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        tats: HashMap::new(),
-                        last_sweep_us: 0,
-                    })
-                })
-                .collect(),
-            per_shard,
-            hasher: RandomState::new(),
-            overflowed: AtomicU64::new(0),
+            tats: BoundedMap::new(capacity, SWEEP_EVERY_US, WhenFull::Share),
         }
     }
 
-    fn shard_of(&self, key: &str) -> usize {
-        (self.hasher.hash_one(key) as usize) % SHARDS
+    /// Most keys held (overflow buckets aside).
+    pub fn capacity(&self) -> usize {
+        self.tats.capacity()
     }
 
-    fn lock(&self, index: usize) -> Option<MutexGuard<'_, Shard>> {
-        // A poisoned shard only means a panic elsewhere mid-update; its TATs are still valid.
-        self.shards
-            .get(index)
-            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
+    /// Number of overflow buckets (one per shard).
+    pub fn overflow_buckets(&self) -> usize {
+        self.tats.shards()
     }
 
     /// Number of keys held now.
     pub fn len(&self) -> usize {
-        (0..SHARDS)
-            .filter_map(|i| self.lock(i).map(|s| s.tats.len()))
-            .sum()
+        self.tats.len()
     }
 
     /// True when no key is held.
@@ -103,23 +87,18 @@ impl MemoryStore {
 
     /// How many times a new key had to share the overflow bucket.
     pub fn overflowed(&self) -> u64 {
-        self.overflowed.load(Ordering::Relaxed)
+        self.tats.stats().overflowed
     }
 
     /// Puts back the TAT of `key` (a restart restoring saved quotas), unless its shard is
     /// full. Returns true when it was stored.
     pub fn restore(&self, key: &str, tat_us: u64) -> bool {
-        let Some(mut shard) = self.lock(self.shard_of(key)) else {
-            return false;
-        };
-        if let Some(slot) = shard.tats.get_mut(key) {
-            *slot = (*slot).max(tat_us);
-            return true;
-        }
-        if shard.tats.len() >= self.per_shard {
+        let mut batch = self.tats.batch(&[key], 0);
+        if !batch.own(0) {
             return false;
         }
-        shard.tats.insert(Box::from(key), tat_us);
+        let tat = batch.get(0).map_or(tat_us, |t| t.0.max(tat_us));
+        batch.set(0, Tat(tat));
         true
     }
 
@@ -137,69 +116,21 @@ impl MemoryStore {
         checks: &[(&str, Gcra)],
         now_us: u64,
     ) -> (bool, Vec<Outcome>, Vec<bool>) {
-        let mut indices: Few<usize> = checks.iter().map(|(k, _)| self.shard_of(k)).collect();
-        let order = {
-            let mut o = indices.clone();
-            o.sort_unstable();
-            o.dedup();
-            o
-        };
-        let mut guards: Few<(usize, MutexGuard<'_, Shard>)> = order
-            .iter()
-            .filter_map(|i| self.lock(*i).map(|g| (*i, g)))
-            .collect();
-
-        // Decide which key each check uses (its own, or the shard's overflow bucket).
-        let mut keys: Few<&str> = Few::with_capacity(checks.len());
-        let mut own: Vec<bool> = Vec::with_capacity(checks.len());
-        for ((key, _), shard_index) in checks.iter().zip(indices.iter_mut()) {
-            let Some((_, shard)) = guards.iter_mut().find(|(i, _)| i == shard_index) else {
-                keys.push(OVERFLOW_KEY);
-                own.push(false);
-                continue;
-            };
-            if shard.tats.contains_key(*key) || shard.tats.len() < self.per_shard {
-                keys.push(key);
-                own.push(true);
-                continue;
-            }
-            if now_us.saturating_sub(shard.last_sweep_us) >= SWEEP_EVERY_US {
-                shard.tats.retain(|_, tat| *tat > now_us);
-                shard.last_sweep_us = now_us;
-            }
-            if shard.tats.len() < self.per_shard {
-                keys.push(key);
-                own.push(true);
-            } else {
-                self.overflowed.fetch_add(1, Ordering::Relaxed);
-                keys.push(OVERFLOW_KEY);
-                own.push(false);
-            }
-        }
-
+        let keys: Few<&str> = checks.iter().map(|(k, _)| *k).collect();
+        let mut batch = self.tats.batch(&keys, now_us);
         let mut outcomes = Vec::with_capacity(checks.len());
         let mut updates: Few<Option<u64>> = Few::with_capacity(checks.len());
-        for (((_, gcra), key), shard_index) in checks.iter().zip(&keys).zip(&indices) {
-            let tat = guards
-                .iter()
-                .find(|(i, _)| i == shard_index)
-                .and_then(|(_, s)| s.tats.get(*key).copied());
-            let (outcome, new_tat) = gcra.check(tat, now_us);
+        for (i, (_, gcra)) in checks.iter().enumerate() {
+            let (outcome, new_tat) = gcra.check(batch.get(i).map(|t| t.0), now_us);
             outcomes.push(outcome);
             updates.push(new_tat);
         }
+        let own = (0..checks.len()).map(|i| batch.own(i)).collect();
         let allowed = outcomes.iter().all(|o| o.allowed);
         if allowed {
-            for ((key, shard_index), new_tat) in keys.iter().zip(&indices).zip(updates) {
-                if let (Some((_, shard)), Some(tat)) =
-                    (guards.iter_mut().find(|(i, _)| i == shard_index), new_tat)
-                {
-                    match shard.tats.get_mut(*key) {
-                        Some(slot) => *slot = tat,
-                        None => {
-                            shard.tats.insert(Box::from(*key), tat);
-                        }
-                    }
+            for (i, new_tat) in updates.into_iter().enumerate() {
+                if let Some(tat) = new_tat {
+                    batch.set(i, Tat(tat));
                 }
             }
         }
@@ -242,9 +173,12 @@ mod tests {
                 admitted += 1;
             }
         }
-        // Each shard holds its capacity plus its one overflow bucket.
-        let bound = (capacity.div_ceil(SHARDS).max(2) + 1) * SHARDS;
-        assert!(store.len() <= bound, "{} keys held", store.len());
+        // Never more than the capacity; the overflowing clients share the overflow buckets.
+        assert!(store.len() <= store.capacity(), "{} keys held", store.len());
+        assert_eq!(
+            store.capacity(),
+            capacity - capacity % store.overflow_buckets()
+        );
         assert!(store.overflowed() > 0);
         // Overflowing clients share buckets: far fewer than a million got through.
         assert!(admitted < 20_000, "{admitted} admitted");
@@ -252,7 +186,7 @@ mod tests {
 
     #[test]
     fn restored_state_is_used_and_bounded() {
-        let store = MemoryStore::new(SHARDS * 2);
+        let store = MemoryStore::new(128);
         let quota = Gcra::new(5, 86_400 * SEC, 5);
         // Three of five spent: the TAT is three intervals ahead.
         assert!(store.restore("q|a", 3 * quota.interval_us));
@@ -265,12 +199,12 @@ mod tests {
         let restored = (0..10_000)
             .filter(|i| store.restore(&format!("k{i}"), u64::MAX))
             .count();
-        assert!(restored <= SHARDS * 2, "{restored} restored");
+        assert!(restored < 128, "{restored} restored");
     }
 
     #[test]
     fn idle_entries_are_swept_so_new_clients_get_their_own_bucket() {
-        let store = MemoryStore::new(SHARDS * 2);
+        let store = MemoryStore::new(128);
         let g = Gcra::new(1, SEC, 1);
         for i in 0..10_000u64 {
             let key = format!("k{i}");

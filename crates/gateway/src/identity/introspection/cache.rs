@@ -3,15 +3,16 @@
 //!
 //! An active answer is fresh for `ttl` but never at or past its `exp`; with `allow_cached`
 //! it is kept `max_stale` longer (never past `exp`) so it can stand in while the endpoint
-//! fails. A refusal is remembered for `inactive_ttl`. At capacity, expired entries go first,
-//! then arbitrary ones, so a flood of distinct tokens cannot grow memory.
+//! fails. A refusal is remembered for `inactive_ttl`. The entries live in the gateway's one
+//! bounded map ([`BoundedMap`]): at capacity, expired entries go first, then arbitrary ones (a
+//! tenth of a shard at once), so a flood of distinct tokens cannot grow memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::Failure;
+use crate::bounded::{BoundedMap, Expiring, WhenFull};
 use crate::identity::Principal;
 
 /// The key of a token.
@@ -46,6 +47,12 @@ struct Entry {
     keep_until: u64,
 }
 
+impl Expiring for Entry {
+    fn alive(&self, now: u64) -> bool {
+        now < self.keep_until
+    }
+}
+
 /// What the cache holds for a token now.
 #[derive(Debug)]
 pub(super) enum Lookup {
@@ -60,7 +67,8 @@ pub(super) enum Lookup {
 /// The cache.
 pub(super) struct Cache {
     lifetimes: Lifetimes,
-    entries: Mutex<HashMap<TokenKey, Entry>>,
+    /// Seconds; a full shard is swept at most once a second.
+    entries: BoundedMap<TokenKey, Entry>,
 }
 
 impl Cache {
@@ -68,26 +76,19 @@ impl Cache {
     pub(super) fn new(lifetimes: Lifetimes) -> Cache {
         Cache {
             lifetimes,
-            entries: Mutex::new(HashMap::new()),
+            entries: BoundedMap::new(lifetimes.capacity, 1, WhenFull::Evict),
         }
     }
 
     /// What is held for `key` at `now`.
     pub(super) fn get(&self, key: &TokenKey, now: u64) -> Lookup {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(entry) = entries.get(key) else {
-            return Lookup::Miss;
-        };
-        if now >= entry.keep_until {
-            entries.remove(key);
-            return Lookup::Miss;
-        }
-        match &entry.held {
+        let found = self.entries.read(key, now, |entry| match &entry.held {
             Held::Active(p) if now < entry.fresh_until => Lookup::Fresh(Ok(p.clone())),
             Held::Active(p) => Lookup::Stale(p.clone()),
             Held::Refused(f) if now < entry.fresh_until => Lookup::Fresh(Err(f.clone())),
             Held::Refused(_) => Lookup::Miss,
-        }
+        });
+        found.unwrap_or(Lookup::Miss)
     }
 
     /// Remembers an active answer received at `now`, with its `exp`.
@@ -114,34 +115,17 @@ impl Cache {
     /// How many entries are held.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.entries.len()
     }
 
     fn put(&self, key: TokenKey, held: Held, fresh_until: u64, keep_until: u64, now: u64) {
-        let capacity = self.lifetimes.capacity;
-        if capacity == 0 || keep_until <= now {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= capacity && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.keep_until > now);
-            if entries.len() >= capacity {
-                // Make room for a tenth at once, so a flood does not sweep on every insert.
-                let excess = entries.len() + 1 - capacity + capacity / 10;
-                let victims: Vec<TokenKey> = entries.keys().take(excess).copied().collect();
-                for victim in victims {
-                    entries.remove(&victim);
-                }
-            }
-        }
-        entries.insert(
-            key,
-            Entry {
-                held,
-                fresh_until,
-                keep_until,
-            },
-        );
+        let entry = Entry {
+            held,
+            fresh_until,
+            keep_until,
+        };
+        // Nothing is stored with a capacity of 0 or an entry already past its end.
+        self.entries.insert(&key, entry, now);
     }
 }
 
