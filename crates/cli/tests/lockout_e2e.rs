@@ -359,7 +359,7 @@ fn replicas_share_the_lockout_through_redis() {
     let a = Gateway::start(&config);
     let b = Gateway::start(&config);
     let degraded = |gw: &Gateway| {
-        gw.metric_now("portcullis_ratelimit_degraded_decisions", ADMIN_TOKEN)
+        gw.metric_now("portcullis_ratelimit_degraded_decisions_total", ADMIN_TOKEN)
             .unwrap()
     };
     // A gateway gives up on Redis after 200 ms and then decides by `on_failure` (here: deny),

@@ -55,7 +55,7 @@ fn get(gw: &Gateway, key: &str) -> Resp {
 }
 
 /// The metric counting the decisions a gateway took without Redis.
-const DEGRADED: &str = "portcullis_ratelimit_degraded_decisions";
+const DEGRADED: &str = "portcullis_ratelimit_degraded_decisions_total";
 
 /// Waits (bounded) until the metric `name` is at least `least`.
 fn await_at_least(gw: &Gateway, name: &str, least: f64) {

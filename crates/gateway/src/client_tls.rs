@@ -24,7 +24,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::config::ClientTlsConfig;
 use crate::tls::TlsError;
 
-/// What [`TlsError::path`] names when the system's trust store is at fault.
+/// What [`TlsError`]'s `file` names when the system's trust store is at fault.
 const SYSTEM_STORE: &str = "the system trust store";
 
 /// A verified-TLS client configuration and a digest of what it was built from (so
@@ -70,17 +70,11 @@ fn system_roots() -> Result<Arc<RootCertStore>, TlsError> {
             Ok(Arc::new(roots))
         })
         .clone()
-        .map_err(|message| TlsError {
-            path: SYSTEM_STORE.to_owned(),
-            message,
-        })
+        .map_err(|message| TlsError::whole(SYSTEM_STORE, "", message))
 }
 
 fn err(path: &Path, message: impl std::fmt::Display) -> TlsError {
-    TlsError {
-        path: path.display().to_string(),
-        message: message.to_string(),
-    }
+    TlsError::whole(path.display().to_string(), "", message.to_string())
 }
 
 /// Reads every certificate of a PEM file (at least one).

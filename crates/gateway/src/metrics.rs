@@ -191,8 +191,9 @@ pub struct Metrics {
     pub reload_failures: Counter,
     /// `portcullis_decision_log_dropped`.
     pub log_dropped: Gauge,
-    /// `portcullis_ratelimit_degraded_decisions`.
-    pub ratelimit_degraded: Gauge,
+    /// `portcullis_ratelimit_degraded_decisions_total`: rate-limit and lockout decisions taken
+    /// by `state.on_failure` (Redis unavailable).
+    pub ratelimit_degraded: Counter,
     /// `portcullis_ratelimit_storage_failures`: failed writes of quota state to `storage.path`.
     pub ratelimit_storage_failures: Gauge,
     /// `portcullis_ratelimit_storage_dropped`: quota updates lost with the writer behind.
@@ -232,7 +233,7 @@ impl Metrics {
         let reloads = Counter::default();
         let reload_failures = Counter::default();
         let log_dropped = Gauge::default();
-        let ratelimit_degraded = Gauge::default();
+        let ratelimit_degraded = Counter::default();
         let ratelimit_storage_failures = Gauge::default();
         let ratelimit_storage_dropped = Gauge::default();
         let lockouts = Family::<LockoutLabels, Counter>::default();
@@ -316,7 +317,7 @@ impl Metrics {
         );
         registry.register(
             "ratelimit_degraded_decisions",
-            "Rate-limit decisions taken by the failure behaviour (Redis unavailable)",
+            "Rate-limit and lockout decisions taken by state.on_failure (Redis unavailable)",
             ratelimit_degraded.clone(),
         );
         registry.register(

@@ -11,21 +11,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{ClientAuth, TlsConfig};
 
-/// TLS could not be set up.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct TlsError {
-    /// The file at fault.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
+/// TLS could not be set up: the file at fault (a PEM file has no line to point at) and what is
+/// wrong, written like every config and key file error.
+pub type TlsError = crate::config::Located;
 
 fn err(path: &Path, message: impl std::fmt::Display) -> TlsError {
-    TlsError {
-        path: path.display().to_string(),
-        message: message.to_string(),
-    }
+    TlsError::whole(path.display().to_string(), "", message.to_string())
 }
 
 /// Builds the acceptor for `tls`, paths relative to `base`. HTTP/2 and HTTP/1.1 by ALPN.

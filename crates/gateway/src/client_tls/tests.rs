@@ -327,7 +327,7 @@ async fn the_pool_presents_a_client_certificate_when_configured() {
 fn unusable_files_are_named() {
     let e = client_config(Some(&tls_block("missing.pem")), &data()).unwrap_err();
     assert!(
-        e.path.ends_with("missing.pem") && e.message.contains("cannot read"),
+        e.file.ends_with("missing.pem") && e.message.contains("cannot read"),
         "{e}"
     );
     let e = client_config(Some(&tls_block("client.key")), &data()).unwrap_err();
@@ -341,7 +341,7 @@ fn unusable_files_are_named() {
         &data(),
     )
     .unwrap_err();
-    assert!(e.path.ends_with("server.key"), "{e}");
+    assert!(e.file.ends_with("server.key"), "{e}");
 }
 
 /// A `ServerName` from a literal (test helper).

@@ -35,20 +35,9 @@ pub enum ConfigError {
     /// Several values are wrong: each on its own line, in the file's order of checks.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<ConfigError>),
-    /// A key or value is wrong.
-    #[error("{file}:{line}:{column}: {pointer}: {message}")]
-    Invalid {
-        /// The file.
-        file: String,
-        /// 1-based line.
-        line: u32,
-        /// 1-based column.
-        column: u32,
-        /// JSON pointer of the key.
-        pointer: String,
-        /// What is wrong.
-        message: String,
-    },
+    /// A key or value is wrong (file, line, column, the key's pointer, what is wrong).
+    #[error(transparent)]
+    Invalid(#[from] located::Located),
 }
 
 /// The shortest HMAC secret accepted for HS256/384/512 (RFC 7518 §3.2: a key of the hash's
@@ -111,20 +100,16 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let original = value.clone();
         let at = |pointer: &str, message: String| {
-            let (line, column) = located::line_column(positions, &original, pointer);
-            ConfigError::Invalid {
-                file: file.to_owned(),
-                line,
-                column,
-                pointer: pointer.to_owned(),
-                message,
-            }
+            ConfigError::Invalid(located::Located::at(
+                file, positions, &original, pointer, message,
+            ))
         };
         portcullis_spec::parse::substitute_vars(&mut value, env).map_err(|(p, m)| at(&p, m))?;
         let mut config: Config = located::deserialize(&value).map_err(|(p, m)| at(&p, m))?;
         config.base_dir = base_dir.to_owned();
         config.file = file.to_owned();
         config.check(&|p, m| at(p, m))?;
+        config.lines = located::Lines::new(original, positions.clone());
         Ok(config)
     }
 
@@ -344,6 +329,18 @@ impl Config {
             errors.push(at(
                 "/admin/token",
                 "the admin token must be at least 16 characters (set it from an environment variable)".to_owned(),
+            ));
+        }
+        let timeout = self.state.timeout.0;
+        if !(super::MIN_STATE_TIMEOUT..=super::MAX_STATE_TIMEOUT).contains(&timeout) {
+            errors.push(at(
+                "/state/timeout",
+                format!(
+                    "{}: give between {} and {}",
+                    self.state.timeout,
+                    super::Dur(super::MIN_STATE_TIMEOUT),
+                    super::Dur(super::MAX_STATE_TIMEOUT)
+                ),
             ));
         }
         let backend = &self.state.backend;

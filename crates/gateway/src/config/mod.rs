@@ -27,6 +27,7 @@ pub use introspection::{
     IntrospectionCacheConfig, IntrospectionConfig, IntrospectionOnFailure, Secret,
 };
 pub use load::ConfigError;
+pub use located::Located;
 pub use outbound_tls::ClientTlsConfig;
 pub use redact::redact_url;
 pub use units::{ByteSize, Dur};
@@ -64,6 +65,9 @@ pub struct Config {
     /// The file it was read from, for messages.
     #[serde(skip)]
     pub file: String,
+    /// Where each key is in that file, so that errors found later name its line.
+    #[serde(skip)]
+    pub lines: located::Lines,
 }
 
 /// `server:` the public listener.
@@ -250,10 +254,22 @@ pub struct StateConfig {
     /// How many replicas share the limits (for `on_failure: local`).
     #[serde(default = "one")]
     pub replicas: u64,
+    /// How long one Redis call may take before `on_failure` decides (between
+    /// [`MIN_STATE_TIMEOUT`] and [`MAX_STATE_TIMEOUT`]).
+    #[serde(default = "default_state_timeout")]
+    pub timeout: Dur,
 }
+
+/// The shortest `state.timeout`: below it, a healthy Redis on another host would count as down.
+pub const MIN_STATE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(10);
+/// The longest `state.timeout`: every limited request may wait this long while Redis is down.
+pub const MAX_STATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn default_backend() -> String {
     "memory".to_owned()
+}
+fn default_state_timeout() -> Dur {
+    Dur(std::time::Duration::from_millis(200))
 }
 fn one() -> u64 {
     1
@@ -266,6 +282,7 @@ impl Default for StateConfig {
             tls: None,
             on_failure: OnFailureConfig::default(),
             replicas: 1,
+            timeout: default_state_timeout(),
         }
     }
 }

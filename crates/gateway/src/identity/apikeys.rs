@@ -17,7 +17,7 @@
 //! Verification compares digests in constant time, and only after the secret matched does
 //! it tell a disabled or expired key apart (so the reasons leak nothing to a guesser).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::Principal;
-use crate::config::located;
+use crate::config::{Located, located};
 
 /// Largest key file accepted.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -67,20 +67,24 @@ pub enum ApiKeyError {
     /// Not YAML (the error names the file and line).
     #[error(transparent)]
     Syntax(#[from] portcullis_spec::Error),
-    /// A field is missing or wrong.
-    #[error("{file}:{line}:{column}: {pointer}: {message}")]
-    Invalid {
-        /// The file.
-        file: String,
-        /// 1-based line of the field (or its nearest parent).
-        line: u32,
-        /// 1-based column.
-        column: u32,
-        /// JSON pointer of the field, e.g. `/keys/3/hash`.
-        pointer: String,
-        /// What is wrong.
-        message: String,
-    },
+    /// A field is missing or wrong (file, line, column, the field's pointer such as
+    /// `/keys/3/hash`, what is wrong).
+    #[error(transparent)]
+    Invalid(#[from] Located),
+    /// Several fields are wrong: each on its own line, in the file's order.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<Located>),
+}
+
+impl ApiKeyError {
+    /// Every located error in it (none for an unreadable or unparsable file).
+    pub fn located(&self) -> &[Located] {
+        match self {
+            ApiKeyError::Invalid(one) => std::slice::from_ref(one),
+            ApiKeyError::Several(all) => all,
+            ApiKeyError::Io { .. } | ApiKeyError::Syntax(_) => &[],
+        }
+    }
 }
 
 /// Why a presented key was refused. The text never contains the key.
@@ -234,34 +238,32 @@ impl ApiKeys {
         positions: &Positions,
         roles: &IndexMap<String, Vec<String>>,
     ) -> Result<ApiKeys, ApiKeyError> {
-        let at = |pointer: &str, message: String| {
-            let (line, column) = located::line_column(positions, value, pointer);
-            ApiKeyError::Invalid {
-                file: file.to_owned(),
-                line,
-                column,
-                pointer: pointer.to_owned(),
-                message,
-            }
-        };
+        let at =
+            |pointer: &str, message: String| Located::at(file, positions, value, pointer, message);
         let doc: FileDoc = located::deserialize(value).map_err(|(p, m)| at(&p, m))?;
         if doc.keys.len() > MAX_KEYS {
             return Err(at(
                 "/keys",
                 format!("{} keys, over the limit of {MAX_KEYS}", doc.keys.len()),
-            ));
+            )
+            .into());
         }
+        // Every problem of the file is reported at once, each at its line.
+        let mut errors = Vec::new();
+        let mut seen = HashSet::with_capacity(doc.keys.len());
         let mut keys = HashMap::with_capacity(doc.keys.len());
         for (i, e) in doc.keys.into_iter().enumerate() {
-            if !valid_id(&e.id) {
-                return Err(at(
+            let id = if valid_id(&e.id) {
+                Ok(())
+            } else {
+                Err(at(
                     &format!("/keys/{i}/id"),
                     format!(
                         "{:?} is not a key id (1 to {MAX_ID_CHARS} of A-Z a-z 0-9 -)",
                         e.id
                     ),
-                ));
-            }
+                ))
+            };
             let digest = e
                 .hash
                 .strip_prefix("sha256:")
@@ -272,15 +274,34 @@ impl ApiKeys {
                         "expected sha256:<64 hex digits> (the hash of the secret, never the secret)"
                             .to_owned(),
                     )
-                })?;
+                });
             let expires = match &e.expires {
-                None => None,
-                Some(t) => Some(parse_rfc3339(t).ok_or_else(|| {
+                None => Ok(None),
+                Some(t) => parse_rfc3339(t).map(Some).ok_or_else(|| {
                     at(
                         &format!("/keys/{i}/expires"),
                         format!("{t:?} is not an RFC 3339 date-time (e.g. 2027-01-31T00:00:00Z)"),
                     )
-                })?),
+                }),
+            };
+            let id = id.and_then(|()| {
+                if seen.insert(e.id.clone()) {
+                    Ok(())
+                } else {
+                    Err(at(
+                        &format!("/keys/{i}/id"),
+                        format!("duplicate key id {:?}", e.id),
+                    ))
+                }
+            });
+            let (digest, expires) = match (id, digest, expires) {
+                (Ok(()), Ok(digest), Ok(expires)) => (digest, expires),
+                (id, digest, expires) => {
+                    errors.extend(id.err());
+                    errors.extend(digest.err());
+                    errors.extend(expires.err());
+                    continue;
+                }
             };
             let mut scopes: BTreeSet<String> = e.scopes.iter().cloned().collect();
             for role in &e.roles {
@@ -308,12 +329,13 @@ impl ApiKeys {
                 disabled: e.disabled,
                 principal,
             };
-            if keys.insert(e.id.clone(), entry).is_some() {
-                return Err(at(
-                    &format!("/keys/{i}/id"),
-                    format!("duplicate key id {:?}", e.id),
-                ));
-            }
+            keys.insert(e.id.clone(), entry);
+        }
+        if errors.len() > 1 {
+            return Err(ApiKeyError::Several(errors));
+        }
+        if let Some(one) = errors.pop() {
+            return Err(ApiKeyError::Invalid(one));
         }
         Ok(ApiKeys { keys })
     }

@@ -14,7 +14,7 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 
 use crate::client_tls::{self, ClientTls};
-use crate::config::{ClientTlsConfig, redact_url};
+use crate::config::{ClientTlsConfig, Located, redact_url};
 
 /// The client key sets and discovery documents are fetched with.
 type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
@@ -74,21 +74,17 @@ pub enum JwksError {
         /// The file at fault and why.
         error: crate::tls::TlsError,
     },
-    /// Not a key set.
-    #[error("{origin}: not a JSON Web Key Set: {message}")]
-    Invalid {
-        /// File or URL.
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
+    /// Not a key set, or not the provider metadata asked for: the file or URL, the line,
+    /// column and field when the document has them, and what is wrong.
+    #[error(transparent)]
+    Invalid(#[from] Located),
 }
 
 /// Parses a key set document into keys, skipping symmetric and unusable keys.
 pub fn parse(origin: &str, bytes: &[u8]) -> Result<Vec<Key>, JwksError> {
-    let set: JwkSet = serde_json::from_slice(bytes).map_err(|e| JwksError::Invalid {
-        origin: redact_url(origin),
-        message: e.to_string(),
+    let set: JwkSet = Located::json(&redact_url(origin), bytes).map_err(|mut e| {
+        e.message = format!("not a JSON Web Key Set: {}", e.message);
+        JwksError::Invalid(e)
     })?;
     Ok(set.keys.iter().filter_map(key_of).collect())
 }
@@ -257,10 +253,8 @@ impl Reach<'_> {
 /// `https://`), checks that its `issuer` is exactly `issuer` (OpenID Connect Discovery 1.0
 /// §4.3), and returns its `jwks_uri`.
 pub async fn discover(url: &str, issuer: &str, reach: Reach<'_>) -> Result<String, JwksError> {
-    let invalid = |message: String| JwksError::Invalid {
-        origin: redact_url(url),
-        message,
-    };
+    let invalid =
+        |message: String| JwksError::Invalid(Located::whole(redact_url(url), "", message));
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(JwksError::Fetch {
             url: redact_url(url),
@@ -335,10 +329,11 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, JwksError> {
         .read_to_end(&mut bytes)
         .map_err(io)?;
     if bytes.len() > MAX_JWKS_BYTES {
-        return Err(JwksError::Invalid {
-            origin: path.display().to_string(),
-            message: format!("the file is over the limit of {MAX_JWKS_BYTES} bytes"),
-        });
+        return Err(JwksError::Invalid(Located::whole(
+            path.display().to_string(),
+            "",
+            format!("not a JSON Web Key Set: the file is over the limit of {MAX_JWKS_BYTES} bytes"),
+        )));
     }
     Ok(bytes)
 }

@@ -5,7 +5,6 @@ use crate::pipeline::stages::StageList;
 use crate::proxy::Upstream;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use portcullis_spec::{Catalog, ParameterIn, Router};
 
@@ -37,16 +36,10 @@ pub enum BuildError {
         /// The compiler's error.
         error: SchemaError,
     },
-    /// Something in the configuration does not fit the specs or the machine.
-    #[error("{file}: {pointer}: {message}")]
-    Config {
-        /// The config file.
-        file: String,
-        /// The key.
-        pointer: String,
-        /// What is wrong.
-        message: String,
-    },
+    /// Something in the configuration does not fit the specs or the machine (file, line,
+    /// column, the key's pointer, what is wrong).
+    #[error(transparent)]
+    Config(#[from] crate::config::Located),
     /// A key set failed to load.
     #[error(transparent)]
     Jwks(#[from] jwks::JwksError),
@@ -233,11 +226,7 @@ pub struct Gateway {
 }
 
 fn config_error(config: &Config, pointer: String, message: String) -> BuildError {
-    BuildError::Config {
-        file: config.file.clone(),
-        pointer,
-        message,
-    }
+    BuildError::Config(config.lines.locate(&config.file, &pointer, message))
 }
 
 /// Builds the limiter a `state` section asks for.
@@ -249,7 +238,7 @@ pub fn limiter_for(config: &Config) -> Result<Limiter, BuildError> {
     let shared = ratelimit::redis::RedisStore::with_client(
         state::redis_client(config)?,
         "portcullis",
-        Duration::from_millis(200),
+        state.timeout.0,
     );
     let on_failure = match state.on_failure {
         OnFailureConfig::Local => OnFailure::Local {

@@ -227,7 +227,7 @@ mod tests {
         let file = dir.path().join("state.db").display().to_string();
         assert!(
             e.starts_with(&format!(
-                "gw.yaml: /storage/path: cannot keep rate-limit quotas in {file}: not a SQLite database"
+                "gw.yaml:9:12: /storage/path: cannot keep rate-limit quotas in {file}: not a SQLite database"
             )),
             "{e}"
         );

@@ -36,7 +36,7 @@ async fn unknown_admin_operations_are_errors() {
     };
     let e = e.to_string();
     assert!(
-        e.starts_with("gw.yaml: /apis/0/admin_operations/1: no operation \"delete_a\" in "),
+        e.starts_with("gw.yaml:5:33: /apis/0/admin_operations/1: no operation \"delete_a\" in "),
         "{e}"
     );
 }

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use indexmap::IndexMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use portcullis_gateway::config::{ByteSize, Config, ConfigError, Dur};
-use portcullis_gateway::identity::apikeys::{self, ApiKeyError, ApiKeyFailure, ApiKeys};
+use portcullis_gateway::identity::apikeys::{self, ApiKeyFailure, ApiKeys};
 use portcullis_gateway::identity::jwks::{self, KeySource};
 use portcullis_gateway::identity::jwt::{Issuer, Verifier};
 use portcullis_gateway::validate::params::{self, Scalar};
@@ -364,8 +364,9 @@ pub fn check_config(text: &str) {
         Err(e) => {
             let message = e.to_string();
             assert!(message.starts_with("fuzz.yaml"), "{message}");
-            if let ConfigError::Invalid { line, column, .. } = &e {
-                assert!(*line >= 1 && *column >= 1, "{message}");
+            if let ConfigError::Invalid(located) = &e {
+                let (line, column) = located.at.unwrap_or((0, 0));
+                assert!(line >= 1 && column >= 1, "{message}");
             }
         }
     }
@@ -433,8 +434,8 @@ pub fn check_apikeys(text: &str) {
         Err(e) => {
             let message = e.to_string();
             assert!(message.starts_with("fuzz-keys.yaml"), "{message}");
-            if let ApiKeyError::Invalid { line, .. } = &e {
-                assert!(*line >= 1, "{message}");
+            for located in e.located() {
+                assert!(located.at.is_some_and(|(line, _)| line >= 1), "{message}");
             }
         }
     }

@@ -513,3 +513,22 @@ fn threat_response_and_cors_values_are_checked_at_their_line() {
         );
     }
 }
+
+/// `state.timeout` bounds how long a Redis call may hold a request: given within its bounds,
+/// refused outside them with the bounds named.
+#[test]
+fn the_state_timeout_is_a_bounded_key() {
+    assert_eq!(load(MINIMAL).unwrap().state.timeout.0.as_millis(), 200);
+    let text = format!("state: {{ timeout: 50ms }}\n{MINIMAL}");
+    assert_eq!(load(&text).unwrap().state.timeout.0.as_millis(), 50);
+    for bad in ["1ms", "6s", "1d"] {
+        let text = format!("state: {{ timeout: {bad} }}\n{MINIMAL}");
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("gw.yaml:1:")
+                && e.contains("/state/timeout: ")
+                && e.contains("give between 10ms and 5s"),
+            "{bad}: {e}"
+        );
+    }
+}

@@ -209,6 +209,39 @@ fn file_errors_name_file_line_and_field() {
     assert!(e.contains("keys.yaml"), "{e}");
 }
 
+/// Every wrong field of a key file is reported at once, each at its line, in the file's order.
+#[test]
+fn every_problem_of_a_key_file_is_reported_at_once() {
+    let hash = format!("sha256:{}", "ab".repeat(32));
+    let text = format!(
+        "keys:\n  - id: a_b\n    hash: \"sha256:12\"\n    owner: o\n  - id: ok\n    hash: \"{hash}\"\n    owner: o\n    expires: soon\n  - id: ok\n    hash: \"{hash}\"\n    owner: p\n"
+    );
+    let Err(e) = ApiKeys::from_str_named("keys.yaml", &text, &roles()) else {
+        panic!("a file with four mistakes loads");
+    };
+    let places: Vec<(u32, &str)> = e
+        .located()
+        .iter()
+        .map(|l| (l.at.map_or(0, |(line, _)| line), l.field.as_str()))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            (2, "/keys/0/id"),
+            (3, "/keys/0/hash"),
+            (8, "/keys/1/expires"),
+            (9, "/keys/2/id"),
+        ],
+        "{e}"
+    );
+    let shown = e.to_string();
+    assert_eq!(shown.lines().count(), 4, "{shown}");
+    assert!(
+        shown.lines().all(|l| l.starts_with("keys.yaml:")),
+        "{shown}"
+    );
+}
+
 #[test]
 fn load_reads_a_file_and_names_a_missing_one() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -278,10 +311,11 @@ mod properties {
 
         #[test]
         fn arbitrary_key_files_never_panic(text in "\\PC{0,400}") {
-            if let Err(ApiKeyError::Invalid { line, column, .. }) =
-                ApiKeys::from_str_named("keys.yaml", &text, &roles())
-            {
-                prop_assert!(line >= 1 && column >= 1);
+            if let Err(e) = ApiKeys::from_str_named("keys.yaml", &text, &roles()) {
+                for located in e.located() {
+                    let (line, column) = located.at.unwrap_or((0, 0));
+                    prop_assert!(line >= 1 && column >= 1);
+                }
             }
         }
 
@@ -299,10 +333,13 @@ mod properties {
             let mutated: String = chars.into_iter().collect();
             match ApiKeys::from_str_named("keys.yaml", &mutated, &roles()) {
                 Ok(keys) => prop_assert!(keys.len() <= 3),
-                Err(ApiKeyError::Invalid { file, line, column, .. }) => {
-                    prop_assert_eq!(file, "keys.yaml");
-                    prop_assert!(line >= 1 && column >= 1);
-                    prop_assert!(line as usize <= mutated.lines().count().max(1) + 1);
+                Err(e @ (ApiKeyError::Invalid(_) | ApiKeyError::Several(_))) => {
+                    for located in e.located() {
+                        prop_assert_eq!(&located.file, "keys.yaml");
+                        let (line, column) = located.at.unwrap_or((0, 0));
+                        prop_assert!(line >= 1 && column >= 1);
+                        prop_assert!(line as usize <= mutated.lines().count().max(1) + 1);
+                    }
                 }
                 Err(ApiKeyError::Syntax(e)) => {
                     // A YAML error names the file, line and column: "keys.yaml:L:C ...".

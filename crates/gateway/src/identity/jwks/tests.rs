@@ -210,6 +210,23 @@ fn symmetric_and_encryption_keys_are_never_taken_from_a_set() {
     assert!(parse("test", b"{\"keys\": 3}").is_err());
 }
 
+/// A key set that is not one is refused at its line and column, with the field at fault.
+#[test]
+fn a_broken_key_set_names_its_line_and_field() {
+    let text = "{\n  \"keys\": [\n    { \"kty\": \"RSA\", \"kid\": 7 }\n  ]\n}\n";
+    let Err(JwksError::Invalid(e)) = parse("keys.jwks.json", text.as_bytes()) else {
+        panic!("a key with a numeric kid parsed");
+    };
+    assert_eq!(e.file, "keys.jwks.json");
+    assert_eq!(e.at.map(|(line, _)| line), Some(3), "{e}");
+    assert!(e.field.starts_with("/keys/0"), "{e}");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("keys.jwks.json:3:") && shown.contains(": not a JSON Web Key Set: "),
+        "{shown}"
+    );
+}
+
 async fn provider(issuer: &str, jwks_uri: Option<&str>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -29,10 +29,9 @@ pub(super) async fn request<B>(r: &mut RequestCtx<'_, '_, '_, B>, indices: &[usi
     }
     let checks: Few<(&Limit, &str)> = keyed.iter().map(|(l, k)| (*l, k.as_str())).collect();
     let decision = Box::pin(ctx.gw.limiter.check(&checks)).await;
-    ctx.shared
-        .metrics
-        .ratelimit_degraded
-        .set(i64::try_from(ctx.gw.limiter.degraded_decisions()).unwrap_or(i64::MAX));
+    if decision.degraded {
+        ctx.shared.metrics.ratelimit_degraded.inc();
+    }
     if decision.allowed && !api.rate_limit_headers {
         return Verdict::Continue;
     }

@@ -153,10 +153,7 @@ impl<'a> Watch<'a> {
         let plain: Vec<Subject<'_>> = subjects.iter().map(|(s, _)| *s).collect();
         let answer = ctx.gw.limiter.lockout(op, &plain).await;
         if answer.degraded {
-            ctx.shared
-                .metrics
-                .ratelimit_degraded
-                .set(i64::try_from(ctx.gw.limiter.degraded_decisions()).unwrap_or(i64::MAX));
+            ctx.shared.metrics.ratelimit_degraded.inc();
         }
         for ((_, kind), state) in subjects.iter().zip(&answer.states) {
             if state.newly_locked {
