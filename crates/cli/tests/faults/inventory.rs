@@ -169,7 +169,7 @@ fn a_stalled_webhook_drops_alerts_beyond_its_queue_and_counts_them_never_delayin
         for _ in 0..2 {
             assert_eq!(failed_login(gw.addr, &client), 401);
         }
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             let r = gw.send("GET /public HTTP/1.1\r\nhost: inv\r\nconnection: close\r\n\r\n");
             assert_eq!(
                 r.status, 200,
@@ -263,7 +263,7 @@ fn kill_9_during_inventory_writes_keeps_every_reported_write() {
                     while !stop.load(Ordering::SeqCst) {
                         i += 1;
                         // Documented and undocumented paths (new rows as well as updates).
-                        let path = if i % 3 == 0 {
+                        let path = if i.is_multiple_of(3) {
                             format!("/undocumented/{t}-{i}")
                         } else {
                             "/public".to_owned()
