@@ -193,6 +193,7 @@ fn an_upstream_that_fails_mid_answer_never_yields_an_answer_that_looks_whole() {
         // Twice: with `connection: close` and kept alive (the gateway must close it).
         for keep_alive in [false, true] {
             let got = seen(&get_raw(gw.addr, keep_alive), script);
+            eprintln!("{script:?} (keep-alive {keep_alive}): {got:?}");
             assert!(
                 want.contains(&got),
                 "{script:?} (keep-alive {keep_alive}): {got:?}, want one of {want:?}"
