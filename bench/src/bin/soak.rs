@@ -13,7 +13,9 @@
 //! - a chaos thread reloads the configuration, alternately a valid one (`SIGHUP`) and an invalid
 //!   one (`POST /api/reload`, which must answer 422), and kills Redis (SIGKILL) and starts it
 //!   again on the same port;
-//! - a sampler writes `elapsed_s,rss_kib,...` every `--sample` seconds.
+//! - a sampler writes `elapsed_s,rss_kib,...` (with the requests so far and the decisions the
+//!   gateway took without Redis) every `--sample` seconds; the gateway's log goes to
+//!   `gateway.log` beside the CSV.
 //!
 //! It passes (exit 0) when the gateway is alive at the end, no error happened that the run did
 //! not cause (an unexpected status, a failed connection on a fresh connection, an `ERROR` or a
@@ -169,7 +171,7 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", o.csv.display()))?;
     writeln!(
         csv,
-        "elapsed_s,rss_kib,benign,hostile,retried,reloads_ok,reloads_refused,redis_restarts,errors"
+        "elapsed_s,rss_kib,benign,hostile,retried,reloads_ok,reloads_refused,redis_restarts,errors,degraded"
     )?;
     let mut samples: Vec<(f64, u64)> = Vec::new();
     let mut next_sample = Duration::ZERO;
@@ -185,9 +187,11 @@ fn main() -> anyhow::Result<()> {
             let t = started.elapsed().as_secs_f64();
             samples.push((t, rss));
             let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+            // Decisions taken without Redis so far (-1 when /metrics did not answer).
+            let degraded = metric(admin, "portcullis_ratelimit_degraded_decisions").unwrap_or(-1.0);
             writeln!(
                 csv,
-                "{t:.1},{rss},{},{},{},{},{},{},{}",
+                "{t:.1},{rss},{},{},{},{},{},{},{},{degraded}",
                 l(&counts.benign),
                 l(&counts.hostile),
                 l(&counts.retried),
@@ -253,6 +257,9 @@ fn main() -> anyhow::Result<()> {
     }
     let alive = gateway.alive();
     let log = gateway.stop()?;
+    let log_file = o.csv.with_file_name("gateway.log");
+    std::fs::write(&log_file, &log)
+        .with_context(|| format!("cannot write {}", log_file.display()))?;
     if let Some(mut r) = redis.take() {
         let _ = r.kill();
         let _ = r.wait();
