@@ -4,7 +4,7 @@
 # sampled every SAMPLE seconds into a CSV. Fails (exit 1) when the gateway dies, an error
 # happens that the run did not cause, or memory crosses its bound: the peak RSS over
 # MAX_RSS_MIB, or a growth after the warm-up (first 10 % of the run) over MAX_GROWTH_MIB.
-# The driver is bench/src/bin/soak.rs (its doc comment says exactly what is sent and checked).
+# The driver is bench/src/bin/soak/main.rs (its doc comment says exactly what is sent and checked).
 #
 #   bench/soak/run.sh                               # 30 minutes, debug build
 #   DURATION=120 bench/soak/run.sh                  # the 2-minute version .ci/run runs
