@@ -37,6 +37,29 @@ pub struct Shared {
     pub admin_extra: Option<axum::Router>,
 }
 
+/// A key set that could not be fetched for the new configuration (down, garbage) keeps the
+/// keys the running one holds for the same issuer and URL: a reload during an identity
+/// provider's outage must not refuse every token that verifies now.
+fn keep_held_keys(current: &Gateway, new: &Gateway) {
+    for (issuer, remote) in new.verifier.remote_key_sets() {
+        let held = current
+            .verifier
+            .remote_key_sets()
+            .find(|(i, r)| *i == issuer && r.url() == remote.url())
+            .map(|(_, r)| r.keys());
+        if let Some(held) = held
+            && remote.adopt(held.clone())
+        {
+            tracing::warn!(
+                issuer,
+                url = remote.url(),
+                keys = held.len(),
+                "key set unavailable during the reload; the keys held are kept"
+            );
+        }
+    }
+}
+
 /// Re-reads the config file, rebuilds, and swaps atomically; on any error the running
 /// configuration stays and the error is returned.
 pub async fn reload(shared: &Shared) -> Result<(), String> {
@@ -54,6 +77,7 @@ pub async fn reload(shared: &Shared) -> Result<(), String> {
         let gateway = Gateway::build(config, limiter, shared.clock.clone())
             .await
             .map_err(|e| e.to_string())?;
+        keep_held_keys(&current, &gateway);
         Ok::<_, String>(gateway)
     }
     .await;

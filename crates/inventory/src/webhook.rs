@@ -72,8 +72,9 @@ impl Webhook {
                     if delivered {
                         s.fetch_add(1, Ordering::Relaxed);
                     } else {
-                        d.fetch_add(1, Ordering::Relaxed);
+                        let dropped = d.fetch_add(1, Ordering::Relaxed) + 1;
                         tracing::warn!(
+                            dropped,
                             "alert webhook: an alert was dropped after {ATTEMPTS} attempts"
                         );
                     }
@@ -86,14 +87,19 @@ impl Webhook {
         })
     }
 
-    /// Queues an alert; dropped (and counted) when the queue is full.
+    /// Queues an alert; dropped, counted and logged (with the count so far) when the queue
+    /// is full or the sender thread is gone.
     pub fn send(&self, alert: serde_json::Value) {
-        match self.sender.try_send(alert) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        let why = match self.sender.try_send(alert) {
+            Ok(()) => return,
+            Err(TrySendError::Full(_)) => "the queue is full",
+            Err(TrySendError::Disconnected(_)) => "the sender has stopped",
+        };
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(
+            dropped,
+            "alert webhook: {why} ({QUEUE} alerts waiting); an alert was dropped"
+        );
     }
 }
 
@@ -169,5 +175,25 @@ mod tests {
                 "{r}"
             );
         }
+    }
+
+    #[test]
+    fn alerts_beyond_the_queue_are_dropped_and_counted() {
+        // A webhook that accepts and never answers: the first alert is in delivery for
+        // seconds, so the queue fills.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().take(8).collect();
+            std::thread::sleep(Duration::from_secs(60));
+            drop(held);
+        });
+        let hook = Webhook::start(&format!("http://{addr}/alerts")).unwrap();
+        for i in 0..QUEUE + 10 {
+            hook.send(serde_json::json!({ "n": i }));
+        }
+        // At most one left the queue for delivery.
+        assert!(hook.dropped.load(Ordering::Relaxed) >= 9);
+        assert_eq!(hook.sent.load(Ordering::Relaxed), 0);
     }
 }

@@ -136,6 +136,8 @@ impl KeySource {
 struct RemoteState {
     keys: Arc<Vec<Key>>,
     last_attempt: Option<Instant>,
+    /// A fetch has succeeded (the keys are the endpoint's, not none for want of an answer).
+    fetched: bool,
 }
 
 /// A key set behind a URL.
@@ -160,6 +162,7 @@ impl RemoteJwks {
             state: RwLock::new(RemoteState {
                 keys: Arc::new(Vec::new()),
                 last_attempt: None,
+                fetched: false,
             }),
             client: client_tls::http_client(tls).map_err(|error| JwksError::Tls {
                 url: redact_url(url),
@@ -190,7 +193,25 @@ impl RemoteJwks {
         let keys = self.fetch().await?;
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         state.keys = Arc::new(keys);
+        state.fetched = true;
         Ok(true)
+    }
+
+    /// Its URL (a password in it shown as `***`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Takes `held` (the keys the running configuration holds for the same URL) when no fetch
+    /// has succeeded yet: a reload while the endpoint fails keeps the keys, as the running
+    /// configuration does (never keys a successful fetch removed). True when it took them.
+    pub fn adopt(&self, held: Arc<Vec<Key>>) -> bool {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if state.fetched || held.is_empty() {
+            return false;
+        }
+        state.keys = held;
+        true
     }
 
     async fn fetch(&self) -> Result<Vec<Key>, JwksError> {

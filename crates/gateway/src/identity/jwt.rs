@@ -119,6 +119,16 @@ fn b64_json(part: &str) -> Result<Value, AuthFailure> {
 }
 
 impl Verifier {
+    /// Each issuer's `iss` with its remote key set, for the issuers that have one.
+    pub fn remote_key_sets(
+        &self,
+    ) -> impl Iterator<Item = (&str, &crate::identity::jwks::RemoteJwks)> {
+        self.issuers.iter().filter_map(|i| match &i.keys {
+            KeySource::Remote(r) => Some((i.issuer.as_str(), r.as_ref())),
+            KeySource::Static(_) => None,
+        })
+    }
+
     /// A verifier over `issuers`; `roles` maps role names to the scopes they grant.
     pub fn new(
         issuers: Vec<Issuer>,

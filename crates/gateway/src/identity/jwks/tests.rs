@@ -196,6 +196,32 @@ async fn an_endpoint_down_from_the_start_means_keys_unavailable() {
     assert_eq!(check(&v, "k1", 2).await, Ok(()));
 }
 
+/// A reload builds a new key set; when its fetch fails it takes the running one's keys
+/// (`adopt`), and a key set that was fetched never does (a key the endpoint removed stays out).
+#[tokio::test]
+async fn only_a_key_set_never_fetched_adopts_the_held_keys() {
+    let server = Server::default();
+    server.set(&["k1"]);
+    let url = serve(server.clone()).await;
+    let running = RemoteJwks::new(&url, Duration::ZERO, None).unwrap();
+    running.refresh().await.unwrap();
+    let held = running.keys();
+    assert_eq!(held.len(), 1);
+    server.failing.store(true, Ordering::SeqCst);
+    let reloaded = RemoteJwks::new(&url, Duration::ZERO, None).unwrap();
+    assert!(reloaded.refresh().await.is_err());
+    assert!(reloaded.adopt(held.clone()));
+    assert_eq!(reloaded.keys().len(), 1);
+    server.failing.store(false, Ordering::SeqCst);
+    server.set(&["k2"]);
+    let rotated = RemoteJwks::new(&url, Duration::ZERO, None).unwrap();
+    rotated.refresh().await.unwrap();
+    assert!(!rotated.adopt(held));
+    let keys = rotated.keys();
+    let kids: Vec<Option<&str>> = keys.iter().map(|k| k.kid.as_deref()).collect();
+    assert_eq!(kids, [Some("k2")]);
+}
+
 #[test]
 fn symmetric_and_encryption_keys_are_never_taken_from_a_set() {
     let set = json!({ "keys": [
