@@ -557,7 +557,7 @@ async fn search_accounts(
     headers: HeaderMap,
     Query(search): Query<Search>,
 ) -> Response {
-    accounts_like(&bank, &headers, search.q.unwrap_or_default())
+    accounts_like(&bank, &headers, search.q.unwrap_or_default()).await
 }
 
 #[derive(Deserialize)]
@@ -572,13 +572,32 @@ async fn find_accounts(
     headers: HeaderMap,
     Query(find): Query<Find>,
 ) -> Response {
-    accounts_like(&bank, &headers, find.name.unwrap_or_default())
+    accounts_like(&bank, &headers, find.name.unwrap_or_default()).await
 }
 
-/// The caller's accounts whose name contains `q`, through the pasted SQL clause.
-fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
+/// Seconds of SQL `SLEEP` a search may ask for.
+const MAX_SQL_SLEEP: u64 = 3;
+
+/// The caller's accounts whose name contains `q`, through the pasted SQL clause (FLAW: time
+/// too: a `SLEEP` reached in the clause delays the answer).
+async fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
+    let (response, slept) = match query_accounts(bank, headers, q) {
+        Ok(done) => done,
+        Err(refused) => return refused,
+    };
+    if slept > 0 {
+        tokio::time::sleep(Duration::from_secs(slept)).await;
+    }
+    response
+}
+
+fn query_accounts(
+    bank: &Bank,
+    headers: &HeaderMap,
+    q: String,
+) -> Result<(Response, u64), Response> {
     let Some(me) = bank.caller(headers).map(|c| c.sub) else {
-        return error(StatusCode::UNAUTHORIZED, "no token");
+        return Err(error(StatusCode::UNAUTHORIZED, "no token"));
     };
     let mut q = q;
     if bank.fixed {
@@ -587,21 +606,27 @@ fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
     }
     let clause = format!("owner = '{me}' AND name LIKE '%{q}%'");
     let mut found = Vec::new();
+    let mut slept = 0;
     for a in &bank.data().accounts {
         let row = sql::Row {
             owner: &a.owner,
             name: &a.name,
         };
-        match sql::matches(&clause, row) {
-            Ok(true) => found.push(a.to_json()),
-            Ok(false) => {}
-            Err(_) if bank.fixed => {
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        match sql::evaluate(&clause, row) {
+            Ok((matched, seconds)) => {
+                slept += seconds;
+                if matched {
+                    found.push(a.to_json());
+                }
             }
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(_) if bank.fixed => {
+                return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"));
+            }
+            Err(e) => return Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
         }
     }
-    Json(found).into_response()
+    // The time the SQL `SLEEP` calls asked for (capped, so the demo cannot be held for long).
+    Ok((Json(found).into_response(), slept.min(MAX_SQL_SLEEP)))
 }
 
 #[derive(Deserialize)]

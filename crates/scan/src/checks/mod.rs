@@ -10,6 +10,7 @@
 //! | [`bola`] | BOLA-001 | user B reads user A's object and gets what A gets |
 //! | [`bfla`] | BFLA-001 | an ordinary user calls an administrators' operation |
 //! | [`sqli`] | SQLI-001 | a quote causes a SQL error that a doubled quote does not |
+//! | [`sqli_time`] | SQLI-002 | a SQL delay of 1 and 2 s delays the answer by as much, one of 0 s does not |
 //! | [`shadow`] | SHADOW-001/002 | undocumented debug, admin, backup and old-version paths answer |
 //! | [`login`] | ENUM-001, RATE-001 | the login tells users apart; a burst of failed logins is never refused |
 //! | [`logic`] | LOGIC-001 | a negative number is accepted where the spec requires zero or more |
@@ -46,6 +47,7 @@ mod rules;
 pub mod secrets;
 pub mod shadow;
 pub mod sqli;
+pub mod sqli_time;
 pub mod ssrf;
 pub mod traversal;
 
@@ -65,6 +67,7 @@ pub async fn run_all(scan: &mut Scan<'_>) -> Result<(), Stop> {
     bola::run(scan).await?;
     bfla::run(scan).await?;
     sqli::run(scan).await?;
+    sqli_time::run(scan).await?;
     traversal::run(scan).await?;
     cmdi::run(scan).await?;
     ssrf::run(scan).await?;

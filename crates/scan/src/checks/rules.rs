@@ -115,6 +115,15 @@ pub(super) const RULES: &[Def] = &[
         remediation: "Use parameterized queries for every value that comes from a request.",
     },
     Def {
+        id: "PC-SCAN-SQLI-002",
+        title: "SQL injection (time-based)",
+        severity: Severity::High,
+        owasp: Owasp::Api8,
+        cwe: 89,
+        rationale: "A SQL delay function in a parameter delays the answer by the time asked for: the input is run as SQL.",
+        remediation: "Use parameterized queries for every value that comes from a request.",
+    },
+    Def {
         id: "PC-SCAN-ENUM-001",
         title: "Login tells existing users from unknown ones",
         severity: Severity::Medium,
