@@ -152,6 +152,12 @@ fn place(f: &Value) -> (String, String) {
 }
 
 fn no_request_left_the_origin(run: &Run) {
+    // Piped stderr: no progress display, only notes and the summary line.
+    assert!(
+        !run.stderr.contains('\u{1b}') && !run.stderr.contains('\r'),
+        "progress output on a pipe:\n{}",
+        run.stderr
+    );
     assert_eq!(
         run.trap_connections, 0,
         "a request went to the spec's servers"
@@ -164,9 +170,12 @@ fn no_request_left_the_origin(run: &Run) {
     );
 }
 
+/// (rule, place) pairs.
+type Places = BTreeSet<(String, String)>;
+
 /// The ground truth: (rule, place) the safe scan must report, and those only `safe: false`
 /// proves.
-fn ground_truth() -> (BTreeSet<(String, String)>, BTreeSet<(String, String)>) {
+fn ground_truth() -> (Places, Places) {
     let (mut safe, mut unsafe_only) = (BTreeSet::new(), BTreeSet::new());
     for line in GROUND_TRUTH
         .lines()

@@ -52,12 +52,23 @@ pub async fn run(
     target: Target,
     config: &ScanConfig,
 ) -> Result<Outcome, ScanError> {
+    run_with_progress(catalog, target, config, None).await
+}
+
+/// [`run`], calling `progress` after every request and at every stage.
+pub async fn run_with_progress(
+    catalog: &Catalog,
+    target: Target,
+    config: &ScanConfig,
+    progress: Option<&dyn Fn(crate::scan::Progress)>,
+) -> Result<Outcome, ScanError> {
     let origin = target.origin.clone();
     let client = Client::new(target, config.budget.requests, config.budget.rate);
     let tag: String = (0..4)
         .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
         .collect();
     let mut scan = Scan::new(catalog, client, config.safe, &tag);
+    scan.progress = progress;
     let budget_spent = match explore_and_check(&mut scan, config).await {
         Ok(()) => false,
         Err(Outcome2::Stop) => true,
@@ -100,9 +111,12 @@ impl From<Stop> for Outcome2 {
 }
 
 async fn explore_and_check(scan: &mut Scan<'_>, config: &ScanConfig) -> Result<(), Outcome2> {
+    scan.enter("logging in");
     log_in(scan, config).await?;
+    scan.enter("exploring");
     explore(scan).await?;
     checks::run_all(scan).await?;
+    scan.enter("destructive operations");
     destructive_last(scan).await?;
     Ok(())
 }

@@ -57,28 +57,50 @@ use crate::scan::{Scan, Stop};
 
 /// Runs the active checks, in an order that keeps state changes last.
 pub async fn run_all(scan: &mut Scan<'_>) -> Result<(), Stop> {
+    scan.enter("deprecated");
     deprecated::run(scan);
+    scan.enter("headers");
     headers::run(scan);
+    scan.enter("jwt-offline");
     jwt::offline(scan);
+    scan.enter("authn");
     authn::run(scan).await?;
+    scan.enter("jwt");
     jwt::run(scan).await?;
+    scan.enter("jwt_keys");
     jwt_keys::run(scan).await?;
+    scan.enter("cors");
     cors::run(scan).await?;
+    scan.enter("bola");
     bola::run(scan).await?;
+    scan.enter("bfla");
     bfla::run(scan).await?;
+    scan.enter("sqli");
     sqli::run(scan).await?;
+    scan.enter("sqli_time");
     sqli_time::run(scan).await?;
+    scan.enter("traversal");
     traversal::run(scan).await?;
+    scan.enter("cmdi");
     cmdi::run(scan).await?;
+    scan.enter("ssrf");
     ssrf::run(scan).await?;
+    scan.enter("shadow");
     shadow::run(scan).await?;
+    scan.enter("nosql");
     nosql::run(scan).await?;
+    scan.enter("login-enumeration");
     login::enumeration(scan).await?;
+    scan.enter("login-rate_limit");
     login::rate_limit(scan).await?;
+    scan.enter("logic");
     logic::run(scan).await?;
+    scan.enter("mass");
     mass::run(scan).await?;
+    scan.enter("redos");
     redos::run(scan).await?;
     // Changes another user's data: last, and only with `safe: false`.
+    scan.enter("bola_write");
     bola_write::run(scan).await?;
     Ok(())
 }
