@@ -307,15 +307,9 @@ async fn bad_input_exits_2_with_a_located_message() {
     );
     assert_eq!(trapped.load(Ordering::SeqCst), 0);
 
-    let (code, stderr) = portcullis(&[
-        "scan",
-        "--target",
-        "https://example.com",
-        "--spec",
-        "x.yaml",
-    ]);
+    let (code, stderr) = portcullis(&["scan", "--target", "ftp://example.com", "--spec", "x.yaml"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("only http://"), "{stderr}");
+    assert!(stderr.contains("only http:// and https://"), "{stderr}");
 
     // A target that never answers is an error, not a clean scan.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

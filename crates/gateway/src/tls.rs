@@ -11,15 +11,8 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{ClientAuth, TlsConfig};
 
-/// TLS could not be set up.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct TlsError {
-    /// The file at fault.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
+/// TLS could not be set up (shared with the outbound side, `portcullis-tls`).
+pub use portcullis_tls::TlsError;
 
 fn err(path: &Path, message: impl std::fmt::Display) -> TlsError {
     TlsError {

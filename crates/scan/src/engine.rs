@@ -23,6 +23,9 @@ pub enum ScanError {
         /// What went wrong.
         message: String,
     },
+    /// TLS for the target could not be set up (`tls` of the configuration).
+    #[error("tls: {0}")]
+    Tls(#[from] portcullis_tls::TlsError),
     /// No request got an answer.
     #[error("{origin} never answered: {first}")]
     Unreachable {
@@ -63,7 +66,8 @@ pub async fn run_with_progress(
     progress: Option<&dyn Fn(crate::scan::Progress)>,
 ) -> Result<Outcome, ScanError> {
     let origin = target.origin.clone();
-    let client = Client::new(target, config.budget.requests, config.budget.rate);
+    let tls = crate::http::client_tls(config.tls.as_ref())?;
+    let client = Client::new(target, config.budget.requests, config.budget.rate, &tls)?;
     let tag: String = (0..4)
         .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
         .collect();
