@@ -12,10 +12,18 @@
 //! | the search query is pasted into SQL; SQL errors echo the query | `GET /accounts/search` | API8 (injection) |
 //! | a deprecated route still answers, with no authentication at all | `GET /v1/accounts/{accountId}` | API9 |
 //! | an undocumented debug route leaks secrets | `GET /debug/config` | API9, API8 |
+//! | the login matches the password like a document-store query (`{"$ne": ...}` logs in) | `POST /auth/login` | API8 (NoSQL injection) |
+//! | the profile update's email check backtracks exponentially | `PATCH /users/me` ([`crate::email`]) | API4 (ReDoS) |
+//! | any user renames any account (the read checks the owner, the update does not) | `PATCH /accounts/{accountId}` | API1 |
+//! | the document name is joined to a directory with `..` resolved | `GET /documents` | API8 (path traversal) |
+//! | the report name is pasted into a shell command line (a toy shell) | `GET /reports/export` | API8 (command injection) |
+//! | the webhook test fetches loopback URLs | `POST /webhooks/test` | API7 (SSRF) |
+//! | any `Origin` is allowed with credentials; no nosniff or no-store | every answer | API8 |
 //!
 //! [`BankOptions::fixed`] serves the fixed twin: the same API with every flaw above removed
 //! (verified tokens, owner and role checks, declared fields only, a login limit with one
-//! answer for every failure, a parameterized search, no debug route). `portcullis scan` must
+//! answer for every failure, a parameterized search, no debug route, string passwords only, a
+//! linear email check, plain document and report names, no CORS, nosniff and no-store). `portcullis scan` must
 //! find every flaw on the weak bank and nothing at medium or above on the twin.
 //!
 //! The OpenAPI document in `examples/demo/bank.yaml` describes the API as it should behave;
@@ -45,6 +53,11 @@ pub trait TokenIssuer: Send + Sync {
     /// The claims of `token` when its signature, issuer, audience and expiry check out
     /// (used by the fixed twin only; the weak bank never verifies).
     fn verify(&self, token: &str) -> Option<Value>;
+
+    /// The public keys that verify its tokens (a JWKS), when it has any to publish.
+    fn jwks(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// How the bank behaves.
@@ -134,23 +147,23 @@ fn fake_hash(password: &str) -> String {
 }
 
 #[derive(Debug, Clone)]
-struct Account {
-    id: i64,
-    owner: String,
-    name: String,
+pub(crate) struct Account {
+    pub(crate) id: i64,
+    pub(crate) owner: String,
+    pub(crate) name: String,
     balance: f64,
 }
 
 impl Account {
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({"id": self.id, "owner": self.owner, "name": self.name, "balance": self.balance})
     }
 }
 
 #[derive(Debug, Default)]
-struct Data {
+pub(crate) struct Data {
     users: Vec<User>,
-    accounts: Vec<Account>,
+    pub(crate) accounts: Vec<Account>,
 }
 
 /// The bank's shared state.
@@ -229,7 +242,7 @@ impl Bank {
         }
     }
 
-    fn data(&self) -> MutexGuard<'_, Data> {
+    pub(crate) fn data(&self) -> MutexGuard<'_, Data> {
         // A poisoned lock only means a handler panicked mid-update; the demo data stays usable.
         self.data
             .lock()
@@ -249,19 +262,34 @@ impl Bank {
             .route("/webhooks/test", post(crate::webhook::test_webhook))
             .route("/transfers", post(create_transfer))
             .route("/admin/users", get(admin_list_users))
-            .route("/v1/accounts/{account_id}", get(legacy_get_account));
+            .route("/v1/accounts/{account_id}", get(legacy_get_account))
+            .route(
+                "/accounts/{account_id}",
+                get(crate::accounts::get_account).patch(crate::accounts::rename_account),
+            )
+            .route("/documents", get(crate::documents::get_document))
+            .route("/reports/export", get(crate::documents::export_report))
+            .route("/.well-known/jwks.json", get(jwks));
         if fixed {
-            router.with_state(self)
+            router
+                .with_state(self)
+                .layer(axum::middleware::from_fn(crate::accounts::security_headers))
         } else {
             router
                 .route("/debug/config", get(debug_config))
                 .with_state(self)
+                .layer(axum::middleware::from_fn(crate::accounts::reflect_cors))
         }
     }
 
     /// Whether a caller is logged in (for handlers in other files).
     pub(crate) fn has_caller(&self, headers: &HeaderMap) -> bool {
         self.caller(headers).is_some()
+    }
+
+    /// The caller's subject (verified in the fixed twin, trusted in the weak bank).
+    pub(crate) fn caller_sub(&self, headers: &HeaderMap) -> Option<String> {
+        self.caller(headers).map(|c| c.sub)
     }
 
     /// Whether this is the fixed twin.
@@ -341,16 +369,23 @@ fn caller(headers: &HeaderMap) -> Option<String> {
 #[derive(Deserialize)]
 struct Credentials {
     username: Option<String>,
-    password: Option<String>,
+    password: Option<Value>,
 }
 
 /// FLAW (API2, API4): no attempt limit, and the answer tells which half was wrong.
+/// FLAW (API8, NoSQL injection): the password is matched the way a document store's query
+/// would match it, so `{"$ne": "x"}` matches any password.
 async fn login(State(bank): State<Bank>, Json(c): Json<Credentials>) -> Response {
     let (Some(username), Some(password)) = (c.username, c.password) else {
         return error(
             StatusCode::BAD_REQUEST,
             "username and password are required",
         );
+    };
+    let password = match password {
+        Value::String(p) => Password::Is(p),
+        Value::Object(query) if !bank.fixed => Password::Query(query),
+        _ => return error(StatusCode::BAD_REQUEST, "password must be a string"),
     };
     if bank.fixed && !bank.may_try(&username) {
         let mut refused = error(StatusCode::TOO_MANY_REQUESTS, "too many failed logins");
@@ -361,7 +396,7 @@ async fn login(State(bank): State<Bank>, Json(c): Json<Credentials>) -> Response
     }
     let user = bank.data().users.iter().find(|u| u.id == username).cloned();
     let user = match user {
-        Some(u) if u.password == password => u,
+        Some(u) if password.matches(&u.password) => u,
         _ if bank.fixed => {
             bank.failed(&username);
             return error(StatusCode::UNAUTHORIZED, "invalid username or password");
@@ -380,6 +415,33 @@ async fn login(State(bank): State<Bank>, Json(c): Json<Credentials>) -> Response
         )
         .into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// A login's password: a string, or (weak bank only) a query document.
+enum Password {
+    Is(String),
+    Query(serde_json::Map<String, Value>),
+}
+
+impl Password {
+    /// Whether the stored password matches, as `{password: <this>}` would in a document store.
+    fn matches(&self, stored: &str) -> bool {
+        match self {
+            Password::Is(p) => p == stored,
+            Password::Query(q) => {
+                !q.is_empty()
+                    && q.iter().all(|(op, v)| {
+                        let v = v.as_str().unwrap_or("");
+                        match op.as_str() {
+                            "$ne" => stored != v,
+                            "$gt" => stored > v,
+                            "$eq" => stored == v,
+                            _ => false,
+                        }
+                    })
+            }
+        }
     }
 }
 
@@ -439,11 +501,17 @@ async fn update_me(
     let Some(me) = bank.caller(&headers).map(|c| c.sub) else {
         return error(StatusCode::UNAUTHORIZED, "no token");
     };
+    let email = body.get("email").and_then(Value::as_str);
+    if let Some(email) = email
+        && !crate::email::valid(email, bank.fixed).await
+    {
+        return error(StatusCode::BAD_REQUEST, "not an email address");
+    }
     let mut data = bank.data();
     let Some(user) = data.users.iter_mut().find(|u| u.id == me) else {
         return error(StatusCode::NOT_FOUND, "no such user");
     };
-    if let Some(email) = body.get("email").and_then(Value::as_str) {
+    if let Some(email) = email {
         user.email = email.to_owned();
     }
     if let Some(role) = body
@@ -489,7 +557,7 @@ async fn search_accounts(
     headers: HeaderMap,
     Query(search): Query<Search>,
 ) -> Response {
-    accounts_like(&bank, &headers, search.q.unwrap_or_default())
+    accounts_like(&bank, &headers, search.q.unwrap_or_default()).await
 }
 
 #[derive(Deserialize)]
@@ -504,13 +572,26 @@ async fn find_accounts(
     headers: HeaderMap,
     Query(find): Query<Find>,
 ) -> Response {
-    accounts_like(&bank, &headers, find.name.unwrap_or_default())
+    accounts_like(&bank, &headers, find.name.unwrap_or_default()).await
 }
 
-/// The caller's accounts whose name contains `q`, through the pasted SQL clause.
-fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
+/// Seconds of SQL `SLEEP` a search may ask for.
+const MAX_SQL_SLEEP: u64 = 3;
+
+/// The caller's accounts whose name contains `q`, through the pasted SQL clause (FLAW: time
+/// too: a `SLEEP` reached in the clause delays the answer).
+async fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
+    let (response, slept) = query_accounts(bank, headers, q);
+    if slept > 0 {
+        tokio::time::sleep(Duration::from_secs(slept)).await;
+    }
+    response
+}
+
+/// The answer, and the seconds of `SLEEP` it asked for (0 for refusals).
+fn query_accounts(bank: &Bank, headers: &HeaderMap, q: String) -> (Response, u64) {
     let Some(me) = bank.caller(headers).map(|c| c.sub) else {
-        return error(StatusCode::UNAUTHORIZED, "no token");
+        return (error(StatusCode::UNAUTHORIZED, "no token"), 0);
     };
     let mut q = q;
     if bank.fixed {
@@ -519,21 +600,30 @@ fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
     }
     let clause = format!("owner = '{me}' AND name LIKE '%{q}%'");
     let mut found = Vec::new();
+    let mut slept = 0;
     for a in &bank.data().accounts {
         let row = sql::Row {
             owner: &a.owner,
             name: &a.name,
         };
-        match sql::matches(&clause, row) {
-            Ok(true) => found.push(a.to_json()),
-            Ok(false) => {}
-            Err(_) if bank.fixed => {
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        match sql::evaluate(&clause, row) {
+            Ok((matched, seconds)) => {
+                slept += seconds;
+                if matched {
+                    found.push(a.to_json());
+                }
             }
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(_) if bank.fixed => {
+                return (
+                    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+                    0,
+                );
+            }
+            Err(e) => return (error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()), 0),
         }
     }
-    Json(found).into_response()
+    // The time the SQL `SLEEP` calls asked for (capped, so the demo cannot be held for long).
+    (Json(found).into_response(), slept.min(MAX_SQL_SLEEP))
 }
 
 #[derive(Deserialize)]
@@ -619,6 +709,15 @@ async fn legacy_get_account(
         Some(a) if bank.fixed && !theirs(&a) => error(StatusCode::FORBIDDEN, "not your account"),
         Some(a) => Json(a.to_json()).into_response(),
         None => error(StatusCode::NOT_FOUND, "no such account"),
+    }
+}
+
+/// The identity provider's public keys, published for clients (not a flaw; the weak bank's
+/// tokens are never verified anyway, so any key confusion works there).
+async fn jwks(State(bank): State<Bank>) -> Response {
+    match bank.issuer.jwks() {
+        Some(keys) => Json(keys).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no keys"),
     }
 }
 

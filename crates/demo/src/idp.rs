@@ -170,6 +170,10 @@ impl Idp {
 }
 
 impl TokenIssuer for Idp {
+    fn jwks(&self) -> Option<Value> {
+        Some(Idp::jwks(self))
+    }
+
     fn issue(&self, subject: &str, scopes: &[&str], ttl_secs: u64) -> Result<String, String> {
         self.sign(subject, scopes, ttl_secs)
             .map_err(|e| e.to_string())

@@ -13,9 +13,13 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
 pub mod attack;
 pub mod bank;
+mod documents;
+mod email;
 pub mod idp;
+mod shell;
 pub mod sql;
 pub mod traffic;
 mod webhook;

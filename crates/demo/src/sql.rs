@@ -3,7 +3,8 @@
 //! The bank builds `owner = '<caller>' AND name LIKE '%<q>%'` by pasting the query text into
 //! the string (the planted flaw), then evaluates it here against each account. Supported:
 //! string and integer literals, column names, `=`, `LIKE` (with `%`), `AND`, `OR` (AND binds
-//! tighter), and `--` comments. A malformed clause is an error whose message quotes the query,
+//! tighter), `SLEEP(n)` (false, after asking the caller to wait `n` seconds, as MySQL's does),
+//! and `--` comments. A malformed clause is an error whose message quotes the query,
 //! as careless servers do (a second, smaller leak).
 
 /// One account row, as the evaluator sees it.
@@ -24,6 +25,8 @@ enum Token {
     Like,
     And,
     Or,
+    Open,
+    Close,
 }
 
 /// A clause that does not parse.
@@ -68,8 +71,12 @@ fn tokenize(query: &str) -> Result<Vec<Token>, SqlError> {
             let end = end.ok_or_else(|| err(rest))?;
             tokens.push(Token::Str(value));
             rest = rest.get(end..).unwrap_or("");
-        } else if c == '=' {
-            tokens.push(Token::Eq);
+        } else if c == '=' || c == '(' || c == ')' {
+            tokens.push(match c {
+                '=' => Token::Eq,
+                '(' => Token::Open,
+                _ => Token::Close,
+            });
             rest = rest.get(1..).unwrap_or("");
         } else if c.is_ascii_digit() {
             let len = rest
@@ -104,8 +111,15 @@ enum Operand {
     Column(String),
 }
 
-/// `a OR b OR ...` of `x AND y AND ...` of comparisons.
-type Clause = Vec<Vec<(Operand, bool, Operand)>>;
+/// One predicate: a comparison (`LIKE` when the flag is set) or `SLEEP(n)`.
+#[derive(Debug, Clone, PartialEq)]
+enum Term {
+    Compare(Operand, bool, Operand),
+    Sleep(u64),
+}
+
+/// `a OR b OR ...` of `x AND y AND ...` of predicates.
+type Clause = Vec<Vec<Term>>;
 
 fn parse(tokens: &[Token], query: &str) -> Result<Clause, SqlError> {
     let err = |near: &str| SqlError {
@@ -121,17 +135,31 @@ fn parse(tokens: &[Token], query: &str) -> Result<Clause, SqlError> {
     let mut clause: Clause = vec![Vec::new()];
     let mut i = 0;
     loop {
-        let left = operand(tokens.get(i))?;
-        let like = match tokens.get(i + 1) {
-            Some(Token::Eq) => false,
-            Some(Token::Like) => true,
-            other => return Err(err(&format!("{other:?}"))),
+        let term = match (tokens.get(i), tokens.get(i + 1)) {
+            (Some(Token::Ident(f)), Some(Token::Open)) if f == "sleep" => {
+                let (Some(Token::Int(n)), Some(Token::Close)) =
+                    (tokens.get(i + 2), tokens.get(i + 3))
+                else {
+                    return Err(err("sleep("));
+                };
+                i += 4;
+                Term::Sleep(u64::try_from(*n).unwrap_or(0))
+            }
+            _ => {
+                let left = operand(tokens.get(i))?;
+                let like = match tokens.get(i + 1) {
+                    Some(Token::Eq) => false,
+                    Some(Token::Like) => true,
+                    other => return Err(err(&format!("{other:?}"))),
+                };
+                let right = operand(tokens.get(i + 2))?;
+                i += 3;
+                Term::Compare(left, like, right)
+            }
         };
-        let right = operand(tokens.get(i + 2))?;
         if let Some(group) = clause.last_mut() {
-            group.push((left, like, right));
+            group.push(term);
         }
-        i += 3;
         match tokens.get(i) {
             None => return Ok(clause),
             Some(Token::And) => {}
@@ -172,14 +200,28 @@ fn like(text: &str, pattern: &str) -> bool {
 
 /// Evaluates `where_clause` for `row`.
 pub fn matches(where_clause: &str, row: Row<'_>) -> Result<bool, SqlError> {
+    evaluate(where_clause, row).map(|(m, _)| m)
+}
+
+/// Evaluates `where_clause` for `row` (short-circuit, left to right, as databases do):
+/// whether it matches, and the seconds of the `SLEEP` calls it reached.
+pub fn evaluate(where_clause: &str, row: Row<'_>) -> Result<(bool, u64), SqlError> {
     let tokens = tokenize(where_clause)?;
     let clause = parse(&tokens, where_clause)?;
-    Ok(clause.iter().any(|group| {
-        group.iter().all(|(l, is_like, r)| {
-            let (l, r) = (value(l, row), value(r, row));
-            if *is_like { like(&l, &r) } else { l == r }
+    let mut slept = 0u64;
+    let matched = clause.iter().any(|group| {
+        group.iter().all(|term| match term {
+            Term::Compare(l, is_like, r) => {
+                let (l, r) = (value(l, row), value(r, row));
+                if *is_like { like(&l, &r) } else { l == r }
+            }
+            Term::Sleep(n) => {
+                slept = slept.saturating_add(*n);
+                false
+            }
         })
-    }))
+    });
+    Ok((matched, slept))
 }
 
 #[cfg(test)]
@@ -217,6 +259,24 @@ mod tests {
     fn malformed_queries_leak_the_query_text() {
         let e = matches(&clause("'"), ALICE).unwrap_err();
         assert!(e.to_string().contains("owner = 'alice'"));
+    }
+
+    #[test]
+    fn sleep_is_reached_only_where_evaluation_gets_to_it() {
+        assert_eq!(
+            evaluate(&clause("' OR SLEEP(2)-- "), BOB).unwrap(),
+            (false, 2)
+        );
+        assert_eq!(
+            evaluate(&clause("' OR SLEEP(2)-- "), ALICE).unwrap(),
+            (false, 2)
+        );
+        assert_eq!(
+            evaluate(&clause("Sav' OR SLEEP(2)-- "), ALICE).unwrap(),
+            (true, 0)
+        );
+        assert_eq!(evaluate(&clause("x"), ALICE).unwrap(), (false, 0));
+        assert!(evaluate(&clause("' OR SLEEP(x)-- "), ALICE).is_err());
     }
 
     #[test]

@@ -145,6 +145,18 @@ pub struct ScanConfig {
     pub safe: bool,
     /// The request budget and rate.
     pub budget: Budget,
+    /// `tls`: the CA (and client certificate) for an https target, resolved against the
+    /// file's folder; the system's trust store when absent.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The files of `tls`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM CA certificates the target's certificate must chain to (instead of the system's).
+    pub ca: Option<PathBuf>,
+    /// PEM client certificate chain and its key, for targets that require one.
+    pub identity: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for ScanConfig {
@@ -156,6 +168,7 @@ impl Default for ScanConfig {
             identities: Vec::new(),
             safe: true,
             budget: Budget::default(),
+            tls: None,
         }
     }
 }
@@ -170,6 +183,15 @@ struct RawConfig {
     safe: Option<bool>,
     #[serde(default)]
     budget: RawBudget,
+    tls: Option<RawTls>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    ca: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -348,6 +370,21 @@ fn from_parsed(
     if let Some(target) = &raw.target {
         crate::http::Target::parse(target).map_err(|e| at("/target", e.to_string()))?;
     }
+    let tls = match raw.tls {
+        None => None,
+        Some(t) => {
+            let identity = match (t.cert, t.key) {
+                (Some(c), Some(k)) => Some((base_dir.join(c), base_dir.join(k))),
+                (None, None) => None,
+                (Some(_), None) => return Err(at("/tls/cert", "`cert` needs `key`".to_owned())),
+                (None, Some(_)) => return Err(at("/tls/key", "`key` needs `cert`".to_owned())),
+            };
+            Some(TlsFiles {
+                ca: t.ca.map(|c| base_dir.join(c)),
+                identity,
+            })
+        }
+    };
     Ok(ScanConfig {
         file: Some(file.to_owned()),
         target: raw.target,
@@ -355,6 +392,7 @@ fn from_parsed(
         identities,
         safe: raw.safe.unwrap_or(true),
         budget,
+        tls,
     })
 }
 

@@ -125,3 +125,24 @@ fn an_unquoted_variable_in_a_flow_mapping_is_a_located_syntax_error() {
     };
     assert_eq!(location.line, 2, "{e}");
 }
+
+#[test]
+fn tls_files_are_resolved_against_the_file_and_paired() {
+    let c = load("tls: { ca: certs/ca.pem, cert: me.pem, key: me.key }\n").unwrap();
+    let tls = c.tls.unwrap();
+    assert_eq!(tls.ca.as_deref(), Some(Path::new("/cfg/certs/ca.pem")));
+    assert_eq!(
+        tls.identity,
+        Some((PathBuf::from("/cfg/me.pem"), PathBuf::from("/cfg/me.key")))
+    );
+    assert!(load("safe: true\n").unwrap().tls.is_none());
+    let (line, message) = error_at("safe: true\ntls: { cert: me.pem }\n");
+    assert_eq!(line, 2);
+    assert!(
+        message.starts_with("/tls/cert: `cert` needs `key`"),
+        "{message}"
+    );
+    let (line, message) = error_at("tls:\n  ca: a.pem\n  verify: false\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("verify"), "{message}");
+}

@@ -23,6 +23,9 @@ pub enum ScanError {
         /// What went wrong.
         message: String,
     },
+    /// TLS for the target could not be set up (`tls` of the configuration).
+    #[error("tls: {0}")]
+    Tls(#[from] portcullis_tls::TlsError),
     /// No request got an answer.
     #[error("{origin} never answered: {first}")]
     Unreachable {
@@ -52,12 +55,24 @@ pub async fn run(
     target: Target,
     config: &ScanConfig,
 ) -> Result<Outcome, ScanError> {
+    run_with_progress(catalog, target, config, None).await
+}
+
+/// [`run`], calling `progress` after every request and at every stage.
+pub async fn run_with_progress(
+    catalog: &Catalog,
+    target: Target,
+    config: &ScanConfig,
+    progress: Option<&dyn Fn(crate::scan::Progress)>,
+) -> Result<Outcome, ScanError> {
     let origin = target.origin.clone();
-    let client = Client::new(target, config.budget.requests, config.budget.rate);
+    let tls = crate::http::client_tls(config.tls.as_ref())?;
+    let client = Client::new(target, config.budget.requests, config.budget.rate, &tls)?;
     let tag: String = (0..4)
         .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
         .collect();
     let mut scan = Scan::new(catalog, client, config.safe, &tag);
+    scan.progress = progress;
     let budget_spent = match explore_and_check(&mut scan, config).await {
         Ok(()) => false,
         Err(Outcome2::Stop) => true,
@@ -100,9 +115,13 @@ impl From<Stop> for Outcome2 {
 }
 
 async fn explore_and_check(scan: &mut Scan<'_>, config: &ScanConfig) -> Result<(), Outcome2> {
+    scan.enter("logging in");
     log_in(scan, config).await?;
+    scan.enter("exploring");
     explore(scan).await?;
     checks::run_all(scan).await?;
+    scan.enter("destructive operations");
+    destructive_last(scan).await?;
     Ok(())
 }
 
@@ -166,7 +185,7 @@ async fn log_in(scan: &mut Scan<'_>, config: &ScanConfig) -> Result<(), Outcome2
                     scan.login_op = Some(op);
                     scan.login = Some(login.clone());
                 }
-                Session::from_token(
+                let mut session = Session::from_token(
                     &identity.name,
                     identity.role,
                     Token {
@@ -174,7 +193,9 @@ async fn log_in(scan: &mut Scan<'_>, config: &ScanConfig) -> Result<(), Outcome2
                         header: login.header.clone(),
                         prefix: login.prefix.clone(),
                     },
-                )
+                );
+                session.login_body = Some(login.body.clone());
+                session
             }
         };
         match identity.role {
@@ -234,6 +255,9 @@ async fn explore(scan: &mut Scan<'_>) -> Result<(), Stop> {
         .collect();
     scan.harvest.watch(names.iter().map(String::as_str));
     let mut order = plan::order(scan.catalog, scan.safe, scan.login_op);
+    // Destructive-looking operations (reset, createdb...) would undo what the checks need:
+    // with `safe: false` they run after every check (`destructive_last`).
+    order.retain(|i| scan.op(*i).is_some_and(|o| !plan::is_destructive(o)));
     if let Some(me) = me {
         order.retain(|i| *i != me);
         order.insert(0, me);
@@ -300,4 +324,24 @@ fn learn_self(scan: &mut Scan<'_>, who: Who, json: &Value) {
             _ => {}
         }
     }
+}
+
+/// With `safe: false`, the destructive-looking operations, once each as the first user (or
+/// anonymously), after every check: their answers are still read by the passive checks.
+async fn destructive_last(scan: &mut Scan<'_>) -> Result<(), Stop> {
+    if scan.safe {
+        return Ok(());
+    }
+    let order: Vec<usize> = plan::order(scan.catalog, false, scan.login_op)
+        .into_iter()
+        .filter(|i| scan.op(*i).is_some_and(plan::is_destructive))
+        .collect();
+    let who = everyone(scan).first().copied().unwrap_or(Who::Anon);
+    for op in order {
+        let Some(built) = scan.build(op, who) else {
+            continue;
+        };
+        scan.send_as(built.request, who, Some(op)).await?;
+    }
+    Ok(())
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 /// The most bytes of an answer's body that are read.
@@ -59,8 +59,8 @@ pub enum TargetError {
         /// Why.
         message: String,
     },
-    /// A scheme other than http (https is not implemented yet).
-    #[error("{url:?}: only http:// targets are supported (https is not implemented yet)")]
+    /// A scheme other than http and https.
+    #[error("{url:?}: only http:// and https:// targets are supported")]
     Scheme {
         /// The text given.
         url: String,
@@ -83,7 +83,7 @@ impl Target {
             url: text.to_owned(),
             message: e.to_string(),
         })?;
-        if url.scheme() != "http" {
+        if url.scheme() != "http" && url.scheme() != "https" {
             return Err(TargetError::Scheme {
                 url: text.to_owned(),
             });
@@ -196,22 +196,25 @@ impl Exchange {
     }
 }
 
-/// An error and its causes, `a: b: c`.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
+/// The TLS setup of a scan: `files` (the configuration's `tls`), or the system's trust
+/// store alone.
+pub fn client_tls(
+    files: Option<&crate::config::TlsFiles>,
+) -> Result<portcullis_tls::ClientTls, portcullis_tls::TlsError> {
+    let ca = files.and_then(|f| f.ca.as_deref());
+    let identity = files
+        .and_then(|f| f.identity.as_ref())
+        .map(|(c, k)| (c.as_path(), k.as_path()));
+    portcullis_tls::client_config(
+        portcullis_tls::ClientFiles { ca, identity },
+        std::path::Path::new("tls"),
+    )
 }
 
 /// The scan's HTTP client: scope, budget and rate on every request.
 pub struct Client {
     target: Target,
-    inner: HyperClient<HttpConnector, Full<Bytes>>,
+    inner: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     budget: u64,
     sent: u64,
     interval: Duration,
@@ -219,25 +222,29 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for `target` that sends at most `budget` requests, `rate` per second.
-    pub fn new(target: Target, budget: u64, rate: f64) -> Client {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(TIMEOUT));
-        connector.set_nodelay(true);
-        let inner = HyperClient::builder(TokioExecutor::new()).build(connector);
+    /// A client for `target` that sends at most `budget` requests, `rate` per second, over
+    /// verified TLS for an https target (`tls`: the trust anchors and client certificate, from
+    /// the shared outbound setup of `portcullis-tls`; the system's store by default).
+    pub fn new(
+        target: Target,
+        budget: u64,
+        rate: f64,
+        tls: &portcullis_tls::ClientTls,
+    ) -> Result<Client, portcullis_tls::TlsError> {
+        let inner = portcullis_tls::http_client(Some(tls))?;
         let interval = if rate > 0.0 {
             Duration::from_secs_f64(1.0 / rate)
         } else {
             Duration::ZERO
         };
-        Client {
+        Ok(Client {
             target,
             inner,
             budget,
             sent: 0,
             interval,
             next_slot: None,
-        }
+        })
     }
 
     /// The target.
@@ -298,7 +305,7 @@ impl Client {
                 .inner
                 .request(http_request)
                 .await
-                .map_err(|e| chain(&e))?;
+                .map_err(|e| portcullis_tls::describe(&e))?;
             let (head, body) = response.into_parts();
             let body = Limited::new(body, MAX_BODY)
                 .collect()
@@ -361,7 +368,10 @@ mod tests {
         assert!(t.in_scope("http://127.0.0.1:8081/other"));
         assert!(!t.in_scope("http://127.0.0.1:8082/api/x"));
         assert!(!t.in_scope("http://evil.example/api/x"));
-        assert!(Target::parse("https://example.com").is_err());
+        assert_eq!(
+            Target::parse("https://example.com").unwrap().origin,
+            "https://example.com"
+        );
         assert!(Target::parse("ftp://example.com").is_err());
         assert!(Target::parse("not a url").is_err());
         assert!(Target::parse("http://h/?q=1").is_err());
@@ -385,7 +395,14 @@ mod tests {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let mut c = Client::new(Target::parse(&format!("http://{addr}")).unwrap(), 5, 1000.0);
+        let tls = client_tls(None).unwrap();
+        let mut c = Client::new(
+            Target::parse(&format!("http://{addr}")).unwrap(),
+            5,
+            1000.0,
+            &tls,
+        )
+        .unwrap();
         let x = c.send(Request::new("GET", "/go")).await.unwrap();
         assert_eq!(x.status, 302);
         assert_eq!(c.sent(), 1);
@@ -398,7 +415,7 @@ mod tests {
     #[tokio::test]
     async fn out_of_scope_and_budget_are_refused_before_sending() {
         let t = Target::parse("http://127.0.0.1:9").unwrap();
-        let mut c = Client::new(t, 0, 10.0);
+        let mut c = Client::new(t, 0, 10.0, &client_tls(None).unwrap()).unwrap();
         // `//evil.example/x` would leave the origin once joined: refused.
         let e = c
             .send(Request::new("GET", "@evil.example/x"))
@@ -408,5 +425,72 @@ mod tests {
         let e = c.send(Request::new("GET", "/x")).await.unwrap_err();
         assert!(matches!(e, SendError::Budget(0)), "{e}");
         assert_eq!(c.sent(), 0);
+    }
+
+    /// An https target on 127.0.0.1 with a certificate of a private CA: verified with the CA
+    /// given in the configuration's `tls`, refused (unknown issuer) without it.
+    #[tokio::test]
+    async fn https_targets_are_verified_with_the_configured_ca() {
+        use rustls::pki_types::pem::PemObject;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let data =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../gateway/tests/data/tls");
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(data.join("server.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(data.join("server.key")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut buf = [0u8; 4096];
+                    let _ = tls.read(&mut buf).await;
+                    let _ = tls
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        )
+                        .await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        let target = Target::parse(&format!("https://127.0.0.1:{}", addr.port())).unwrap();
+        let files = crate::config::TlsFiles {
+            ca: Some(data.join("ca.pem")),
+            identity: None,
+        };
+        let tls = client_tls(Some(&files)).unwrap();
+        let mut c = Client::new(target.clone(), 5, 1000.0, &tls).unwrap();
+        let x = c.send(Request::new("GET", "/x")).await.unwrap();
+        assert_eq!((x.status, x.text().as_str()), (200, "ok"));
+        // The system's store does not know the private CA: refused, and said so.
+        let mut c = Client::new(target, 5, 1000.0, &client_tls(None).unwrap()).unwrap();
+        let e = c.send(Request::new("GET", "/x")).await.unwrap_err();
+        assert!(e.to_string().contains("unknown issuer"), "{e}");
+        // A CA file that does not exist is named.
+        let missing = crate::config::TlsFiles {
+            ca: Some(data.join("missing.pem")),
+            identity: None,
+        };
+        let e = client_tls(Some(&missing)).unwrap_err().to_string();
+        assert!(
+            e.contains("missing.pem") && e.contains("cannot read"),
+            "{e}"
+        );
     }
 }

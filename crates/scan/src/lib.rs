@@ -37,5 +37,6 @@ pub mod scan;
 pub mod session;
 
 pub use config::{ConfigError, ScanConfig};
-pub use engine::{Outcome, ScanError, run};
+pub use engine::{Outcome, ScanError, run, run_with_progress};
 pub use http::{Target, TargetError};
+pub use scan::Progress;

@@ -16,6 +16,19 @@ use crate::http::{Client, Exchange, Request, SendError};
 use crate::plan::{self, Built, Inputs};
 use crate::session::{Session, Who};
 
+/// Where a scan is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// What the scan is doing (`exploring`, a check's module name, `destructive operations`).
+    pub stage: &'static str,
+    /// Requests sent so far.
+    pub requests: u64,
+    /// The request budget.
+    pub budget: u64,
+    /// Confirmed findings so far.
+    pub findings: usize,
+}
+
 /// The budget is spent: the scan stops sending and reports what it proved so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop;
@@ -66,12 +79,18 @@ pub struct Scan<'a> {
     pub login_op: Option<usize>,
     /// That identity's login flow.
     pub login: Option<Login>,
+    /// What the scan is doing now (shown by [`Scan::progress`]).
+    pub stage: &'static str,
+    /// Called after every request.
+    pub progress: Option<&'a dyn Fn(Progress)>,
+    budget: u64,
 }
 
 impl<'a> Scan<'a> {
     /// A scan of `catalog` through `client`.
     pub fn new(catalog: &'a Catalog, client: Client, safe: bool, tag: &str) -> Scan<'a> {
         let (router, _) = Router::new(catalog, &portcullis_spec::RouterOptions::default());
+        let budget = client.remaining();
         Scan {
             catalog,
             router,
@@ -89,6 +108,26 @@ impl<'a> Scan<'a> {
             first_failure: None,
             login_op: None,
             login: None,
+            stage: "logging in",
+            progress: None,
+            budget,
+        }
+    }
+
+    /// Enters `stage` and tells the progress display.
+    pub fn enter(&mut self, stage: &'static str) {
+        self.stage = stage;
+        self.tell();
+    }
+
+    fn tell(&self) {
+        if let Some(progress) = self.progress {
+            progress(Progress {
+                stage: self.stage,
+                requests: self.client.sent(),
+                budget: self.budget,
+                findings: self.findings.len(),
+            });
         }
     }
 
@@ -144,7 +183,9 @@ impl<'a> Scan<'a> {
         request: Request,
         op: Option<usize>,
     ) -> Result<Option<Exchange>, Stop> {
-        match self.client.send(request).await {
+        let sent = self.client.send(request).await;
+        self.tell();
+        match sent {
             Ok(exchange) => {
                 self.answered += 1;
                 checks::passive::observe(self, op, &exchange);

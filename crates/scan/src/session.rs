@@ -32,6 +32,8 @@ pub struct Session {
     pub token: Option<Token>,
     /// Its own ids (token `sub`, and `id`/`username` read back from a `/me`-like operation).
     pub self_ids: Vec<String>,
+    /// The body of its login (user name and password), when it logs in.
+    pub login_body: Option<Value>,
 }
 
 /// A bearer token and where it is carried.
@@ -64,6 +66,7 @@ impl Session {
             credentials,
             token,
             self_ids: Vec::new(),
+            login_body: None,
         };
         if let Some(sub) = session.jwt().and_then(|j| {
             j.claims

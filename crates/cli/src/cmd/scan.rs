@@ -25,7 +25,26 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(portcullis_scan::run(&catalog, target.clone(), &config))?;
+    let bar = progress_bar();
+    let show = |p: portcullis_scan::Progress| {
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "{} requests (budget {}) · {} · {} findings",
+                p.requests, p.budget, p.stage, p.findings
+            ));
+        }
+    };
+    let progress: Option<&dyn Fn(portcullis_scan::Progress)> = bar.as_ref().map(|_| &show as _);
+    let outcome = runtime.block_on(portcullis_scan::run_with_progress(
+        &catalog,
+        target.clone(),
+        &config,
+        progress,
+    ));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let outcome = outcome?;
     let report = &outcome.report;
 
     let color = args.output.is_none()
@@ -69,4 +88,19 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// A spinner with the scan's counts on stderr when it is a terminal; none when it is piped
+/// or redirected (CI logs get only the summary line).
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
 }

@@ -300,3 +300,10 @@ mod tests {
         writer.join().unwrap();
     }
 }
+
+/// A TLS file error of the shared outbound setup, written like every other file error.
+impl From<portcullis_tls::TlsError> for Located {
+    fn from(e: portcullis_tls::TlsError) -> Located {
+        Located::whole(e.path, "", e.message)
+    }
+}

@@ -166,7 +166,7 @@ impl RemoteJwks {
             }),
             client: client_tls::http_client(tls).map_err(|error| JwksError::Tls {
                 url: redact_url(url),
-                error,
+                error: error.into(),
             })?,
         })
     }
@@ -286,7 +286,7 @@ pub async fn discover(url: &str, issuer: &str, reach: Reach<'_>) -> Result<Strin
     let client: HttpClient =
         client_tls::http_client(tls.as_ref()).map_err(|error| JwksError::Tls {
             url: redact_url(url),
-            error,
+            error: error.into(),
         })?;
     let body = fetch_bytes(&client, url).await?;
     let doc: serde_json::Value = serde_json::from_slice(&body)

@@ -39,9 +39,17 @@ pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
             let Some(answer) = scan.send(request, Some(op)).await? else {
                 continue;
             };
-            if !same_data(&answer, &theirs) {
-                continue;
-            }
+            // A's object may have changed since A read it (A's own updates ran later while
+            // exploring): then A's read now is the reference.
+            let theirs = if same_data(&answer, &theirs) {
+                theirs.clone()
+            } else {
+                let again = scan.as_who(theirs.request.clone(), Who::User(0));
+                match scan.send(again, Some(op)).await? {
+                    Some(fresh) if same_data(&answer, &fresh) => fresh,
+                    _ => continue,
+                }
+            };
             // Public data is no one's object: anonymous callers must not get it.
             let anonymous = scan.as_who(theirs.request.clone(), Who::Anon);
             let public = match scan.send(anonymous, Some(op)).await? {

@@ -18,18 +18,15 @@ use crate::http::Exchange;
 use crate::scan::{Scan, Stop};
 use crate::session::{Jwt, Who};
 
-/// Common HMAC secrets, one per line.
-const SECRETS: &str = include_str!("jwt_secrets.txt");
-
 /// The secret of an HMAC-signed JWT, when it is on the built-in list.
-pub fn crack(jwt: &Jwt) -> Option<&'static str> {
+pub fn crack(jwt: &Jwt) -> Option<String> {
     let alg = match jwt.alg() {
         "HS256" => Algorithm::HS256,
         "HS384" => Algorithm::HS384,
         "HS512" => Algorithm::HS512,
         _ => return None,
     };
-    SECRETS.lines().find(|secret| {
+    super::secrets::candidates().into_iter().find(|secret| {
         jsonwebtoken::crypto::verify(
             &jwt.signature,
             jwt.signing_input.as_bytes(),
@@ -74,8 +71,9 @@ pub fn offline(scan: &mut Scan<'_>) {
     }
 }
 
-/// A probe: a secured GET answered with data for the first user and refused anonymously.
-async fn probe(scan: &mut Scan<'_>) -> Result<Option<(usize, Exchange)>, Stop> {
+/// A probe: a secured GET answered with data for the first user and refused anonymously,
+/// with the first user's answer to it now.
+pub async fn probe(scan: &mut Scan<'_>) -> Result<Option<(usize, Exchange)>, Stop> {
     let me = crate::engine::me_operation(scan.catalog);
     let mut candidates: Vec<(usize, Exchange)> = scan
         .records
@@ -94,7 +92,12 @@ async fn probe(scan: &mut Scan<'_>) -> Result<Option<(usize, Exchange)>, Stop> {
             continue;
         };
         if matches!(answer.status, 401 | 403) {
-            return Ok(Some((op, exchange)));
+            // What the real token gets now (the data may have changed since exploring).
+            let again = scan.as_who(exchange.request.clone(), Who::User(0));
+            return Ok(match scan.send(again, Some(op)).await? {
+                Some(fresh) if has_content(&fresh) => Some((op, fresh)),
+                _ => None,
+            });
         }
     }
     Ok(None)
@@ -210,7 +213,10 @@ mod tests {
             &EncodingKey::from_secret(b"random"),
         )
         .unwrap();
-        assert_eq!(crack(&Jwt::decode(&weak).unwrap()), Some("random"));
+        assert_eq!(
+            crack(&Jwt::decode(&weak).unwrap()).as_deref(),
+            Some("random")
+        );
         let strong = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
             &claims,

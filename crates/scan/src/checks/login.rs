@@ -33,7 +33,7 @@ const VOLATILE: &[&str] = &[
 ];
 
 /// The user-name and password members of a login body.
-fn fields(body: &Map<String, Value>) -> Option<(String, String)> {
+pub(super) fn fields(body: &Map<String, Value>) -> Option<(String, String)> {
     let password = body.keys().find(|k| {
         let k = k.to_ascii_lowercase();
         k.contains("pass") || k.contains("secret") || k == "pin"
@@ -45,7 +45,7 @@ fn fields(body: &Map<String, Value>) -> Option<(String, String)> {
     Some((user, password.clone()))
 }
 
-fn attempt(login: &Login, path: &str, user: &str, password: &str) -> Option<Request> {
+pub(super) fn attempt(login: &Login, path: &str, user: &str, password: &str) -> Option<Request> {
     let mut body = login.body.as_object()?.clone();
     let (u, p) = fields(&body)?;
     body.insert(u, Value::String(user.to_owned()));
@@ -83,7 +83,7 @@ fn signature(x: &Exchange, user: &str, password: &str) -> (u16, String) {
 
 /// True when the answer is a successful login: 2xx with a token where the flow says. An API
 /// that fails logins with 200 gives no token.
-fn logged_in(x: &Exchange, login: &Login) -> bool {
+pub(super) fn logged_in(x: &Exchange, login: &Login) -> bool {
     x.ok()
         && x.json
             .as_ref()
@@ -96,7 +96,7 @@ fn refused(x: &Exchange) -> bool {
 }
 
 /// The login flow, its operation and path (as built for an anonymous caller).
-fn setup(scan: &mut Scan<'_>) -> Option<(usize, Login, String)> {
+pub(super) fn setup(scan: &mut Scan<'_>) -> Option<(usize, Login, String)> {
     let op = scan.login_op?;
     let login = scan.login.clone()?;
     let path = scan.build(op, Who::Anon)?.request.path;

@@ -4,14 +4,9 @@
 //! where the baseline had none), and the same request with the quote doubled (balanced, so
 //! valid SQL again) must not. Only then is it reported.
 
-use portcullis_spec::{Method, ParameterIn};
-use serde_json::Value;
-
-use crate::generate::schema_type;
-use crate::http::Request;
+use super::points::inject;
 use crate::plan;
 use crate::scan::{Scan, Stop};
-use crate::session::Who;
 
 /// The most injection points tried in one scan.
 const MAX_POINTS: usize = 200;
@@ -44,99 +39,9 @@ pub fn sql_error(text: &str) -> Option<String> {
     })
 }
 
-/// Where a value can be injected.
-#[derive(Debug, Clone)]
-enum Point {
-    Query(String),
-    Path(String),
-    Body(String),
-}
-
-impl Point {
-    fn describe(&self) -> String {
-        match self {
-            Point::Query(n) => format!("query parameter `{n}`"),
-            Point::Path(n) => format!("path parameter `{n}`"),
-            Point::Body(n) => format!("body property `{n}`"),
-        }
-    }
-}
-
-fn inject(request: &Request, template: &str, point: &Point, suffix: &str) -> Option<Request> {
-    let mut r = request.clone();
-    match point {
-        Point::Query(name) => {
-            let v = plan::query_value(&r.path, name)?;
-            r.path = plan::with_query(&r.path, name, &format!("{v}{suffix}"));
-        }
-        Point::Path(name) => {
-            let v = plan::path_param(template, &r.path, name)?;
-            r.path = plan::with_path_param(template, &r.path, name, &format!("{v}{suffix}"))?;
-        }
-        Point::Body(name) => {
-            let body = r.body.as_mut()?.as_object_mut()?;
-            let v = body.get(name)?.as_str()?.to_owned();
-            body.insert(name.clone(), Value::String(format!("{v}{suffix}")));
-        }
-    }
-    Some(r)
-}
-
 /// Runs the check.
 pub async fn run(scan: &mut Scan<'_>) -> Result<(), Stop> {
-    let who = if scan.users.is_empty() {
-        Who::Anon
-    } else {
-        Who::User(0)
-    };
-    let mut work = Vec::new();
-    for record in scan.records.iter().filter(|r| r.who == who) {
-        let Some(op) = scan.op(record.op) else {
-            continue;
-        };
-        if record.exchange.status >= 500 || sql_error(&record.exchange.text()).is_some() {
-            continue;
-        }
-        if !matches!(op.method, Method::Get | Method::Post) || Some(record.op) == scan.login_op {
-            continue;
-        }
-        let stringy = |s: Option<&portcullis_spec::Schema>| {
-            s.map(|s| scan.catalog.deref_schema(&s.value))
-                .and_then(schema_type)
-                .is_none_or(|t| t == "string")
-        };
-        for p in &op.parameters {
-            if !stringy(p.schema.as_ref()) {
-                continue;
-            }
-            match p.location_in {
-                ParameterIn::Query
-                    if plan::query_value(&record.exchange.request.path, &p.name).is_some() =>
-                {
-                    work.push((
-                        record.op,
-                        record.exchange.clone(),
-                        Point::Query(p.name.clone()),
-                    ));
-                }
-                ParameterIn::Path => {
-                    work.push((
-                        record.op,
-                        record.exchange.clone(),
-                        Point::Path(p.name.clone()),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if let Some(Value::Object(body)) = &record.exchange.request.body {
-            for (k, v) in body {
-                if v.is_string() && !crate::evidence::is_sensitive_key(k) {
-                    work.push((record.op, record.exchange.clone(), Point::Body(k.clone())));
-                }
-            }
-        }
-    }
+    let work = super::points::collect(scan, false);
     for (op, baseline, point) in work.into_iter().take(MAX_POINTS) {
         let template = scan.op(op).map(|o| o.path.clone()).unwrap_or_default();
         for (open, balanced) in [("'", "''"), ("\"", "\"\"")] {
