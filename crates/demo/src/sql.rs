@@ -277,7 +277,7 @@ mod tests {
             (false, 2)
         );
         assert_eq!(
-            evaluate(&clause("Sav' OR SLEEP(2)-- "), ALICE).unwrap(),
+            evaluate(&clause("Sav%' OR SLEEP(2)-- "), ALICE).unwrap(),
             (true, 0)
         );
         assert_eq!(evaluate(&clause("x"), ALICE).unwrap(), (false, 0));
