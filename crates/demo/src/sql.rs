@@ -267,12 +267,17 @@ mod tests {
             evaluate(&clause("' OR SLEEP(2)-- "), BOB).unwrap(),
             (false, 2)
         );
+        // Alice's row matches `name LIKE '%'` first: OR stops there, no sleep.
         assert_eq!(
             evaluate(&clause("' OR SLEEP(2)-- "), ALICE).unwrap(),
+            (true, 0)
+        );
+        assert_eq!(
+            evaluate(&clause("Zzz' OR SLEEP(2)-- "), ALICE).unwrap(),
             (false, 2)
         );
         assert_eq!(
-            evaluate(&clause("Sav' OR SLEEP(2)-- "), ALICE).unwrap(),
+            evaluate(&clause("Sav%' OR SLEEP(2)-- "), ALICE).unwrap(),
             (true, 0)
         );
         assert_eq!(evaluate(&clause("x"), ALICE).unwrap(), (false, 0));
