@@ -79,7 +79,11 @@ pub struct Inventory {
     pub overflow: u64,
     /// Changed since the last [`Inventory::take_dirty`].
     dirty: bool,
+    /// What was counted since the last [`Inventory::take_deltas`], kept only for replicas
+    /// that merge one inventory ([`Inventory::track_deltas`]).
+    pub(crate) deltas: Option<Box<crate::deltas::Deltas>>,
 }
+
 
 impl Inventory {
     /// An empty inventory over these documented APIs.
@@ -115,6 +119,19 @@ impl Inventory {
             });
             entry.deprecated |= s.deprecated;
             entry.stats.record(s);
+            if let Some(d) = self.deltas.as_deref_mut() {
+                let (method, template, deprecated) =
+                    (entry.method.clone(), entry.template.clone(), entry.deprecated);
+                let key = (s.api.clone().unwrap_or_default(), op.clone());
+                let delta = d.documented.entry(key).or_insert_with(|| OpEntry {
+                    method,
+                    template,
+                    deprecated,
+                    stats: Stats::default(),
+                });
+                delta.deprecated |= deprecated;
+                delta.stats.record(s);
+            }
             return;
         }
         let method = s.method.to_ascii_uppercase();
@@ -149,7 +166,18 @@ impl Inventory {
                 (key.0, key.1, resolved)
             }
         };
+        if let Some(d) = self.deltas.as_deref_mut()
+            && (d.undocumented.len() < self.settings.max_undocumented
+                || d.undocumented.contains_key(&key))
+        {
+            d.undocumented.entry(key.clone()).or_default().record(s);
+        }
         self.undocumented.entry(key).or_default().record(s);
+    }
+
+    /// An empty inventory over the same APIs and settings (to build a merged view in).
+    pub fn empty_like(&self) -> Inventory {
+        Inventory::new(self.apis.clone(), self.settings)
     }
 
     /// Compacts the templates and merges the counters of shapes that became one template;

@@ -13,6 +13,7 @@
 //! piece of state is bounded.
 
 pub mod classify;
+mod deltas;
 pub mod clock;
 pub mod inventory;
 pub mod sample;
@@ -26,6 +27,7 @@ pub use sample::{Client, Sample};
 pub mod detect;
 pub mod learned;
 pub mod logs;
+pub mod replicas;
 pub mod route;
 pub mod store;
 pub mod webhook;

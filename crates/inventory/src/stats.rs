@@ -166,6 +166,32 @@ impl Stats {
         self.clients.merge(&o.clients);
     }
 
+    /// What was counted since the last call, for replicas that add up their counts (see
+    /// [`crate::replicas`]): a copy of these counters, after which the additive ones (requests,
+    /// status mix, codes, credentials, blocked, byte sums) start again from zero. The others
+    /// (first and last seen, peaks, the largest answer, sensitive kinds, query names, the
+    /// clients' sketch) are kept: merging them again changes nothing. `None` when nothing was
+    /// counted since the last call.
+    pub fn split_delta(&mut self) -> Option<Stats> {
+        if self.requests == 0 {
+            return None;
+        }
+        let delta = Stats {
+            windows: HashMap::new(),
+            ..self.clone()
+        };
+        self.requests = 0;
+        self.status = [0; 4];
+        self.codes.clear();
+        self.presented = 0;
+        self.valid = 0;
+        self.unauthenticated_2xx = 0;
+        self.blocked = 0;
+        self.response_bytes_sum = 0;
+        self.response_bytes_n = 0;
+        Some(delta)
+    }
+
     /// The average response size.
     pub fn response_bytes_avg(&self) -> u64 {
         self.response_bytes_sum
