@@ -108,6 +108,9 @@ pub struct Replicas {
     failing: AtomicBool,
     /// Endpoints not updated for this long expire from Redis.
     retention: Duration,
+    /// This replica's name for the body schemas it pushes (each replica's are kept apart
+    /// and merged on read: a schema is not a sum).
+    id: String,
 }
 
 impl std::fmt::Debug for Replicas {
@@ -127,6 +130,11 @@ impl Replicas {
             overflow: AtomicU64::new(0),
             failing: AtomicBool::new(false),
             retention,
+            id: format!(
+                "{}-{}",
+                std::process::id(),
+                crate::clock::now_ms()
+            ),
         }
     }
 
@@ -156,7 +164,7 @@ impl Replicas {
                     method: e.method.clone(),
                     path: e.template.clone(),
                 };
-                let mut args = fields(&e.stats);
+                let mut args = fields(&e.stats, &self.id);
                 args.extend(triple(">", "deprecated", u64::from(e.deprecated)));
                 merge_cmd(&mut pipe, &sha, &id, &meta, &e.stats, ttl, args);
             }
@@ -168,7 +176,7 @@ impl Replicas {
                     method: method.clone(),
                     path: path.clone(),
                 };
-                merge_cmd(&mut pipe, &sha, &id, &meta, s, ttl, fields(s));
+                merge_cmd(&mut pipe, &sha, &id, &meta, s, ttl, fields(s, &self.id));
             }
             let merged: Vec<i64> = pipe.query_async(&mut conn).await?;
             let refused = merged.iter().filter(|&&m| m == 0).count();
@@ -261,8 +269,8 @@ fn triple(op: &str, field: &str, value: u64) -> [String; 3] {
     [op.to_owned(), field.to_owned(), value.to_string()]
 }
 
-/// The operations that add `s` to an endpoint's hash.
-fn fields(s: &Stats) -> Vec<String> {
+/// The operations that add `s` to an endpoint's hash (`replica`: whose body schemas).
+fn fields(s: &Stats, replica: &str) -> Vec<String> {
     let mut out = Vec::with_capacity(64);
     for (f, v) in [
         ("requests", s.requests),
@@ -298,6 +306,13 @@ fn fields(s: &Stats) -> Vec<String> {
     }
     for q in &s.query {
         out.extend(triple("=", &format!("q:{q}"), 1));
+    }
+    if let Some(b) = &s.bodies {
+        out.extend([
+            "=".to_owned(),
+            format!("b:{replica}"),
+            serde_json::to_string(b).unwrap_or_default(),
+        ]);
     }
     out
 }
@@ -358,6 +373,12 @@ fn parse(hash: &HashMap<String, Vec<u8>>) -> Option<(Meta, Stats, bool)> {
             s.sensitive.insert(k.to_owned());
         } else if let Some(q) = field.strip_prefix("q:") {
             s.query.insert(q.to_owned());
+        } else if field.starts_with("b:")
+            && let Some(b) = hash
+                .get(field)
+                .and_then(|v| serde_json::from_slice::<crate::schema::Bodies>(v).ok())
+        {
+            s.bodies.get_or_insert_with(Box::default).merge(&b);
         }
     }
     if let Some(c) = hash.get("clients") {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::sample::Sample;
+use crate::schema::Bodies;
 use crate::sketch::Distinct;
 
 /// Clients whose current rate windows an endpoint tracks at once.
@@ -50,6 +51,9 @@ pub struct Stats {
     pub peak_per_second: u64,
     /// The most requests one client sent within one minute.
     pub peak_per_minute: u64,
+    /// Schemas learned from sampled JSON bodies (undocumented endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bodies: Option<Box<Bodies>>,
     /// Distinct clients (sketch).
     #[serde(skip)]
     pub clients: Distinct,
@@ -164,6 +168,9 @@ impl Stats {
         self.peak_per_second = self.peak_per_second.max(o.peak_per_second);
         self.peak_per_minute = self.peak_per_minute.max(o.peak_per_minute);
         self.clients.merge(&o.clients);
+        if let Some(b) = &o.bodies {
+            self.bodies.get_or_insert_with(Box::default).merge(b);
+        }
     }
 
     /// What was counted since the last call, for replicas that add up their counts (see
