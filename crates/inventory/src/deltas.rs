@@ -98,7 +98,7 @@ impl Inventory {
                 .collect(),
             d.undocumented
                 .iter()
-                .filter(|(_, s)| s.requests > 0)
+                .filter(|(_, s)| s.requests > 0 || s.bodies_changed)
                 .map(|(k, s)| (k.clone(), s.clone()))
                 .collect(),
         )

@@ -210,6 +210,7 @@ impl Inventory {
                     .bodies
                     .get_or_insert_with(Box::default)
                     .learn(status, req, resp);
+                delta.bodies_changed = true;
             }
         }
         self.dirty |= learned;

@@ -57,6 +57,9 @@ pub struct Stats {
     /// Distinct clients (sketch).
     #[serde(skip)]
     pub clients: Distinct,
+    /// Bodies were learned since the last [`Stats::split_delta`].
+    #[serde(skip)]
+    pub(crate) bodies_changed: bool,
     /// Current windows per client: (second, count in it, minute, count in it).
     #[serde(skip)]
     windows: HashMap<String, (u64, u64, u64, u64)>,
@@ -130,6 +133,9 @@ impl Stats {
 
     /// Adds another endpoint's counters (two shapes found to be one template).
     pub fn merge(&mut self, o: &Stats) {
+        if let Some(b) = &o.bodies {
+            self.bodies.get_or_insert_with(Box::default).merge(b);
+        }
         if o.requests == 0 {
             return;
         }
@@ -168,9 +174,6 @@ impl Stats {
         self.peak_per_second = self.peak_per_second.max(o.peak_per_second);
         self.peak_per_minute = self.peak_per_minute.max(o.peak_per_minute);
         self.clients.merge(&o.clients);
-        if let Some(b) = &o.bodies {
-            self.bodies.get_or_insert_with(Box::default).merge(b);
-        }
     }
 
     /// What was counted since the last call, for replicas that add up their counts (see
@@ -180,9 +183,11 @@ impl Stats {
     /// clients' sketch) are kept: merging them again changes nothing. `None` when nothing was
     /// counted since the last call.
     pub fn split_delta(&mut self) -> Option<Stats> {
-        if self.requests == 0 {
+        // Bodies are learned after their request was counted (maybe after its push).
+        if self.requests == 0 && !std::mem::take(&mut self.bodies_changed) {
             return None;
         }
+        self.bodies_changed = false;
         let delta = Stats {
             windows: HashMap::new(),
             ..self.clone()
