@@ -1,7 +1,8 @@
 //! Two `portcullis serve` replicas on one real redis-server (`state.backend: redis://`), in
 //! front of the echo upstream: each counts its own traffic and pushes its deltas to Redis, and
 //! `/api/inventory` (and `portcullis inventory --admin`) on either answers one merged
-//! inventory: counts, status mix, distinct clients, and the request and response schemas
+//! inventory: counts, status mix, distinct clients, the kinds of sensitive data the response
+//! check saw, and the request and response schemas
 //! learned from sampled JSON bodies of an undocumented endpoint (also in the learned OpenAPI
 //! document). A client scanning undocumented paths on one replica raises an alert (in
 //! `/api/alerts`, in the decision log as a `{"type":"alert"}` line, in
@@ -61,6 +62,7 @@ apis:
     spec: shop.yaml
     upstream: http://{upstream}
     undocumented: log
+    response: {{ sensitive_data: log }}
 detect: {{ ban: 10m, ban_on: [scanning], thresholds: {{ scanning_undocumented: 6 }} }}
 "#,
         log = log.display()
@@ -70,9 +72,10 @@ detect: {{ ban: 10m, ban_on: [scanning], thresholds: {{ scanning_undocumented: 6
     path
 }
 
-fn get(gw: &Gateway, path: &str, client: &str) -> u16 {
+/// A GET whose `x-note` field the echo upstream answers back (in its JSON `headers`).
+fn get(gw: &Gateway, path: &str, note: &str) -> u16 {
     gw.send(&format!(
-        "GET {path} HTTP/1.1\r\nhost: shop\r\nx-client: {client}\r\nconnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nhost: shop\r\nx-note: {note}\r\nconnection: close\r\n\r\n"
     ))
     .status
 }
@@ -126,8 +129,10 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     let a = Gateway::start(&write_config(dir.path(), "a", &url, up));
     let b = Gateway::start(&write_config(dir.path(), "b", &url, up));
 
-    // Documented traffic on both replicas; undocumented JSON traffic on b only.
-    for _ in 0..3 {
+    // Documented traffic on both replicas (one answer on a carries a card number, which the
+    // response check sees); undocumented JSON traffic on b only.
+    assert_eq!(get(&a, "/items", "card 4111 1111 1111 1111"), 200);
+    for _ in 0..2 {
         assert_eq!(get(&a, "/items", "1"), 200);
     }
     for _ in 0..2 {
@@ -145,6 +150,19 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     assert_eq!(items["status"]["2xx"], 5);
     // Both replicas saw 127.0.0.1: one distinct client once the sketches are merged.
     assert_eq!(items["clients"], 1);
+    // The kinds of sensitive data the response check saw reach the endpoint (public, so its
+    // posture is high, a PC-INV-005 finding).
+    assert_eq!(items["sensitive"], serde_json::json!(["card"]), "{items:#}");
+    assert_eq!(items["posture"], "high");
+    assert!(
+        inv["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "PC-INV-005"),
+        "{:#}",
+        inv["findings"]
+    );
     let inv = await_merged(&a, "POST", "/debug/echo", 4);
     let echo = endpoint(&inv, "POST", "/debug/echo").unwrap();
     assert_eq!(echo["class"], "shadow");
@@ -177,7 +195,9 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["view"], "merged");
-    assert_eq!(endpoint(&printed, "GET", "/items").unwrap()["requests"], 5);
+    let items = endpoint(&printed, "GET", "/items").unwrap();
+    assert_eq!(items["requests"], 5);
+    assert_eq!(items["sensitive"], serde_json::json!(["card"]), "seen on a, read on b");
     let doc = admin_json(&b, "/api/inventory?format=openapi");
     let op = &doc["paths"]["/debug/echo"]["post"];
     assert_eq!(
