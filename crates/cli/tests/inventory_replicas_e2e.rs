@@ -2,11 +2,11 @@
 //! front of the echo upstream: each counts its own traffic and pushes its deltas to Redis, and
 //! `/api/inventory` (and `portcullis inventory --admin`) on either answers one merged
 //! inventory: counts, status mix, distinct clients, the kinds of sensitive data the response
-//! check saw, and the request and response schemas
-//! learned from sampled JSON bodies of an undocumented endpoint (also in the learned OpenAPI
-//! document). A client scanning undocumented paths on one replica raises an alert (in
-//! `/api/alerts`, in the decision log as a `{"type":"alert"}` line, in
-//! `portcullis_alerts_total`) and a ban the other replica enforces
+//! check saw, and the request and response schemas learned from sampled JSON bodies of an
+//! undocumented endpoint (also in the learned OpenAPI document). A client scanning
+//! undocumented paths on one replica raises an alert (in `/api/alerts`, in the decision log as
+//! a `{"type":"alert"}` line, in `portcullis_alerts_total`, its webhook drop in
+//! `portcullis_alert_webhook_dropped_total`) and a ban the other replica enforces
 //! (`portcullis_bans_active` on both). When Redis stops, each answers its local view and
 //! counts the failure.
 //!
@@ -40,8 +40,13 @@ paths:
         "200": { description: ok }
 "#;
 
-/// Replica `name`'s config: its own storage file and decision log, the shared Redis.
+/// Replica `name`'s config: its own storage file and decision log, the shared Redis, and an
+/// alert webhook nothing listens on (its drops are counted).
 fn write_config(dir: &Path, name: &str, redis: &str, upstream: std::net::SocketAddr) -> PathBuf {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     std::fs::write(dir.join("shop.yaml"), SPEC).unwrap();
     let log = dir.join(format!("decisions-{name}.jsonl"));
     let config = format!(
@@ -63,7 +68,11 @@ apis:
     upstream: http://{upstream}
     undocumented: log
     response: {{ sensitive_data: log }}
-detect: {{ ban: 10m, ban_on: [scanning], thresholds: {{ scanning_undocumented: 6 }} }}
+detect:
+  ban: 10m
+  ban_on: [scanning]
+  webhook: http://{closed}/alerts
+  thresholds: {{ scanning_undocumented: 6 }}
 "#,
         log = log.display()
     );
@@ -169,20 +178,31 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     // The schemas learned on b from sampled bodies, seen through a.
     let schemas = eventually("the schemas learned on b, through a", PATIENCE, || {
         let inv = admin_json(&a, "/api/inventory");
-        let e = endpoint(&inv, "POST", "/debug/echo").cloned().unwrap_or_default();
+        let e = endpoint(&inv, "POST", "/debug/echo")
+            .cloned()
+            .unwrap_or_default();
         match e["schemas"]["samples"].as_u64() {
             Some(4) => Ok(e["schemas"].clone()),
             _ => Err(format!("{e:#}")),
         }
     });
     let request = &schemas["request"];
-    assert_eq!(request["properties"]["count"]["type"], "integer", "{schemas:#}");
+    assert_eq!(
+        request["properties"]["count"]["type"], "integer",
+        "{schemas:#}"
+    );
     assert_eq!(request["properties"]["at"]["format"], "date-time");
-    assert_eq!(request["required"], serde_json::json!(["at", "count", "name"]));
+    assert_eq!(
+        request["required"],
+        serde_json::json!(["at", "count", "name"])
+    );
     let response = &schemas["responses"]["200"];
     assert_eq!(response["properties"]["headers"]["type"], "object");
     assert_eq!(response["properties"]["body"]["type"], "string");
-    assert!(!schemas.to_string().contains("widget"), "a value leaked: {schemas}");
+    assert!(
+        !schemas.to_string().contains("widget"),
+        "a value leaked: {schemas}"
+    );
 
     // `portcullis inventory --admin` on b prints the same merged view, and the learned
     // OpenAPI document carries the schemas.
@@ -192,12 +212,20 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
         .env("PORTCULLIS_ADMIN_TOKEN", ADMIN_TOKEN)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["view"], "merged");
     let items = endpoint(&printed, "GET", "/items").unwrap();
     assert_eq!(items["requests"], 5);
-    assert_eq!(items["sensitive"], serde_json::json!(["card"]), "seen on a, read on b");
+    assert_eq!(
+        items["sensitive"],
+        serde_json::json!(["card"]),
+        "seen on a, read on b"
+    );
     let doc = admin_json(&b, "/api/inventory?format=openapi");
     let op = &doc["paths"]["/debug/echo"]["post"];
     assert_eq!(
@@ -223,14 +251,23 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
             .ok_or_else(|| format!("{alerts:#}"))
     });
     assert_eq!(alert["banned"], true, "{alert:#}");
-    eventually("b to enforce the ban decided on a", PATIENCE, || {
-        match get(&b, "/items", "2") {
+    eventually(
+        "b to enforce the ban decided on a",
+        PATIENCE,
+        || match get(&b, "/items", "2") {
             403 => Ok(()),
             s => Err(format!("status {s}")),
-        }
-    });
-    a.await_metric_eq("portcullis_alerts_total{detector=\"scanning\"}", ADMIN_TOKEN, 1.0);
+        },
+    );
+    a.await_metric_eq(
+        "portcullis_alerts_total{detector=\"scanning\"}",
+        ADMIN_TOKEN,
+        1.0,
+    );
     a.await_metric_eq("portcullis_bans_active", ADMIN_TOKEN, 1.0);
+    // The webhook refuses every attempt: the alert is dropped after its retries, and counted.
+    a.await_metric_eq("portcullis_alert_webhook_dropped_total", ADMIN_TOKEN, 1.0);
+    a.await_metric_eq("portcullis_alert_webhook_sent_total", ADMIN_TOKEN, 0.0);
     b.await_metric_eq("portcullis_bans_active", ADMIN_TOKEN, 1.0);
     // The alert has a line of its own kind in a's decision log.
     let line = eventually("the alert in a's decision log", PATIENCE, || {
@@ -242,7 +279,10 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     });
     assert_eq!(line["detector"], "scanning");
     assert_eq!(line["client"], "127.0.0.1");
-    assert!(line["ts"].is_string() && line["message"].is_string(), "{line}");
+    assert!(
+        line["ts"].is_string() && line["message"].is_string(),
+        "{line}"
+    );
     // discover reads that log, alert line included, without calling it malformed.
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(["discover", "--spec"])
@@ -251,7 +291,11 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
         .arg(dir.path().join("decisions-a.jsonl"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let found: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(found["input"]["malformed"], 0, "{:#}", found["input"]);
 
@@ -266,7 +310,10 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     });
     assert!(inv["view_error"].is_string(), "{:#}", inv["view_error"]);
     assert_eq!(endpoint(&inv, "GET", "/items").unwrap()["requests"], 3);
-    a.await_metric("portcullis_inventory_redis_failures_total", ADMIN_TOKEN, ">= 1", |v| {
-        v >= 1.0
-    });
+    a.await_metric(
+        "portcullis_inventory_redis_failures_total",
+        ADMIN_TOKEN,
+        ">= 1",
+        |v| v >= 1.0,
+    );
 }

@@ -167,7 +167,9 @@ pub async fn start_extended(
     let hooks = Hooks {
         bans: crate::bans::Bans::default(),
         events: tokio::sync::broadcast::channel(crate::events::QUEUE).0,
-        log: writer.as_ref().map(|_| crate::decision::LogLines::default()),
+        log: writer
+            .as_ref()
+            .map(|_| crate::decision::LogLines::default()),
         redis,
     };
     let mut extensions = extend(&hooks);

@@ -103,5 +103,4 @@ impl Inventory {
                 .collect(),
         )
     }
-
 }

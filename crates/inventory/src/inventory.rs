@@ -84,7 +84,6 @@ pub struct Inventory {
     pub(crate) deltas: Option<Box<crate::deltas::Deltas>>,
 }
 
-
 impl Inventory {
     /// An empty inventory over these documented APIs.
     pub fn new(apis: Vec<ApiSpec>, settings: Settings) -> Inventory {
@@ -120,8 +119,11 @@ impl Inventory {
             entry.deprecated |= s.deprecated;
             entry.stats.record(s);
             if let Some(d) = self.deltas.as_deref_mut() {
-                let (method, template, deprecated) =
-                    (entry.method.clone(), entry.template.clone(), entry.deprecated);
+                let (method, template, deprecated) = (
+                    entry.method.clone(),
+                    entry.template.clone(),
+                    entry.deprecated,
+                );
                 let key = (s.api.clone().unwrap_or_default(), op.clone());
                 let delta = d.documented.entry(key).or_insert_with(|| OpEntry {
                     method,
@@ -181,9 +183,16 @@ impl Inventory {
     }
 
     /// Learns the schemas of one undocumented request's JSON bodies, on the endpoint its path
-    /// was counted under (nothing when it was not counted, or [`crate::schema::MAX_SAMPLES`]
-    /// were learned there).
-    pub fn learn(&mut self, api: &str, method: &str, path: &str, status: u16, bodies: &Bodies) {
+    /// was counted under (nothing once [`crate::schema::MAX_SAMPLES`] were learned there).
+    /// False when no endpoint counted that path (yet).
+    pub fn learn(
+        &mut self,
+        api: &str,
+        method: &str,
+        path: &str,
+        status: u16,
+        bodies: &Bodies,
+    ) -> bool {
         let method = method.to_ascii_uppercase();
         let mut key = (api.to_owned(), method, shape(path));
         if !self.undocumented.contains_key(&key) {
@@ -192,13 +201,13 @@ impl Inventory {
                 .get(&(key.0.clone(), key.1.clone()))
                 .and_then(|t| t.resolve(&key.2))
             else {
-                return;
+                return false;
             };
             key.2 = r.template;
         }
         let (req, resp) = (bodies.request.as_deref(), bodies.response.as_deref());
         let Some(stats) = self.undocumented.get_mut(&key) else {
-            return;
+            return false;
         };
         let learned = stats
             .bodies
@@ -214,6 +223,7 @@ impl Inventory {
             }
         }
         self.dirty |= learned;
+        true
     }
 
     /// Compacts the templates and merges the counters of shapes that became one template;

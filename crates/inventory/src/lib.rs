@@ -13,8 +13,8 @@
 //! piece of state is bounded.
 
 pub mod classify;
-mod deltas;
 pub mod clock;
+mod deltas;
 pub mod inventory;
 pub mod sample;
 pub mod schema;
@@ -29,7 +29,7 @@ pub mod detect;
 pub mod learned;
 pub mod logs;
 pub mod replicas;
-pub mod sampling;
 pub mod route;
+pub mod sampling;
 pub mod store;
 pub mod webhook;

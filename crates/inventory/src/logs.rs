@@ -257,7 +257,12 @@ pub const MAX_BODY: usize = 64 * 1024;
 fn har_body(part: Option<&Value>) -> Option<Vec<u8>> {
     let part = part?;
     let mime = part.get("mimeType").and_then(Value::as_str).unwrap_or("");
-    let media = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let json = media == "application/json" || media.ends_with("+json");
     let encoded = part.get("encoding").is_some_and(|e| !e.is_null());
     let text = part.get("text").and_then(Value::as_str)?;

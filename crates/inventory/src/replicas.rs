@@ -130,11 +130,7 @@ impl Replicas {
             overflow: AtomicU64::new(0),
             failing: AtomicBool::new(false),
             retention,
-            id: format!(
-                "{}-{}",
-                std::process::id(),
-                crate::clock::now_ms()
-            ),
+            id: format!("{}-{}", std::process::id(), crate::clock::now_ms()),
         }
     }
 
@@ -181,8 +177,7 @@ impl Replicas {
             let merged: Vec<i64> = pipe.query_async(&mut conn).await?;
             let refused = merged.iter().filter(|&&m| m == 0).count();
             if refused > 0 {
-                self.overflow
-                    .fetch_add(refused as u64, Ordering::Relaxed);
+                self.overflow.fetch_add(refused as u64, Ordering::Relaxed);
             }
             Ok::<(), ReplicaError>(())
         };
@@ -351,7 +346,12 @@ fn parse(hash: &HashMap<String, Vec<u8>>) -> Option<(Meta, Stats, bool)> {
     };
     let mut s = Stats::default();
     s.requests = num("requests");
-    s.status = [num("status2"), num("status3"), num("status4"), num("status5")];
+    s.status = [
+        num("status2"),
+        num("status3"),
+        num("status4"),
+        num("status5"),
+    ];
     s.presented = num("presented");
     s.valid = num("valid");
     s.unauthenticated_2xx = num("unauthenticated_2xx");

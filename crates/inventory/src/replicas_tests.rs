@@ -17,7 +17,11 @@ impl Drop for Server {
 /// Starts redis-server and waits (bounded) until it answers; `None` when it is not installed
 /// (a failure when CI=true: the test must not be skipped there).
 fn redis_server() -> Option<Server> {
-    if Command::new("redis-server").arg("--version").output().is_err() {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         assert!(
             std::env::var_os("CI").is_none(),
             "redis-server is not installed and CI=true: the test cannot be skipped in CI"
@@ -109,7 +113,9 @@ fn two_replicas_merge_one_inventory() {
         // Nothing new: nothing to push.
         assert!(a.take_deltas().0.is_empty());
     }
-    let shared = runtime.block_on(ra.read()).unwrap_or_else(|e| panic!("{e}"));
+    let shared = runtime
+        .block_on(ra.read())
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut merged = merged(&a, shared, a.pending_deltas());
     let snap = merged.snapshot(crate::clock::now_ms());
     let me = snap

@@ -7,9 +7,9 @@
 //! request path.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::Mutex;
 
 use crate::inventory::Inventory;
 use crate::sample::Bodies;
@@ -48,6 +48,9 @@ pub struct Sampler {
     others: AtomicU64,
     sender: SyncSender<Copy>,
     receiver: Mutex<Receiver<Copy>>,
+    /// Copies whose request was not counted yet when they were drained (its observation still
+    /// on its way): tried once more at the next drain.
+    retry: Mutex<Vec<Copy>>,
     /// Copies dropped because the queue was full.
     pub dropped: AtomicU64,
     /// Copies learned from.
@@ -62,6 +65,7 @@ impl Default for Sampler {
             others: AtomicU64::new(0),
             sender,
             receiver: Mutex::new(receiver),
+            retry: Mutex::new(Vec::new()),
             dropped: AtomicU64::new(0),
             learned: AtomicU64::new(0),
         }
@@ -103,14 +107,34 @@ impl Sampler {
         }
     }
 
-    /// Learns the queued copies into `inventory` (the caller holds its lock).
+    /// Learns the queued copies into `inventory` (the caller holds its lock). A copy can
+    /// come before its request is counted (the copy is handed over when the answer is sent,
+    /// the observation travels on its own): it is tried again at the next drain, then dropped.
     pub fn drain(&self, inventory: &mut Inventory) {
-        let Ok(receiver) = self.receiver.try_lock() else {
+        let (Ok(receiver), Ok(mut retry)) = (self.receiver.try_lock(), self.retry.try_lock())
+        else {
             return;
         };
+        let mut learn = |c: &Copy| {
+            let found = inventory.learn(&c.api, &c.method, &c.path, c.status, &c.bodies);
+            if found {
+                self.learned.fetch_add(1, Ordering::Relaxed);
+            }
+            found
+        };
+        for c in std::mem::take(&mut *retry) {
+            if !learn(&c) {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         while let Ok(c) = receiver.try_recv() {
-            inventory.learn(&c.api, &c.method, &c.path, c.status, &c.bodies);
-            self.learned.fetch_add(1, Ordering::Relaxed);
+            if !learn(&c) {
+                if retry.len() < QUEUE {
+                    retry.push(c);
+                } else {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 }
@@ -120,11 +144,47 @@ mod tests {
     use super::*;
     use crate::sample::Sample;
 
+    fn copy(path: &str) -> Copy {
+        Copy {
+            api: "bank".into(),
+            method: "POST".into(),
+            path: path.into(),
+            status: 200,
+            bodies: Bodies {
+                request: Some(br#"{"q":"x"}"#.to_vec()),
+                response: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_copy_before_its_request_is_counted_is_tried_once_more() {
+        let s = Sampler::default();
+        let mut inv = Inventory::default();
+        s.deliver(copy("/early"));
+        s.deliver(copy("/never"));
+        s.drain(&mut inv);
+        assert_eq!(s.learned.load(Ordering::Relaxed), 0);
+        inv.record(&Sample {
+            api: Some("bank".into()),
+            method: "POST".into(),
+            path: "/early".into(),
+            status: 200,
+            ..Sample::default()
+        });
+        s.drain(&mut inv);
+        assert_eq!(s.learned.load(Ordering::Relaxed), 1);
+        assert_eq!(s.dropped.load(Ordering::Relaxed), 1, "/never was never counted");
+    }
+
     #[test]
     fn first_few_then_rarely_and_learned_on_drain() {
         let s = Sampler::default();
         let wanted = (0..1000)
-            .filter(|i| s.wants("bank", "POST", &format!("/debug/{}", 10_000 + i)).is_some())
+            .filter(|i| {
+                s.wants("bank", "POST", &format!("/debug/{}", 10_000 + i))
+                    .is_some()
+            })
             .count();
         // `/debug/{id}` is one shape: 5 first, then the 100th, 200th... 1000th.
         assert_eq!(wanted, 5 + 10);

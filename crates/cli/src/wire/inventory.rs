@@ -328,12 +328,16 @@ pub fn build(
                     }
                     shared.replicas = Some(r);
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot start the shared inventory's pusher; this replica's inventory stays its own"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start the shared inventory's pusher; this replica's inventory stays its own")
+                }
             }
         }
         let alerts = Alerts::default();
         let gauges = Gauges {
-            webhook: webhook.as_ref().map(|w| (w.sent.clone(), w.dropped.clone())),
+            webhook: webhook
+                .as_ref()
+                .map(|w| (w.sent.clone(), w.dropped.clone())),
             replicas: shared.replicas.clone(),
             sampler: Some(shared.sampler.clone()),
         };
@@ -349,9 +353,11 @@ pub fn build(
                 alerts,
             })],
             sampler: Some(Arc::new(Learn(shared.sampler.clone()))),
-            metrics: Some(Box::new(move |registry: &mut prometheus_client::registry::Registry| {
-                super::metrics::register(registry, metric_alerts, gauges);
-            })),
+            metrics: Some(Box::new(
+                move |registry: &mut prometheus_client::registry::Registry| {
+                    super::metrics::register(registry, metric_alerts, gauges);
+                },
+            )),
             admin: Some(router(shared)),
         }
     };

@@ -50,7 +50,12 @@ fn counter(
 impl Collector for Gauges {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         if let Some((sent, dropped)) = &self.webhook {
-            counter(&mut encoder, "alert_webhook_sent", "Alerts the webhook delivered", sent)?;
+            counter(
+                &mut encoder,
+                "alert_webhook_sent",
+                "Alerts the webhook delivered",
+                sent,
+            )?;
             counter(
                 &mut encoder,
                 "alert_webhook_dropped",

@@ -206,11 +206,16 @@ mod tests {
         let mut answer = Response::builder()
             .status(201)
             .header("content-type", "application/json")
-            .body(super::super::full(Bytes::from("{\"long\":\"over sixteen bytes\"}")))
+            .body(super::super::full(Bytes::from(
+                "{\"long\":\"over sixteen bytes\"}",
+            )))
             .unwrap();
         response(t, &mut answer);
         assert_eq!(body.collect().await.unwrap().to_bytes(), "{\"a\":1}");
-        assert!(keep.0.lock().unwrap().is_empty(), "delivered before the answer");
+        assert!(
+            keep.0.lock().unwrap().is_empty(),
+            "delivered before the answer"
+        );
         let sent = answer.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(sent, "{\"long\":\"over sixteen bytes\"}");
         let got = keep.0.lock().unwrap();
