@@ -207,6 +207,45 @@ fn the_learned_openapi_document_holds_what_the_spec_misses() {
     );
 }
 
+/// A HAR file's JSON bodies give the learned document's request and response schemas for
+/// an undocumented endpoint (types and formats, never the values).
+#[test]
+fn har_bodies_give_the_learned_schemas() {
+    let entries: Vec<Value> = (0..3)
+        .map(|i| {
+            serde_json::json!({
+                "startedDateTime": format!("2026-12-07T01:00:0{i}.000Z"),
+                "request": {
+                    "method": "POST", "url": "http://127.0.0.1:8080/internal/notes", "headers": [],
+                    "postData": {"mimeType": "application/json", "text": format!("{{\"text\":\"secret note {i}\",\"pinned\":true}}")},
+                },
+                "response": {"status": 201, "content": {
+                    "size": 40, "mimeType": "application/json; charset=utf-8",
+                    "text": format!("{{\"id\":\"3fa85f64-5717-4562-b3fc-2c963f66afa{i}\",\"owner\":\"a{i}@example.com\"}}"),
+                }},
+            })
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.har");
+    let har = serde_json::json!({"log": {"version": "1.2", "entries": entries}});
+    std::fs::write(&file, har.to_string()).unwrap();
+    let (doc, _) = discover(&file, "openapi");
+    let op = &doc["paths"]["/internal/notes"]["post"];
+    let request = &op["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(request["properties"]["text"]["type"], "string", "{doc:#}");
+    assert_eq!(request["properties"]["pinned"]["type"], "boolean");
+    assert_eq!(request["required"], serde_json::json!(["pinned", "text"]));
+    let answer = &op["responses"]["201"]["content"]["application/json"]["schema"];
+    assert_eq!(answer["properties"]["id"]["format"], "uuid");
+    assert_eq!(answer["properties"]["owner"]["format"], "email");
+    let text = doc.to_string();
+    assert!(
+        !text.contains("secret note") && !text.contains("example.com"),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_rate_limit_snippet_is_accepted_by_check() {
     let dir = tempfile::tempdir().unwrap();

@@ -89,6 +89,42 @@ pub struct DecisionWriter {
     out: BufWriter<Box<dyn Write + Send>>,
     destination: String,
     failed: bool,
+    lines: Option<LogLines>,
+}
+
+/// The most lines of other kinds waiting for the decision log writer.
+pub const LOG_LINES: usize = 1024;
+
+/// Lines of other kinds than decisions for the decision log (the anomaly detectors' alerts,
+/// `{"type":"alert",...}`), queued by extensions and written by the decision log's writer at
+/// the end of each batch of observations. Bounded: past [`LOG_LINES`] waiting, a line is
+/// dropped and counted.
+#[derive(Clone, Default)]
+pub struct LogLines {
+    queue: Arc<Mutex<VecDeque<String>>>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl LogLines {
+    /// Queues one JSON object as a line.
+    pub fn push(&self, line: &serde_json::Value) {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.len() >= LOG_LINES {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        queue.push_back(line.to_string());
+    }
+
+    /// Lines dropped so far because the writer was behind (or the log is off).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn take(&self) -> VecDeque<String> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 impl DecisionWriter {
@@ -108,7 +144,14 @@ impl DecisionWriter {
             out: BufWriter::with_capacity(64 * 1024, out),
             destination: destination.to_owned(),
             failed: false,
+            lines: None,
         }))
+    }
+
+    /// Also writes the lines queued in `lines` (alerts), at the end of each batch.
+    pub fn with_lines(mut self, lines: LogLines) -> DecisionWriter {
+        self.lines = Some(lines);
+        self
     }
 
     fn failed(&mut self, error: &std::io::Error) {
@@ -130,6 +173,17 @@ impl Subscriber for DecisionWriter {
     }
 
     fn flush(&mut self) {
+        if let Some(lines) = self.lines.clone() {
+            for line in lines.take() {
+                if let Err(e) = self
+                    .out
+                    .write_all(line.as_bytes())
+                    .and_then(|()| self.out.write_all(b"\n"))
+                {
+                    self.failed(&e);
+                }
+            }
+        }
         match self.out.flush() {
             Ok(()) => self.failed = false,
             Err(e) => self.failed(&e),

@@ -208,6 +208,8 @@ pub struct Metrics {
     /// `portcullis_connections_stalled_total`: connections dropped because an answer under way
     /// sent nothing for `server.limits.send_timeout`.
     pub connections_stalled: Counter,
+    /// `portcullis_bans_active`: clients banned now (set on scrape).
+    pub bans_active: Gauge,
 }
 
 impl Default for Metrics {
@@ -240,6 +242,12 @@ impl Metrics {
         let connections_open = Gauge::default();
         let connection_limit_waits = Counter::default();
         let connections_stalled = Counter::default();
+        let bans_active = Gauge::default();
+        registry.register(
+            "bans_active",
+            "Clients banned now (by the anomaly detectors or an operator)",
+            bans_active.clone(),
+        );
         registry.register(
             "connections_stalled",
             "Connections dropped because an answer under way sent nothing for server.limits.send_timeout",
@@ -350,6 +358,7 @@ impl Metrics {
             connections_open,
             connections_stalled,
             connection_limit_waits,
+            bans_active,
         }
     }
 

@@ -47,6 +47,35 @@ pub struct Observation {
     pub deprecated: bool,
 }
 
+/// Copies of the JSON bodies of a few undocumented requests, for the inventory's learned
+/// spec: asked for per request after routing (only for requests no operation documents, and
+/// only when a sampler is installed), copied as they stream through (at most `cap` bytes of
+/// each body, never delaying it) and delivered once both bodies are done.
+pub trait BodySampler: Send + Sync {
+    /// Whether to copy this request's bodies, and at most how many bytes of each; called once
+    /// per undocumented request on the request path, so it must be cheap and never wait.
+    fn wants(&self, api: &str, method: &http::Method, path: &str) -> Option<usize>;
+    /// The copies, handed over from the thread that finished the last body: must not wait.
+    fn deliver(&self, sample: BodySample);
+}
+
+/// The bodies of one sampled request.
+#[derive(Debug, Clone, Default)]
+pub struct BodySample {
+    /// The API.
+    pub api: Arc<str>,
+    /// The method.
+    pub method: http::Method,
+    /// The normalized path.
+    pub path: String,
+    /// The status of the answer.
+    pub status: u16,
+    /// The request's JSON body, whole (none when absent, not JSON, or over the cap).
+    pub request: Option<bytes::Bytes>,
+    /// The answer's JSON body, whole (likewise).
+    pub response: Option<bytes::Bytes>,
+}
+
 /// A consumer of observations, run on the dispatcher thread.
 pub trait Subscriber: Send {
     /// One observation.

@@ -106,6 +106,10 @@ pub struct Extensions {
     /// Routes merged into the admin API behind its token check (such as `/api/inventory`).
     /// Their paths start with `/api/` and do not collide with the gateway's own.
     pub admin: Option<axum::Router>,
+    /// Takes copies of a few undocumented requests' JSON bodies (the inventory's learned spec).
+    pub sampler: Option<Arc<dyn crate::observe::BodySampler>>,
+    /// Registers the caller's metrics (alerts, webhook drops...) beside the gateway's.
+    pub metrics: Option<Box<dyn FnOnce(&mut prometheus_client::registry::Registry)>>,
 }
 
 /// Handles given to the caller before the gateway starts, to build its extensions.
@@ -115,6 +119,10 @@ pub struct Hooks {
     /// The live stream of `/api/events`: the gateway sends each decision as
     /// `{"type":"decision",...}`; extensions may send their own (such as alerts).
     pub events: tokio::sync::broadcast::Sender<serde_json::Value>,
+    /// Lines of other kinds for the decision log (such as alerts); none when the log is off.
+    pub log: Option<crate::decision::LogLines>,
+    /// The Redis client of the state backend, when it is Redis (replicas share through it).
+    pub redis: Option<redis::Client>,
 }
 
 /// [`start`], with `subscribers` receiving every request's observation besides the decision
@@ -127,7 +135,7 @@ pub async fn start_observed(
 ) -> Result<Running, StartError> {
     start_extended(config, config_path, clock, |_| Extensions {
         subscribers,
-        admin: None,
+        ..Extensions::default()
     })
     .await
 }
@@ -151,17 +159,29 @@ pub async fn start_extended(
         error,
     };
     let history = History::default();
+    let writer = DecisionWriter::open(&decisions).map_err(log_error)?;
+    let redis = match config.state.backend.as_str() {
+        "memory" => None,
+        _ => Some(crate::runtime::state::redis_client(&config)?),
+    };
     let hooks = Hooks {
         bans: crate::bans::Bans::default(),
         events: tokio::sync::broadcast::channel(crate::events::QUEUE).0,
+        log: writer
+            .as_ref()
+            .map(|_| crate::decision::LogLines::default()),
+        redis,
     };
-    let extensions = extend(&hooks);
+    let mut extensions = extend(&hooks);
     let mut all: Vec<Box<dyn Subscriber>> = vec![
         Box::new(history.clone()),
         Box::new(crate::events::Publisher::new(hooks.events.clone())),
     ];
-    if let Some(writer) = DecisionWriter::open(&decisions).map_err(log_error)? {
-        all.push(Box::new(writer));
+    if let Some(writer) = writer {
+        all.push(Box::new(match hooks.log.clone() {
+            Some(lines) => writer.with_lines(lines),
+            None => writer,
+        }));
     }
     all.extend(extensions.subscribers);
     let observers = Observers::start(all).map_err(log_error)?;
@@ -169,9 +189,13 @@ pub async fn start_extended(
         Some(t) => Some(crate::tls::acceptor(t, &config.base_dir)?),
         None => None,
     };
+    let mut metrics = Metrics::new();
+    if let Some(register) = extensions.metrics.take() {
+        register(&mut metrics.registry);
+    }
     let shared = Arc::new(Shared {
         gateway: ArcSwap::from_pointee(gateway),
-        metrics: Metrics::new(),
+        metrics,
         observers,
         history,
         config_path,
@@ -180,6 +204,7 @@ pub async fn start_extended(
         bans: hooks.bans,
         events: hooks.events,
         admin_extra: extensions.admin,
+        sampler: extensions.sampler,
     });
     let listen = config.server.listen;
     let bind_error = |error| StartError::Bind {
@@ -210,8 +235,7 @@ pub async fn start_extended(
         shared.clone(),
         rx.clone(),
     )));
-    if config.state.backend != "memory" {
-        let client = crate::runtime::state::redis_client(&config)?;
+    if let Some(client) = hooks.redis {
         tasks.push(crate::bans::mirror::spawn(
             shared.bans.clone(),
             client,

@@ -35,6 +35,8 @@ pub struct Shared {
     pub events: tokio::sync::broadcast::Sender<serde_json::Value>,
     /// Routes the caller added to the admin API (served behind its token).
     pub admin_extra: Option<axum::Router>,
+    /// Takes copies of a few undocumented requests' bodies (the inventory's learned spec).
+    pub sampler: Option<Arc<dyn crate::observe::BodySampler>>,
 }
 
 /// A key set that could not be fetched for the new configuration (down, garbage) keeps the

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify;
 use crate::clock::rfc3339;
-use crate::sample::Sample;
+use crate::sample::{Bodies, Sample};
 use crate::stats::Stats;
 use crate::template::Trie;
 
@@ -79,6 +79,9 @@ pub struct Inventory {
     pub overflow: u64,
     /// Changed since the last [`Inventory::take_dirty`].
     dirty: bool,
+    /// What was counted since the last [`Inventory::take_deltas`], kept only for replicas
+    /// that merge one inventory ([`Inventory::track_deltas`]).
+    pub(crate) deltas: Option<Box<crate::deltas::Deltas>>,
 }
 
 impl Inventory {
@@ -115,6 +118,22 @@ impl Inventory {
             });
             entry.deprecated |= s.deprecated;
             entry.stats.record(s);
+            if let Some(d) = self.deltas.as_deref_mut() {
+                let (method, template, deprecated) = (
+                    entry.method.clone(),
+                    entry.template.clone(),
+                    entry.deprecated,
+                );
+                let key = (s.api.clone().unwrap_or_default(), op.clone());
+                let delta = d.documented.entry(key).or_insert_with(|| OpEntry {
+                    method,
+                    template,
+                    deprecated,
+                    stats: Stats::default(),
+                });
+                delta.deprecated |= deprecated;
+                delta.stats.record(s);
+            }
             return;
         }
         let method = s.method.to_ascii_uppercase();
@@ -149,7 +168,62 @@ impl Inventory {
                 (key.0, key.1, resolved)
             }
         };
+        if let Some(d) = self.deltas.as_deref_mut()
+            && (d.undocumented.len() < self.settings.max_undocumented
+                || d.undocumented.contains_key(&key))
+        {
+            d.undocumented.entry(key.clone()).or_default().record(s);
+        }
         self.undocumented.entry(key).or_default().record(s);
+    }
+
+    /// An empty inventory over the same APIs and settings (to build a merged view in).
+    pub fn empty_like(&self) -> Inventory {
+        Inventory::new(self.apis.clone(), self.settings)
+    }
+
+    /// Learns the schemas of one undocumented request's JSON bodies, on the endpoint its path
+    /// was counted under (nothing once [`crate::schema::MAX_SAMPLES`] were learned there).
+    /// False when no endpoint counted that path (yet).
+    pub fn learn(
+        &mut self,
+        api: &str,
+        method: &str,
+        path: &str,
+        status: u16,
+        bodies: &Bodies,
+    ) -> bool {
+        let method = method.to_ascii_uppercase();
+        let mut key = (api.to_owned(), method, shape(path));
+        if !self.undocumented.contains_key(&key) {
+            let Some(r) = self
+                .tries
+                .get(&(key.0.clone(), key.1.clone()))
+                .and_then(|t| t.resolve(&key.2))
+            else {
+                return false;
+            };
+            key.2 = r.template;
+        }
+        let (req, resp) = (bodies.request.as_deref(), bodies.response.as_deref());
+        let Some(stats) = self.undocumented.get_mut(&key) else {
+            return false;
+        };
+        let learned = stats
+            .bodies
+            .get_or_insert_with(Box::default)
+            .learn(status, req, resp);
+        if learned && let Some(d) = self.deltas.as_deref_mut() {
+            if let Some(delta) = d.undocumented.get_mut(&key) {
+                delta
+                    .bodies
+                    .get_or_insert_with(Box::default)
+                    .learn(status, req, resp);
+                delta.bodies_changed = true;
+            }
+        }
+        self.dirty |= learned;
+        true
     }
 
     /// Compacts the templates and merges the counters of shapes that became one template;
@@ -445,6 +519,10 @@ pub struct Endpoint {
     /// For an inferred template: every parameter has seen 3 distinct values.
     #[serde(default)]
     pub confident: bool,
+    /// Schemas inferred from sampled JSON bodies: `{samples, request, responses: {status:
+    /// schema}}` (undocumented endpoints only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<serde_json::Value>,
 }
 
 impl Endpoint {
@@ -478,6 +556,15 @@ impl Endpoint {
             peak_rps_per_client: s.peak_per_second as f64,
             peak_per_minute_per_client: s.peak_per_minute,
             confident: true,
+            schemas: s.bodies.as_deref().map(|b| {
+                serde_json::json!({
+                    "samples": b.samples,
+                    "request": b.request.as_ref().map(crate::schema::Schema::to_json),
+                    "responses": b.responses.iter()
+                        .map(|(code, s)| (code.to_string(), s.to_json()))
+                        .collect::<serde_json::Map<String, serde_json::Value>>(),
+                })
+            }),
             ..Endpoint::default()
         }
     }

@@ -8,7 +8,8 @@ use crate::inventory::{ApiSpec, Class, Endpoint, Snapshot};
 use crate::segment::Kind;
 
 /// The OpenAPI 3.1 document of the shadow endpoints (paths, methods, path and query
-/// parameters with schemas from the values' kinds, the status codes seen).
+/// parameters with schemas from the values' kinds, the status codes seen, and the request and
+/// response body schemas inferred from sampled JSON bodies).
 pub fn openapi(snapshot: &Snapshot) -> Value {
     let mut paths = Map::new();
     for e in snapshot
@@ -28,12 +29,20 @@ pub fn openapi(snapshot: &Snapshot) -> Value {
         parameters.extend(e.query.iter().map(
             |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
         ));
+        let learned = e.schemas.as_ref();
         let mut responses = Map::new();
         for (code, n) in &e.codes {
-            responses.insert(
-                code.to_string(),
-                json!({"description": format!("observed {n} times")}),
-            );
+            let mut response = json!({"description": format!("observed {n} times")});
+            if let (Some(schema), Some(r)) = (
+                learned.and_then(|l| l["responses"].get(code.to_string())),
+                response.as_object_mut(),
+            ) {
+                r.insert(
+                    "content".into(),
+                    json!({"application/json": {"schema": schema}}),
+                );
+            }
+            responses.insert(code.to_string(), response);
         }
         if responses.is_empty() {
             responses.insert("default".into(), json!({"description": "not observed"}));
@@ -51,6 +60,15 @@ pub fn openapi(snapshot: &Snapshot) -> Value {
             && let Some(o) = op.as_object_mut()
         {
             o.insert("parameters".into(), Value::Array(parameters));
+        }
+        if let (Some(schema), Some(o)) = (
+            learned.map(|l| &l["request"]).filter(|r| !r.is_null()),
+            op.as_object_mut(),
+        ) {
+            o.insert(
+                "requestBody".into(),
+                json!({"content": {"application/json": {"schema": schema}}}),
+            );
         }
         if let Some(item) = item.as_object_mut() {
             item.insert(e.method.to_ascii_lowercase(), op);

@@ -14,8 +14,10 @@
 
 pub mod classify;
 pub mod clock;
+mod deltas;
 pub mod inventory;
 pub mod sample;
+pub mod schema;
 pub mod segment;
 pub mod sketch;
 pub mod stats;
@@ -26,6 +28,8 @@ pub use sample::{Client, Sample};
 pub mod detect;
 pub mod learned;
 pub mod logs;
+pub mod replicas;
 pub mod route;
+pub mod sampling;
 pub mod store;
 pub mod webhook;

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::clock::parse_rfc3339;
-use crate::sample::{Client, Sample};
+use crate::sample::{Bodies, Client, Sample};
 
 /// The most bytes of a HAR file read (it is one JSON document).
 pub const MAX_HAR: u64 = 256 * 1024 * 1024;
@@ -178,10 +178,12 @@ pub fn read(path: &Path, mut each: impl FnMut(Sample)) -> Result<Summary, LogErr
         }
         let parsed = match format {
             Format::Decisions => decision_line(text),
-            _ => combined_line(text),
+            _ => combined_line(text).map(Some),
         };
         match parsed {
-            Ok(s) => {
+            // A line of another kind (an alert): not a request.
+            Ok(None) => {}
+            Ok(Some(s)) => {
                 out.samples += 1;
                 each(s);
             }
@@ -195,9 +197,12 @@ fn string(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// One decision-log line.
-pub fn decision_line(text: &str) -> Result<Sample, String> {
+/// One decision-log line; `None` for a line of another kind (`{"type":"alert",...}`).
+pub fn decision_line(text: &str) -> Result<Option<Sample>, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    if v.get("type").is_some_and(|t| t != "decision") {
+        return Ok(None);
+    }
     let method = string(&v, "method").ok_or("no `method`")?;
     let path = string(&v, "path").ok_or("no `path`")?;
     let status = v
@@ -212,7 +217,7 @@ pub fn decision_line(text: &str) -> Result<Sample, String> {
     let rule = string(&v, "rule");
     // A refused credential shows as an authentication rule.
     let refused = rule.as_deref().is_some_and(|r| r.starts_with("auth"));
-    Ok(Sample {
+    Ok(Some(Sample {
         ts_ms: v
             .get("ts")
             .and_then(Value::as_str)
@@ -241,7 +246,28 @@ pub fn decision_line(text: &str) -> Result<Sample, String> {
         response_bytes: v.get("response_bytes").and_then(Value::as_u64),
         sensitive: Vec::new(),
         query: Vec::new(),
-    })
+        bodies: None,
+    }))
+}
+
+/// The most bytes of a HAR body learned from (as the gateway's samples).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A HAR body (`request.postData` or `response.content`) when it is JSON text.
+fn har_body(part: Option<&Value>) -> Option<Vec<u8>> {
+    let part = part?;
+    let mime = part.get("mimeType").and_then(Value::as_str).unwrap_or("");
+    let media = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = media == "application/json" || media.ends_with("+json");
+    let encoded = part.get("encoding").is_some_and(|e| !e.is_null());
+    let text = part.get("text").and_then(Value::as_str)?;
+    (json && !encoded && !text.is_empty() && text.len() <= MAX_BODY)
+        .then(|| text.as_bytes().to_vec())
 }
 
 /// Splits a request target into path and query parameter names.
@@ -312,6 +338,12 @@ fn har_entry(e: &Value) -> Result<Sample, String> {
         credentials_valid: presented && status != 401 && status != 403,
         response_bytes: size,
         query,
+        bodies: {
+            let request = har_body(req.get("postData"));
+            let response = har_body(e.pointer("/response/content"));
+            (request.is_some() || response.is_some())
+                .then(|| Box::new(Bodies { request, response }))
+        },
         ..Sample::default()
     })
 }
@@ -400,11 +432,31 @@ mod tests {
         let s = decision_line(
             r#"{"ts":"2026-12-07T01:00:00.000Z","api":"bank","operation":"getMe","method":"GET","path":"/users/me","client":{"ip":"127.0.0.1","key_id":null,"sub":"alice"},"decision":"allow","rule":null,"status":200}"#,
         )
+        .unwrap_or_default()
         .unwrap_or_default();
         assert_eq!(s.api.as_deref(), Some("bank"));
         assert_eq!(s.client.sub.as_deref(), Some("alice"));
         assert!(s.credentials_valid);
         assert!(decision_line("{").is_err());
         assert!(decision_line(r#"{"method":"GET"}"#).is_err());
+        // An alert line is not a request, and not malformed either.
+        assert_eq!(
+            decision_line(r#"{"type":"alert","detector":"scanning"}"#),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn har_json_bodies_are_kept_others_not() {
+        let entry: Value = serde_json::from_str(
+            r#"{"startedDateTime":"2026-12-07T01:00:00Z","request":{"method":"POST","url":"http://x/debug/echo",
+              "postData":{"mimeType":"application/json; charset=utf-8","text":"{\"a\":1}"}},
+              "response":{"status":200,"content":{"mimeType":"text/html","text":"<p>"}}}"#,
+        )
+        .unwrap_or_default();
+        let s = har_entry(&entry).unwrap_or_default();
+        let b = s.bodies.unwrap_or_default();
+        assert_eq!(b.request.as_deref(), Some(&b"{\"a\":1}"[..]));
+        assert_eq!(b.response, None);
     }
 }

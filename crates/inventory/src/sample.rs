@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-/// One request as the inventory sees it. Holds no credential and no body.
+/// One request as the inventory sees it. Holds no credential, and bodies only when sampled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sample {
     /// When the request finished, milliseconds since the Unix epoch.
@@ -40,6 +40,18 @@ pub struct Sample {
     pub sensitive: Vec<String>,
     /// Names of the query parameters sent (never their values).
     pub query: Vec<String>,
+    /// Copies of the JSON bodies, for the learned spec's schemas (a HAR file's; the gateway
+    /// hands its samples over separately, see [`crate::inventory::Inventory::learn`]).
+    pub bodies: Option<Box<Bodies>>,
+}
+
+/// A request's bodies as sent and answered (whole, or not at all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bodies {
+    /// The request's body.
+    pub request: Option<Vec<u8>>,
+    /// The answer's body.
+    pub response: Option<Vec<u8>>,
 }
 
 /// The caller of a request.

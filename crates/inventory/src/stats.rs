@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::sample::Sample;
+use crate::schema::Bodies;
 use crate::sketch::Distinct;
 
 /// Clients whose current rate windows an endpoint tracks at once.
@@ -50,9 +51,15 @@ pub struct Stats {
     pub peak_per_second: u64,
     /// The most requests one client sent within one minute.
     pub peak_per_minute: u64,
+    /// Schemas learned from sampled JSON bodies (undocumented endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bodies: Option<Box<Bodies>>,
     /// Distinct clients (sketch).
     #[serde(skip)]
     pub clients: Distinct,
+    /// Bodies were learned since the last [`Stats::split_delta`].
+    #[serde(skip)]
+    pub(crate) bodies_changed: bool,
     /// Current windows per client: (second, count in it, minute, count in it).
     #[serde(skip)]
     windows: HashMap<String, (u64, u64, u64, u64)>,
@@ -126,6 +133,9 @@ impl Stats {
 
     /// Adds another endpoint's counters (two shapes found to be one template).
     pub fn merge(&mut self, o: &Stats) {
+        if let Some(b) = &o.bodies {
+            self.bodies.get_or_insert_with(Box::default).merge(b);
+        }
         if o.requests == 0 {
             return;
         }
@@ -164,6 +174,34 @@ impl Stats {
         self.peak_per_second = self.peak_per_second.max(o.peak_per_second);
         self.peak_per_minute = self.peak_per_minute.max(o.peak_per_minute);
         self.clients.merge(&o.clients);
+    }
+
+    /// What was counted since the last call, for replicas that add up their counts (see
+    /// [`crate::replicas`]): a copy of these counters, after which the additive ones (requests,
+    /// status mix, codes, credentials, blocked, byte sums) start again from zero. The others
+    /// (first and last seen, peaks, the largest answer, sensitive kinds, query names, the
+    /// clients' sketch) are kept: merging them again changes nothing. `None` when nothing was
+    /// counted since the last call.
+    pub fn split_delta(&mut self) -> Option<Stats> {
+        // Bodies are learned after their request was counted (maybe after its push).
+        if self.requests == 0 && !std::mem::take(&mut self.bodies_changed) {
+            return None;
+        }
+        self.bodies_changed = false;
+        let delta = Stats {
+            windows: HashMap::new(),
+            ..self.clone()
+        };
+        self.requests = 0;
+        self.status = [0; 4];
+        self.codes.clear();
+        self.presented = 0;
+        self.valid = 0;
+        self.unauthenticated_2xx = 0;
+        self.blocked = 0;
+        self.response_bytes_sum = 0;
+        self.response_bytes_n = 0;
+        Some(delta)
     }
 
     /// The average response size.

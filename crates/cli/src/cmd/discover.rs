@@ -31,6 +31,11 @@ pub fn discover(args: &DiscoverArgs) -> anyhow::Result<Outcome> {
         routes.annotate(&mut s);
         last = last.max(s.ts_ms);
         inventory.record(&s);
+        // A HAR file's JSON bodies: the learned spec's schemas (undocumented endpoints).
+        if let (Some(bodies), None) = (&s.bodies, &s.operation) {
+            let api = s.api.as_deref().unwrap_or_default();
+            inventory.learn(api, &s.method, &s.path, s.status, bodies);
+        }
     })?;
     let file = args.log.display();
     for (line, reason) in &read.errors {

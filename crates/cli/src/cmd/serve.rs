@@ -69,8 +69,8 @@ pub fn serve(args: &ConfigArgs) -> anyhow::Result<Outcome> {
             let running =
                 server::start_extended(config, Some(args.config.clone()), system_clock(), |_| {
                     server::Extensions {
-                        subscribers: Vec::new(),
                         admin: Some(audit),
+                        ..server::Extensions::default()
                     }
                 })
                 .await?;

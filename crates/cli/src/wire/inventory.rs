@@ -10,13 +10,18 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use portcullis_gateway::config::{Config, DetectConfig, StorageConfig};
-use portcullis_gateway::observe::{Observation, Subscriber};
+use portcullis_gateway::observe::{BodySample, BodySampler, Observation, Subscriber};
 use portcullis_gateway::server::{Extensions, Hooks};
 use portcullis_inventory::detect::{Detectors, Thresholds};
+use portcullis_inventory::replicas::{self, Pusher, Replicas};
+use portcullis_inventory::sample::Bodies;
+use portcullis_inventory::sampling::{self, Sampler};
 use portcullis_inventory::store::{Store, Writer};
 use portcullis_inventory::webhook::Webhook;
 use portcullis_inventory::{ApiSpec, Client, Inventory, Sample, Settings, clock, learned};
 use serde::Deserialize;
+
+use super::metrics::{Alerts, DetectorLabels, Gauges};
 
 /// The gateway's observation as the inventory's sample.
 pub fn sample(o: &Observation) -> Sample {
@@ -59,6 +64,32 @@ pub fn sample(o: &Observation) -> Sample {
             .take(32)
             .map(str::to_owned)
             .collect(),
+        bodies: None,
+    }
+}
+
+/// The gateway's body sampling hook, answered by the inventory's sampler.
+struct Learn(Arc<Sampler>);
+
+impl BodySampler for Learn {
+    fn wants(&self, api: &str, method: &http::Method, path: &str) -> Option<usize> {
+        self.0.wants(api, method.as_str(), path)
+    }
+
+    fn deliver(&self, s: BodySample) {
+        // The path as the decision log (and so the inventory) has it.
+        let path = portcullis_spec::normalize_path(&s.path)
+            .map_or_else(|_| s.path.clone(), |p| p.as_str().to_owned());
+        self.0.deliver(sampling::Copy {
+            api: s.api.to_string(),
+            method: s.method.as_str().to_owned(),
+            path,
+            status: s.status,
+            bodies: Bodies {
+                request: s.request.map(|b| b.to_vec()),
+                response: s.response.map(|b| b.to_vec()),
+            },
+        });
     }
 }
 
@@ -67,6 +98,8 @@ pub struct Wired {
     inventory: Arc<Mutex<Inventory>>,
     /// The storage writer, once attached.
     writer: Option<Writer>,
+    /// The pusher of deltas to the shared inventory (Redis backend), once started.
+    pusher: Arc<Mutex<Option<Pusher>>>,
 }
 
 impl Wired {
@@ -101,10 +134,13 @@ impl Wired {
         Ok(())
     }
 
-    /// Writes what is left of the inventory.
+    /// Writes what is left of the inventory (and pushes what is left to Redis).
     pub fn finish(self) {
         if let Some(w) = self.writer {
             w.finish();
+        }
+        if let Some(p) = self.pusher.lock().ok().and_then(|mut p| p.take()) {
+            p.finish();
         }
     }
 }
@@ -114,6 +150,10 @@ impl Wired {
 struct Shared {
     inventory: Arc<Mutex<Inventory>>,
     detectors: Option<Arc<Mutex<Detectors>>>,
+    /// The inventory all replicas merge, with the Redis state backend.
+    replicas: Option<Arc<Replicas>>,
+    /// Copies of undocumented requests' bodies, waiting to be learned.
+    sampler: Arc<Sampler>,
 }
 
 /// The subscriber on the gateway's dispatcher thread.
@@ -123,6 +163,9 @@ struct Feed {
     hooks_bans: portcullis_gateway::bans::Bans,
     events: tokio::sync::broadcast::Sender<serde_json::Value>,
     webhook: Option<Webhook>,
+    /// The decision log's lines of other kinds (none when the log is off).
+    log: Option<portcullis_gateway::decision::LogLines>,
+    alerts: Alerts,
 }
 
 impl Subscriber for Feed {
@@ -168,10 +211,25 @@ impl Subscriber for Feed {
             if let Some(w) = &self.webhook {
                 w.send(json.clone());
             }
+            self.alerts
+                .get_or_create(&DetectorLabels {
+                    detector: alert.detector.clone(),
+                })
+                .inc();
             if let Some(o) = json.as_object_mut() {
                 o.insert("type".into(), "alert".into());
             }
+            if let Some(log) = &self.log {
+                log.push(&json);
+            }
             let _ = self.events.send(json);
+        }
+    }
+
+    fn flush(&mut self) {
+        // The body copies delivered since: learned here, off the request path.
+        if let Ok(mut inv) = self.shared.inventory.lock() {
+            self.shared.sampler.drain(&mut inv);
         }
     }
 }
@@ -240,26 +298,68 @@ pub fn build(
         Some(url) => Some(Webhook::start(url).context("cannot start the alert webhook")?),
         None => None,
     };
+    let pusher = Arc::new(Mutex::new(None));
     let wired = Wired {
         inventory: inventory.clone(),
         writer: None,
+        pusher: pusher.clone(),
     };
-    let shared = Shared {
+    let mut shared = Shared {
         inventory,
         detectors: detect
             .as_ref()
             .map(|d| Arc::new(Mutex::new(Detectors::new(thresholds(d))))),
+        replicas: None,
+        sampler: Arc::new(Sampler::default()),
     };
     let ban = detect.as_ref().and_then(|d| d.ban).map(|b| b.0);
-    let extend = move |hooks: &Hooks| Extensions {
-        subscribers: vec![Box::new(Feed {
-            shared: shared.clone(),
-            ban,
-            hooks_bans: hooks.bans.clone(),
-            events: hooks.events.clone(),
-            webhook,
-        })],
-        admin: Some(router(shared)),
+    // Deltas go to Redis every storage.flush (default 5 s), like the inventory to SQLite.
+    let (flush, retention) = config.storage.as_ref().map_or(
+        (Duration::from_secs(5), Duration::from_secs(30 * 86_400)),
+        |s| (s.flush.0, s.retention.0),
+    );
+    let extend = move |hooks: &Hooks| {
+        if let Some(client) = hooks.redis.clone() {
+            let r = Arc::new(Replicas::new(client, retention));
+            match Pusher::start(r.clone(), shared.inventory.clone(), flush) {
+                Ok(p) => {
+                    if let Ok(mut slot) = pusher.lock() {
+                        *slot = Some(p);
+                    }
+                    shared.replicas = Some(r);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start the shared inventory's pusher; this replica's inventory stays its own")
+                }
+            }
+        }
+        let alerts = Alerts::default();
+        let gauges = Gauges {
+            webhook: webhook
+                .as_ref()
+                .map(|w| (w.sent.clone(), w.dropped.clone())),
+            replicas: shared.replicas.clone(),
+            sampler: Some(shared.sampler.clone()),
+        };
+        let metric_alerts = alerts.clone();
+        Extensions {
+            subscribers: vec![Box::new(Feed {
+                shared: shared.clone(),
+                ban,
+                hooks_bans: hooks.bans.clone(),
+                events: hooks.events.clone(),
+                webhook,
+                log: hooks.log.clone(),
+                alerts,
+            })],
+            sampler: Some(Arc::new(Learn(shared.sampler.clone()))),
+            metrics: Some(Box::new(
+                move |registry: &mut prometheus_client::registry::Registry| {
+                    super::metrics::register(registry, metric_alerts, gauges);
+                },
+            )),
+            admin: Some(router(shared)),
+        }
     };
     Ok((extend, wired))
 }
@@ -327,8 +427,32 @@ async fn inventory_route(
     Query(q): Query<InventoryQuery>,
 ) -> Json<serde_json::Value> {
     let now = clock::now_ms();
+    // With Redis, the inventory every replica pushed (read before the local lock is taken);
+    // this replica's own when Redis fails (counted and logged by `Replicas`).
+    let (rows, view_error) = match &shared.replicas {
+        Some(r) => match r.read().await {
+            Ok(rows) => (Some(rows), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => (None, None),
+    };
+    let view = match (&rows, &view_error) {
+        (Some(_), _) => "merged",
+        (None, Some(_)) => "local (Redis failed)",
+        (None, None) => "local",
+    };
     let (snapshot, apis) = match shared.inventory.lock() {
-        Ok(mut inv) => (inv.snapshot(now), inv.apis().to_vec()),
+        Ok(mut inv) => {
+            shared.sampler.drain(&mut inv);
+            match rows {
+                Some(rows) => {
+                    let pending = inv.pending_deltas();
+                    let mut merged = replicas::merged(&inv, rows, pending);
+                    (merged.snapshot(now), inv.apis().to_vec())
+                }
+                None => (inv.snapshot(now), inv.apis().to_vec()),
+            }
+        }
         Err(_) => return Json(serde_json::json!({"error": "inventory unavailable"})),
     };
     if q.format.as_deref() == Some("openapi") {
@@ -338,6 +462,10 @@ async fn inventory_route(
     if let Some(o) = json.as_object_mut() {
         o.insert("diff".into(), learned::diff(&snapshot, &apis));
         o.insert("rate_limits".into(), learned::rate_limits(&snapshot).into());
+        o.insert("view".into(), view.into());
+        if let Some(e) = view_error {
+            o.insert("view_error".into(), e.into());
+        }
     }
     Json(json)
 }

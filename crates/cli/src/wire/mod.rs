@@ -2,3 +2,4 @@
 //! inventory): adapters only, no logic of their own.
 
 pub mod inventory;
+pub mod metrics;

@@ -23,6 +23,10 @@ pub async fn metrics(State(state): State<Arc<AdminState>>) -> Response {
         .metrics
         .log_dropped
         .set(i64::try_from(shared.observers.dropped()).unwrap_or(i64::MAX));
+    shared
+        .metrics
+        .bans_active
+        .set(i64::try_from(shared.bans.active()).unwrap_or(i64::MAX));
     let limiter = shared.gateway.load().limiter.clone();
     shared
         .metrics

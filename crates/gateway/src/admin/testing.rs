@@ -93,6 +93,7 @@ impl Admin {
             bans: crate::bans::Bans::default(),
             events: broadcast::channel(crate::events::QUEUE).0,
             admin_extra: extra,
+            sampler: None,
         });
         let (stop, stopped) = watch::channel(false);
         Admin {

@@ -146,6 +146,14 @@ impl Bans {
         list
     }
 
+    /// How many bans are in force now.
+    pub fn active(&self) -> usize {
+        let now = now_ms();
+        self.inner.bans.read().map_or(0, |bans| {
+            bans.values().filter(|b| b.until_unix_ms > now).count()
+        })
+    }
+
     /// Whether `client` is banned now.
     pub fn is_banned(&self, client: IpAddr) -> bool {
         if self.inner.held.load(Ordering::Acquire) == 0 {

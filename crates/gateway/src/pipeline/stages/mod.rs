@@ -43,6 +43,7 @@ mod limits;
 mod lockout;
 mod owner;
 mod response;
+mod sample;
 mod threats;
 mod validate;
 
@@ -434,11 +435,19 @@ where
         }
         // The request goes to the upstream; the context keeps what the response phase reads.
         let max = ctx.gw.config.server.limits.max_body.as_usize();
+        // Undocumented requests only: the inventory may ask for copies of their bodies.
+        let tap = match routed.plan {
+            None => sample::tap(ctx.shared.sampler.as_ref(), &api.name, &r.parts),
+            Some(_) => None,
+        };
         let parts = std::mem::replace(&mut r.parts, http::Request::new(()).into_parts().0);
-        let body: Body = match std::mem::replace(&mut r.body, Pending::Read(Bytes::new())) {
+        let mut body: Body = match std::mem::replace(&mut r.body, Pending::Read(Bytes::new())) {
             Pending::Read(b) => full(b),
             Pending::Stream(stream) => stream_body(stream, max),
         };
+        if let Some(tap) = &tap {
+            body = sample::request(tap, &parts.headers, body);
+        }
         let headers = std::mem::take(&mut r.answer_headers);
         let forward_path = routed.forward_path.as_deref();
         let mut response = forward(ctx, api, parts, body, forward_path, r.outcome, headers).await;
@@ -446,6 +455,9 @@ where
             stage.response(&mut r, &mut response).await;
         }
         response::finish(&mut r, &mut response);
+        if let Some(tap) = tap {
+            sample::response(tap, &mut response);
+        }
         response
     }
 }

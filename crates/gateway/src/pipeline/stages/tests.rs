@@ -175,6 +175,7 @@ fn shared(gw: Gateway) -> Arc<Shared> {
         bans: crate::bans::Bans::default(),
         events: tokio::sync::broadcast::channel(16).0,
         admin_extra: None,
+        sampler: None,
     })
 }
 
