@@ -10,6 +10,7 @@
 # divided by the requests served is the cost per request. Scenarios are run.sh's configs:
 #   route      GET /items, routing only          validate   POST /items with a JSON body
 #   jwt_cache  GET /secure/items, cached RS256   limit_memory  route plus a memory rate limit
+#   protect    validate plus the threat checks and every response check (issue 24)
 #   bare       route's GET through bench/src/bin/bare_proxy.rs (a bare hyper proxy shaped like
 #              the gateway): the hyper and tokio floor under route, measured once (its binary
 #              is target/release/bare_proxy, whatever binaries are given)
@@ -71,6 +72,7 @@ for scenario in $SCENARIOS; do
   case $scenario in
     route) config=route script=get.lua ;;
     validate) config=validate script=post.lua ;;
+    protect) config=protect script=post.lua ;;
     jwt_cache) config=jwt script=jwt_cache.lua ;;
     limit_memory) config=limit_memory script=get.lua ;;
     bare) config=bare script=get.lua ;;

@@ -1,21 +1,30 @@
 //! Small helpers over byte slices that never index out of bounds.
 
+/// Haystacks up to this length are searched by the needle's first byte: building a substring
+/// searcher (`memmem::find`) costs more than the whole search of a short value.
+const SHORT: usize = 256;
+
+/// Where `needle` first occurs in `hay` (`memmem::find`, cheaper on short values).
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    if hay.len() > SHORT {
+        return memchr::memmem::find(hay, needle);
+    }
+    memchr::memchr_iter(first, hay).find(|&i| hay.get(i + 1..).is_some_and(|t| t.starts_with(rest)))
+}
+
 /// Where `needle` first occurs in `hay` at or after `from`.
 pub(crate) fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     let tail = hay.get(from..)?;
-    memchr::memmem::find(tail, needle).map(|i| i + from)
+    find(tail, needle).map(|i| i + from)
 }
 
 /// Whether `hay` contains `needle`. Short values (most request values) are searched by their
 /// first byte, which costs less than building a substring searcher.
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    if hay.len() > 256 {
-        return memchr::memmem::find(hay, needle).is_some();
-    }
-    memchr::memchr_iter(first, hay).any(|i| hay.get(i + 1..).is_some_and(|t| t.starts_with(rest)))
+    find(hay, needle).is_some()
 }
 
 /// The byte at `i`, or 0 past the end.

@@ -37,11 +37,7 @@ pub fn forms(value: &str) -> Vec<Vec<u8>> {
         }
         out.push(next);
     }
-    if let Some(commented) = out
-        .iter()
-        .rev()
-        .find(|f| memchr::memmem::find(f, b"/*").is_some())
-    {
+    if let Some(commented) = out.iter().rev().find(|f| crate::bytes::contains(f, b"/*")) {
         let stripped = strip_comments(commented);
         if !out.contains(&stripped) {
             out.push(stripped);

@@ -148,43 +148,62 @@ impl BodyCheck {
         validate: bool,
         unknown_fields: bool,
     ) -> Vec<Violation> {
+        self.check_keeping(content_type, body, max_depth, validate, unknown_fields)
+            .await
+            .0
+    }
+
+    /// [`BodyCheck::check`], and the body as parsed JSON when it was JSON (with
+    /// `parse_strict` and `max_depth`), so that later stages need not parse it again.
+    pub async fn check_keeping(
+        &self,
+        content_type: Option<&str>,
+        body: &Bytes,
+        max_depth: usize,
+        validate: bool,
+        unknown_fields: bool,
+    ) -> (Vec<Violation>, Option<Value>) {
         if body.is_empty() {
             if self.required && validate {
-                return vec![Violation::new(
+                let v = Violation::new(
                     crate::rules::REQUEST_BODY,
                     400,
                     "the request body is required".to_owned(),
-                )];
+                );
+                return (vec![v], None);
             }
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let Some(content_type) = content_type else {
-            return vec![Violation::new(
+            let v = Violation::new(
                 crate::rules::REQUEST_CONTENT_TYPE,
                 415,
                 "a request body without a Content-Type header".to_owned(),
-            )];
+            );
+            return (vec![v], None);
         };
         let Some(media) = self.media_for(content_type) else {
             let documented: Vec<&str> = self.media.iter().map(|m| m.range.as_str()).collect();
-            return vec![Violation::new(
+            let v = Violation::new(
                 crate::rules::REQUEST_CONTENT_TYPE,
                 415,
                 format!(
                     "Content-Type {content_type:?} is not documented for this operation (expected {})",
                     documented.join(", ")
                 ),
-            )];
+            );
+            return (vec![v], None);
         };
         let instance = match media.kind {
             MediaKind::Json => match super::json::parse_strict(body, max_depth) {
                 Ok(v) => v,
                 Err(e) => {
-                    return vec![Violation::new(
+                    let v = Violation::new(
                         crate::rules::REQUEST_JSON,
                         400,
                         format!("the body is not acceptable JSON: {e}"),
-                    )];
+                    );
+                    return (vec![v], None);
                 }
             },
             MediaKind::Form => form(body, &media.fields),
@@ -192,17 +211,20 @@ impl BodyCheck {
                 match multipart(content_type, body.clone(), &media.fields).await {
                     Ok(v) => v,
                     Err(e) => {
-                        return vec![Violation::new(
+                        let v = Violation::new(
                             crate::rules::REQUEST_BODY,
                             400,
                             format!("the multipart body cannot be read: {e}"),
-                        )];
+                        );
+                        return (vec![v], None);
                     }
                 }
             }
-            MediaKind::Other => return Vec::new(),
+            MediaKind::Other => return (Vec::new(), None),
         };
-        validate_instance(media, &instance, validate, unknown_fields)
+        let violations = validate_instance(media, &instance, validate, unknown_fields);
+        let parsed = (media.kind == MediaKind::Json).then_some(instance);
+        (violations, parsed)
     }
 }
 

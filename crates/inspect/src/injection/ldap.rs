@@ -13,7 +13,7 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
         }
     }
     let mut from = 0;
-    while let Some(j) = memchr::memmem::find(form.get(from..).unwrap_or_default(), b")(") {
+    while let Some(j) = crate::bytes::find(form.get(from..).unwrap_or_default(), b")(") {
         let mut i = from + j + 2;
         while at(form, i) == b'(' {
             i += 1;

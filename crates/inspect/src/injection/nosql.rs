@@ -137,7 +137,7 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
 
 /// `' || '1'=='1`: a quote, `||`, a quote, and a JavaScript `==` after it.
 fn quoted_or_equals(form: &[u8]) -> bool {
-    let Some(i) = memchr::memmem::find(form, b"||") else {
+    let Some(i) = crate::bytes::find(form, b"||") else {
         return false;
     };
     let before = form.get(..i).unwrap_or_default().trim_ascii_end();

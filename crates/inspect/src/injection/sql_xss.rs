@@ -371,6 +371,8 @@ fn event_handler(form: &[u8]) -> bool {
 /// A script URL with the blanks browsers ignore removed (`jav&#x09;ascript:`), or a `<script`
 /// tag hidden in another (`<scr<script>ipt>`).
 fn script_url_or_tag(form: &[u8]) -> Option<&'static str> {
+    // Both schemes end in `:` and the tag starts with `<`: most values have neither.
+    memchr::memchr2(b':', b'<', form)?;
     let tight: Vec<u8> = form
         .iter()
         .copied()

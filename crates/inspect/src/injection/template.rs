@@ -91,7 +91,7 @@ pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
             let body_start = i + open.len();
             let limit = (body_start + 512).min(form.len());
             let window = form.get(body_start..limit).unwrap_or_default();
-            let Some(end) = memchr::memmem::find(window, close.as_bytes()) else {
+            let Some(end) = crate::bytes::find(window, close.as_bytes()) else {
                 break;
             };
             let body = window.get(..end).unwrap_or_default();

@@ -35,7 +35,7 @@ static FILE_SET: Needles = Needles::new(FILES);
 /// whole value (`/etc/passwd`, `file:///etc/passwd`, `C:\boot.ini`); a NUL before an extension.
 /// Paranoia 2: any climb or a known file anywhere.
 pub(super) fn check(form: &[u8], paranoia: u8) -> Option<String> {
-    let has_dots = memchr::memmem::find(form, b"..").is_some();
+    let has_dots = crate::bytes::contains(form, b"..");
     let slashes = memchr::memchr2(b'/', b'\\', form).is_some() || form.iter().any(|&b| b >= 0xe2);
     if !slashes && memchr::memchr(0, form).is_none() {
         return None;
@@ -79,7 +79,7 @@ fn is_path_value(path: &[u8]) -> bool {
 fn count_climbs(path: &[u8]) -> usize {
     let mut n = 0;
     let mut i = 0;
-    while let Some(j) = memchr::memmem::find(path.get(i..).unwrap_or_default(), b"..") {
+    while let Some(j) = crate::bytes::find(path.get(i..).unwrap_or_default(), b"..") {
         let at_dots = i + j;
         let mut k = at_dots;
         while at(path, k) == b'.' {

@@ -83,6 +83,12 @@ pub fn scan_json(body: &[u8], options: Options) -> Result<Kinds, Error> {
     Ok(w.kinds)
 }
 
+/// Slots of the key-verdict table (a power of two).
+const KEY_SLOTS: usize = 256;
+
+/// Keys a document shows before its key verdicts are cached.
+const KEYS_BEFORE_CACHE: usize = 32;
+
 /// The walker's state: the input, the output being built, and scratch buffers.
 struct Walker<'a> {
     b: &'a [u8],
@@ -96,7 +102,11 @@ struct Walker<'a> {
     map: Vec<usize>,
     hits: Vec<(Kind, Range<usize>)>,
     /// Verdicts of recent keys (documents repeat their keys): (start, len, secret) by a hash.
-    keys: [(usize, usize, bool); 256],
+    /// Made only once a document has shown [`KEYS_BEFORE_CACHE`] keys: a small answer would
+    /// spend more on filling the table than the table saves.
+    keys: Vec<(usize, usize, bool)>,
+    /// Keys looked at so far (counted until the table is made).
+    keys_seen: usize,
     /// Strings shorter than this (raw) cannot hold a value any detector finds.
     min_len: usize,
 }
@@ -119,7 +129,8 @@ impl<'a> Walker<'a> {
             scratch: Vec::new(),
             map: Vec::new(),
             hits: Vec::new(),
-            keys: [(0, usize::MAX, false); 256],
+            keys: Vec::new(),
+            keys_seen: 0,
             min_len: if options.emails || options.phones {
                 6
             } else {
@@ -366,12 +377,19 @@ impl<'a> Walker<'a> {
             let key = b.get(raw.clone()).unwrap_or_default();
             let byte = |k: usize| usize::from(at(key, k));
             let n = key.len();
+            if self.keys.is_empty() {
+                self.keys_seen += 1;
+                if self.keys_seen < KEYS_BEFORE_CACHE {
+                    return std::str::from_utf8(key).is_ok_and(is_secret_name);
+                }
+                self.keys = vec![(0, usize::MAX, false); KEY_SLOTS];
+            }
             let slot = (n.wrapping_mul(131)
                 ^ byte(0).wrapping_mul(7)
                 ^ byte(1).wrapping_mul(61)
                 ^ byte(n.saturating_sub(1)).wrapping_mul(31)
                 ^ byte(n.saturating_sub(2)).wrapping_mul(17))
-                & 255;
+                & (KEY_SLOTS - 1);
             if let Some((start, len, secret)) = self.keys.get(slot).copied()
                 && b.get(start..start.saturating_add(len))
                     .is_some_and(|seen| same(seen, key))

@@ -8,7 +8,9 @@
 //! (`next_page_token`, `continuation_token`, `cursor_token`, `sync_token`), which clients must
 //! get back unchanged.
 
-/// Endings that make a name a secret.
+/// Endings that make a name a secret: the list [`endings`] is written from, by last letter
+/// (a test checks that the two agree).
+#[cfg(test)]
 const SUFFIXES: &[&str] = &[
     "password",
     "passwd",
@@ -43,6 +45,43 @@ const SUFFIXES: &[&str] = &[
     "connectionstring",
     "saslpassword",
 ];
+
+/// The endings that make a name a secret, those that end in `last`, in the order of the
+/// list `SUFFIXES` (so that the first match is the one a search of the whole list finds).
+fn endings(last: u8) -> &'static [&'static str] {
+    match last {
+        b'2' => &["cvv2"],
+        b'c' => &["cvc"],
+        b'd' => &[
+            "password",
+            "passwd",
+            "pwd",
+            "sessionid",
+            "totpseed",
+            "saslpassword",
+        ],
+        b'e' => &["passphrase", "cookie", "pincode"],
+        b'g' => &["connectionstring"],
+        b'h' => &["passwordhash"],
+        b'l' => &["credential"],
+        b'n' => &["token", "authorization", "pin"],
+        b'p' => &["otp"],
+        b's' => &["credentials"],
+        b't' => &["secret", "passwordsalt", "passworddigest", "mfasecret"],
+        b'v' => &["cvv"],
+        b'y' => &[
+            "apikey",
+            "privatekey",
+            "secretkey",
+            "accesskey",
+            "signingkey",
+            "encryptionkey",
+            "masterkey",
+            "sessionkey",
+        ],
+        _ => &[],
+    }
+}
 
 /// Prefixes (of the normalized name) that turn a token ending into a pagination cursor or a
 /// count, or a secret ending into a flag about it.
@@ -94,27 +133,11 @@ pub fn is_secret_name(name: &str) -> bool {
         }
     }
     let norm = buf.get(..n).unwrap_or_default();
-    // Every ending below ends in one of these letters: most names stop here.
-    if !matches!(
-        norm.last(),
-        Some(
-            b'd' | b'e'
-                | b't'
-                | b'n'
-                | b'y'
-                | b's'
-                | b'h'
-                | b'p'
-                | b'v'
-                | b'c'
-                | b'2'
-                | b'g'
-                | b'l'
-        )
-    ) {
+    // Only the endings that end in the name's last letter (most names have none).
+    let Some(&last) = norm.last() else {
         return false;
-    }
-    let Some(suffix) = SUFFIXES.iter().find(|s| norm.ends_with(s.as_bytes())) else {
+    };
+    let Some(suffix) = endings(last).iter().find(|s| norm.ends_with(s.as_bytes())) else {
         return false;
     };
     let stem = norm.get(..n - suffix.len()).unwrap_or_default();
@@ -141,7 +164,19 @@ pub fn is_secret_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_secret_name;
+    use super::{SUFFIXES, endings, is_secret_name};
+
+    #[test]
+    fn endings_by_last_letter_are_the_list_in_order() {
+        for b in 0..=255u8 {
+            let expected: Vec<&str> = SUFFIXES
+                .iter()
+                .copied()
+                .filter(|s| s.as_bytes().last() == Some(&b))
+                .collect();
+            assert_eq!(endings(b), expected.as_slice(), "ending letter {b}");
+        }
+    }
 
     #[test]
     fn secret_names() {

@@ -268,6 +268,8 @@ pub(crate) struct RequestCtx<'r, 'g, 'p, B> {
     query: Option<Vec<(String, String)>>,
     /// The request's `Origin`, kept for the CORS fields of the answer.
     pub origin: Option<http::HeaderValue>,
+    /// The body as JSON, when validation parsed it (the threat checks walk it again).
+    pub json: Option<serde_json::Value>,
     /// The answer's body as the response checks read it.
     pub answer: response::answer::AnswerState,
     /// The verdicts so far (decision, rule, principal's names, upstream status).
@@ -419,6 +421,7 @@ where
             watch: None,
             query: None,
             origin: None,
+            json: None,
             answer: response::answer::AnswerState::Unread,
             outcome,
         };

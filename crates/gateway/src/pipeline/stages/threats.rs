@@ -123,29 +123,51 @@ impl Inspector<'_> {
             .map(|f| Hit::Injection(f, field))
     }
 
+    /// Whether the body field at `path` is excluded from `kind`'s checks.
+    fn excluded_at(&self, path: &[Seg<'_>], kind: &str) -> bool {
+        // Most plans exclude nothing: no path is spelled out then.
+        if self.plan.exclude.is_empty() {
+            return false;
+        }
+        let owned = spelled(path);
+        let segs: Vec<&str> = owned.iter().map(String::as_str).collect();
+        self.plan.excluded_body(&segs, kind)
+    }
+
+    /// The hosts the URL field at `path` may name besides `allow_hosts`.
+    fn hosts_at(&self, path: &[Seg<'_>]) -> Vec<String> {
+        if self.plan.ssrf_allow.is_empty() {
+            return Vec::new();
+        }
+        let owned = spelled(path);
+        let segs: Vec<&str> = owned.iter().map(String::as_str).collect();
+        self.plan
+            .ssrf_allow
+            .iter()
+            .filter(|(p, _)| p.matches_body(&segs))
+            .flat_map(|(_, h)| h.iter().cloned())
+            .collect()
+    }
+
     /// Walks a JSON value along its schema.
-    fn json(
+    fn json<'v>(
         &mut self,
-        value: &Value,
+        value: &'v Value,
         field: Option<&Field>,
-        path: &mut Vec<String>,
+        path: &mut Vec<Seg<'v>>,
     ) -> Option<Hit> {
         if self.inspected >= MAX_VALUES {
             return None;
         }
-        let plan = self.plan;
         match value {
             Value::String(s) => {
-                let segs: Vec<&str> = path.iter().map(String::as_str).collect();
-                let name = segs.last().copied().unwrap_or("");
+                let name = match path.last() {
+                    Some(Seg::Key(k)) => k,
+                    _ => "",
+                };
                 let is_url = field.is_some_and(Field::uri) || ssrf::is_url_name(name);
-                if is_url && !plan.excluded_body(&segs, "ssrf") {
-                    let hosts: Vec<String> = plan
-                        .ssrf_allow
-                        .iter()
-                        .filter(|(p, _)| p.matches_body(&segs))
-                        .flat_map(|(_, h)| h.iter().cloned())
-                        .collect();
+                if is_url && !self.excluded_at(path, "ssrf") {
+                    let hosts = self.hosts_at(path);
                     if let Some(reason) = self.url(s, &hosts) {
                         return Some(Hit::Ssrf(reason, pointer(path)));
                     }
@@ -153,26 +175,32 @@ impl Inspector<'_> {
                 if field.is_some_and(|f| !f.free_string()) {
                     return None;
                 }
-                let excluded = |kind: &str| plan.excluded_body(&segs, kind);
-                self.injection(s, &excluded)
-                    .map(|f| Hit::Injection(f, pointer(path)))
+                let excluded = |kind: &str| self.excluded_at(path, kind);
+                let found = if self.plan.exclude.is_empty() {
+                    self.injection(s, &|_| false)
+                } else {
+                    // The closure borrows `self`: decide the exclusions first.
+                    let kinds: Vec<&'static str> = Kind::ALL
+                        .iter()
+                        .map(|k| short(*k))
+                        .filter(|k| excluded(k))
+                        .collect();
+                    self.injection(s, &|k| kinds.contains(&k))
+                };
+                found.map(|f| Hit::Injection(f, pointer(path)))
             }
             Value::Object(map) => {
                 for (k, v) in map {
                     let child = field.and_then(|f| f.property(k));
                     let declared = field.is_some_and(|f| f.declares(k));
+                    path.push(Seg::Key(k));
                     if !declared && self.injection && k.starts_with('$') {
-                        path.push(k.clone());
-                        let segs: Vec<&str> = path.iter().map(String::as_str).collect();
-                        let excluded = plan.excluded_body(&segs, "nosql");
+                        let excluded = self.excluded_at(path, "nosql");
                         let found = (!excluded).then(|| self.detector.check_key(k)).flatten();
-                        let at = pointer(path);
-                        path.pop();
                         if let Some(f) = found {
-                            return Some(Hit::Injection(f, at));
+                            return Some(Hit::Injection(f, pointer(path)));
                         }
                     }
-                    path.push(k.clone());
                     let hit = self.json(v, child, path);
                     path.pop();
                     if hit.is_some() {
@@ -184,7 +212,7 @@ impl Inspector<'_> {
             Value::Array(items) => {
                 let item = field.and_then(Field::item);
                 for (i, v) in items.iter().enumerate() {
-                    path.push(i.to_string());
+                    path.push(Seg::Index(i));
                     let hit = self.json(v, item, path);
                     path.pop();
                     if hit.is_some() {
@@ -198,9 +226,27 @@ impl Inspector<'_> {
     }
 }
 
-fn pointer(path: &[String]) -> String {
+/// One step of a path into a JSON body: a property or an array index.
+#[derive(Clone, Copy)]
+enum Seg<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// The steps of `path` as text (`threats.exclude` patterns match on them).
+fn spelled(path: &[Seg<'_>]) -> Vec<String> {
+    path.iter()
+        .map(|s| match s {
+            Seg::Key(k) => (*k).to_owned(),
+            Seg::Index(i) => i.to_string(),
+        })
+        .collect()
+}
+
+/// The field's JSON pointer under `body`, for the reason.
+fn pointer(path: &[Seg<'_>]) -> String {
     let mut p = String::from("body");
-    for s in path {
+    for s in spelled(path) {
         p.push('/');
         p.push_str(&s.replace('~', "~0").replace('/', "~1"));
     }
@@ -332,7 +378,12 @@ where
     let body = r.read_body().await.ok()?.clone();
     let field = plan.body.as_ref();
     if super::response::answer::is_json(&content_type) {
-        return match crate::validate::json::parse_strict(&body, max_depth) {
+        // Validation parsed these same bytes with the same reader when it checked them.
+        let parsed = match r.json.take() {
+            Some(value) => Ok(value),
+            None => crate::validate::json::parse_strict(&body, max_depth),
+        };
+        return match parsed {
             Ok(value) => inspector.json(&value, field, &mut Vec::new()),
             // Not JSON after all: the text is inspected as it is.
             Err(_) => {

@@ -116,7 +116,7 @@ where
         Ok(b) => b.clone(),
         Err(d) => return Verdict::Refuse(d),
     };
-    let violations = Box::pin(check.check(
+    let (violations, parsed) = Box::pin(check.check_keeping(
         content_type.as_deref(),
         &bytes,
         max_depth,
@@ -124,6 +124,8 @@ where
         on(api.request.unknown_fields),
     ))
     .await;
+    // The threat checks walk the same JSON: parsed once, here.
+    r.json = parsed;
     // The first enforced violation answers; in monitor mode the first is recorded.
     let mut first = None;
     for v in violations {

@@ -7,16 +7,20 @@ use http::header::{self, HeaderName, HeaderValue};
 use super::{RequestCtx, plan};
 use crate::proxy::Body;
 
-/// Fields that name the upstream's software and versions.
-const REVEALING: &[&str] = &[
-    "server",
-    "x-powered-by",
-    "x-aspnet-version",
-    "x-aspnetmvc-version",
-    "x-runtime",
-    "x-version",
-    "x-generator",
+/// Fields that name the upstream's software and versions (names made once: a `&str` key is
+/// parsed again at every lookup).
+static REVEALING: [HeaderName; 7] = [
+    header::SERVER,
+    HeaderName::from_static("x-powered-by"),
+    HeaderName::from_static("x-aspnet-version"),
+    HeaderName::from_static("x-aspnetmvc-version"),
+    HeaderName::from_static("x-runtime"),
+    HeaderName::from_static("x-version"),
+    HeaderName::from_static("x-generator"),
 ];
+
+/// `Cross-Origin-Resource-Policy`.
+static CORP: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
 
 /// Added unless present: (field, value).
 const SECURE: &[(HeaderName, &str)] = &[
@@ -35,17 +39,16 @@ pub(crate) fn response<B>(r: &RequestCtx<'_, '_, '_, B>, response: &mut Response
         return;
     }
     let headers = response.headers_mut();
-    for name in REVEALING {
-        headers.remove(*name);
+    for name in &REVEALING {
+        headers.remove(name);
     }
     for (name, value) in SECURE {
         if !headers.contains_key(name) {
             headers.insert(name.clone(), HeaderValue::from_static(value));
         }
     }
-    let cross_origin = HeaderName::from_static("cross-origin-resource-policy");
-    if !headers.contains_key(&cross_origin) {
-        headers.insert(cross_origin, HeaderValue::from_static("same-origin"));
+    if !headers.contains_key(&CORP) {
+        headers.insert(CORP.clone(), HeaderValue::from_static("same-origin"));
     }
     if r.env.tls && !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
         headers.insert(
