@@ -159,7 +159,7 @@ impl Filter {
     }
 
     /// The query of the next (older) page after `page`.
-    fn next_query(&self, first: &Decision) -> String {
+    pub fn next_query(&self, first: &Decision) -> String {
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         for (name, value) in [
             ("api", &self.api),
