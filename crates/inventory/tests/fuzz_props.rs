@@ -53,7 +53,13 @@ fn decision_line() -> impl Strategy<Value = String> {
         0..METHODS.len(),
         0..PATHS.len(),
         0..TIMES.len(),
-        prop_oneof![Just(200i64), Just(401), Just(-1), Just(70_000), any::<i64>()],
+        prop_oneof![
+            Just(200i64),
+            Just(401),
+            Just(-1),
+            Just(70_000),
+            any::<i64>()
+        ],
         "[ -~]{0,8}",
     )
         .prop_map(|(m, p, t, status, rule)| {
@@ -97,8 +103,10 @@ fn har(entries: Vec<(usize, usize, i64)>) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(&serde_json::json!({"log": {"version": "1.2", "entries": entries}}))
-        .unwrap()
+    serde_json::to_string_pretty(
+        &serde_json::json!({"log": {"version": "1.2", "entries": entries}}),
+    )
+    .unwrap()
 }
 
 /// Random edits of a seed: a byte at a place replaced, removed or doubled.

@@ -18,10 +18,11 @@ use portcullis_spec::{Catalog, load_str};
 pub const SPEC: &str = include_str!("../data/discover.yaml");
 
 /// Its catalog, loaded once.
-pub static CATALOG: LazyLock<Arc<Catalog>> = LazyLock::new(|| match load_str("discover.yaml", SPEC) {
-    Ok(c) => Arc::new(c),
-    Err(e) => panic!("the discover fixture must load: {e}"),
-});
+pub static CATALOG: LazyLock<Arc<Catalog>> =
+    LazyLock::new(|| match load_str("discover.yaml", SPEC) {
+        Ok(c) => Arc::new(c),
+        Err(e) => panic!("the discover fixture must load: {e}"),
+    });
 
 /// `data` as a traffic file, as `portcullis discover` reads it. Never panics; a summary's
 /// counts agree with the requests handed over and the lines read (at most 50 reasons kept,

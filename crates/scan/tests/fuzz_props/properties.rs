@@ -130,7 +130,10 @@ pub fn check_answer(data: &[u8]) {
             }
         }
         // Tokens in the answer, as a login's is read.
-        for s in seen.iter().filter_map(|s| serde_json::from_str::<String>(s).ok()) {
+        for s in seen
+            .iter()
+            .filter_map(|s| serde_json::from_str::<String>(s).ok())
+        {
             if let Some(jwt) = Jwt::decode(&s) {
                 let _ = jwt.alg();
                 let again = Jwt::encode(&jwt.header, &jwt.claims, &jwt.signature);
