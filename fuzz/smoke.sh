@@ -10,7 +10,7 @@
 #   fuzz/smoke.sh inspect load_str # some
 #
 # Crashing inputs are kept in `target/smoke/artifacts/<target>/`; replay one with
-# `fuzz/target/smoke/debug/<target> <file>` (or `cargo +nightly fuzz run <target> <file>`).
+# `fuzz/target/smoke/<host triple>/debug/<target> <file>` (or `cargo +nightly fuzz run <target> <file>`).
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${FUZZ_SMOKE_SECS:-15}
@@ -40,11 +40,14 @@ done
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions"
+# An explicit --target keeps these flags off build scripts and proc macros (as cargo-fuzz does).
+host=$(rustc -vV | sed -n 's/^host: //p')
 started=$(date +%s)
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
-cargo build --locked "${bins[@]}"
+cargo build --locked --target "$host" "${bins[@]}"
 echo "fuzz smoke: built in $(( $(date +%s) - started ))s"
+bindir="$CARGO_TARGET_DIR/$host/debug"
 
 failed=()
 scratch=$(mktemp -d)
@@ -52,7 +55,7 @@ trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t" "$CARGO_TARGET_DIR/artifacts/$t"
   log="$CARGO_TARGET_DIR/artifacts/$t.log"
-  if "$CARGO_TARGET_DIR/debug/$t" -max_total_time="$secs" -rss_limit_mb=2048 \
+  if "$bindir/$t" -max_total_time="$secs" -rss_limit_mb=2048 \
       -max_len="${max_len[$t]}" -timeout=10 -print_final_stats=1 \
       -artifact_prefix="$CARGO_TARGET_DIR/artifacts/$t/" "$scratch/$t" "seeds/$t" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

@@ -72,8 +72,11 @@ pub fn run<F: Future>(future: F) -> F::Output {
     panic!("the future waits on something the checks never provide");
 }
 
-/// The catalog and each operation's compiled response plan, by operation id.
-pub static PLANS: LazyLock<(Catalog, Vec<(String, Arc<ResponsePlan>)>)> = LazyLock::new(|| {
+/// A catalog and each operation's compiled response plan, by operation id.
+pub type Plans = (Catalog, Vec<(String, Arc<ResponsePlan>)>);
+
+/// The fixture's plans.
+pub static PLANS: LazyLock<Plans> = LazyLock::new(|| {
     let catalog = match load_str("response.yaml", RESPONSE_SPEC) {
         Ok(c) => c,
         Err(e) => panic!("the response fixture must load: {e}"),
