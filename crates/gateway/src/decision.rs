@@ -233,6 +233,11 @@ impl Timestamp {
     pub fn now() -> Timestamp {
         Timestamp(SystemTime::now())
     }
+
+    /// A given instant (a replayed or constructed decision).
+    pub fn at(time: SystemTime) -> Timestamp {
+        Timestamp(time)
+    }
 }
 
 impl fmt::Display for Timestamp {

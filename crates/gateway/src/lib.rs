@@ -15,6 +15,8 @@ pub mod config;
 pub mod deadline;
 pub mod decision;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod metrics;
 pub mod observe;

@@ -85,13 +85,28 @@ impl Summary {
 }
 
 /// Reads `path`, handing each request to `each`.
-pub fn read(path: &Path, mut each: impl FnMut(Sample)) -> Result<Summary, LogError> {
+pub fn read(path: &Path, each: impl FnMut(Sample)) -> Result<Summary, LogError> {
     let file = path.display().to_string();
+    let opened = std::fs::File::open(path).map_err(|source| LogError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    read_from(&file, opened, each)
+}
+
+/// Reads traffic from `input` (named `file` in errors), handing each request to `each`: what
+/// [`read`] does once the file is open.
+pub fn read_from(
+    file: &str,
+    input: impl Read,
+    mut each: impl FnMut(Sample),
+) -> Result<Summary, LogError> {
+    let file = file.to_owned();
     let io = |source| LogError::Io {
         file: file.clone(),
         source,
     };
-    let mut reader = BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut reader = BufReader::new(input);
     let head = reader.fill_buf().map_err(io)?;
     let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let starts_object = first == Some(b'{');
@@ -163,9 +178,9 @@ pub fn read(path: &Path, mut each: impl FnMut(Sample)) -> Result<Summary, LogErr
         n += 1;
         if line.len() > MAX_LINE && !line.ends_with(b"\n") {
             out.bad(n, format!("longer than {MAX_LINE} bytes"));
-            // Skip the rest of the line.
-            let mut rest = Vec::new();
-            let _ = reader.read_until(b'\n', &mut rest);
+            // Skip the rest of the line, a buffer at a time: memory stays bounded however
+            // long it is.
+            let _ = skip_line(&mut reader);
             continue;
         }
         let Ok(text) = std::str::from_utf8(&line) else {
@@ -191,6 +206,26 @@ pub fn read(path: &Path, mut each: impl FnMut(Sample)) -> Result<Summary, LogErr
         }
     }
     Ok(out)
+}
+
+/// Consumes `reader` up to and including the next newline (or to its end).
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
 }
 
 fn string(v: &Value, key: &str) -> Option<String> {
@@ -425,6 +460,30 @@ mod tests {
         assert!(s.ts_ms > 0);
         assert!(combined_line("garbage").is_err());
         assert!(combined_line(r#"10.0.0.1 - - [x] "GET / HTTP/1.1" abc 1"#).is_err());
+    }
+
+    /// A line of any length is skipped without being held (it used to be read whole into
+    /// memory to skip it), and the lines after it are read.
+    #[test]
+    fn overlong_lines_are_skipped_in_bounded_memory() {
+        struct Endless(u64);
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(usize::try_from(self.0).unwrap_or(usize::MAX));
+                buf.iter_mut().take(n).for_each(|b| *b = b'x');
+                self.0 -= n as u64;
+                Ok(n)
+            }
+        }
+        let next = br#"
+10.0.0.1 - - [10/Oct/2026:13:55:36 -0700] "GET /a HTTP/1.1" 200 1 "-" "-"
+"#;
+        let input = Endless(64 << 20).chain(&next[..]);
+        let mut samples = Vec::new();
+        let summary = read_from("big.log", input, |s| samples.push(s)).unwrap_or_default();
+        assert_eq!((summary.samples, summary.malformed), (1, 1));
+        assert_eq!(summary.errors.first().map(|e| e.0), Some(1));
+        assert_eq!(samples.first().map(|s| s.path.as_str()), Some("/a"));
     }
 
     #[test]

@@ -154,7 +154,8 @@ pub fn response_text(exchange: &Exchange, secrets: &[Secret]) -> String {
             k.as_str(),
             "content-type" | "location" | "retry-after" | "www-authenticate"
         ) {
-            out.push_str(&format!("{k}: {v}\n"));
+            // A redirect can carry a token (`Location: ...#access_token=...`).
+            out.push_str(&format!("{k}: {}\n", redact(v, secrets)));
         }
     }
     out.push('\n');
@@ -248,6 +249,29 @@ mod tests {
         assert!(
             c.starts_with("curl -i -X POST 'http://127.0.0.1:1/users'"),
             "{c}"
+        );
+    }
+
+    /// Found by the `scan_answers` fuzz target's property (its seed `redirect.txt`): the
+    /// response headers evidence shows were written as they came, so a redirect carrying the
+    /// session's token put it in the report.
+    #[test]
+    fn tokens_in_shown_answer_headers_are_redacted() {
+        let mut x = exchange();
+        x.status = 302;
+        x.headers = vec![(
+            "location".into(),
+            "https://app.example/cb#access_token=eyJhbGciOi.payload.signature123".into(),
+        )];
+        let secrets = [Secret {
+            value: "eyJhbGciOi.payload.signature123".into(),
+            placeholder: "$ALICE_TOKEN".into(),
+        }];
+        let text = response_text(&x, &secrets);
+        assert!(!text.contains("signature123"), "{text}");
+        assert!(
+            text.contains("location: https://app.example/cb#access_token=$ALICE_TOKEN"),
+            "{text}"
         );
     }
 

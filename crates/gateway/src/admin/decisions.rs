@@ -159,7 +159,7 @@ impl Filter {
     }
 
     /// The query of the next (older) page after `page`.
-    fn next_query(&self, first: &Decision) -> String {
+    pub fn next_query(&self, first: &Decision) -> String {
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         for (name, value) in [
             ("api", &self.api),
@@ -207,7 +207,10 @@ fn instant(name: &str, value: &str) -> Result<String, BadQuery> {
             )
         })?
     };
-    let at = at.to_offset(time::UtcOffset::UTC);
+    // Checked: a time at the end of the range with a negative offset is past it in UTC.
+    let at = at
+        .checked_to_offset(time::UtcOffset::UTC)
+        .ok_or_else(|| bad(name, "out of range in UTC"))?;
     Ok(format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         at.year(),
@@ -405,5 +408,8 @@ mod tests {
             "1970-01-01T00:00:01.000Z"
         );
         assert!(instant("since", "99999999999999999999999999").is_err());
+        // Year 10000 in UTC: refused, where converting it used to panic.
+        assert!(instant("until", "9999-12-31T23:59:59-01:00").is_err());
+        assert!(instant("since", "0000-01-01T00:00:00+01:00").is_ok());
     }
 }

@@ -13,9 +13,15 @@
 //! * `gateway_apikeys`: a presented key and a key file (`ApiKeys::from_str_named`,
 //!   `ApiKeys::verify`), and the key against `tests/data/fuzz/api-keys.yaml`;
 //! * `gateway_jwt`: a bearer token, or a header and claims signed with the HMAC secret,
-//!   through a `Verifier` over `tests/data/fuzz/jwks.json` (no network).
+//!   through a `Verifier` over `tests/data/fuzz/jwks.json` (no network);
+//! * `gateway_response`, `gateway_decompress` (`answers.rs`): an upstream's answer through the
+//!   response filter of `tests/data/fuzz/response.yaml`, and an answer in a content coding read
+//!   within the cap;
+//! * `gateway_admin_query` (`admin.rs`): a query string of the admin API's decisions and
+//!   limits endpoints.
 //!
-//! `write_fuzz_seeds` (ignored) writes the valid inputs as seeds for the fuzz targets.
+//! Those three have their tests in `response_twins.rs`. `write_fuzz_seeds` (ignored) writes
+//! the valid inputs above as seeds for the first five targets.
 
 // A test crate: its helpers fail the test (panic) on a broken fixture, as tests do.
 #![allow(
@@ -45,9 +51,12 @@ const ATTACKER_PEM: &[u8] = include_bytes!("../data/keys/rsa-attacker.pem");
 const EC256_PEM: &[u8] = include_bytes!("../data/keys/ec256.pem");
 const ED_PEM: &[u8] = include_bytes!("../data/keys/ed25519.pem");
 
+mod admin;
+mod answers;
 mod jwt;
 mod properties;
 mod requests;
+mod response_twins;
 mod shared;
 
 use jwt::*;
@@ -335,12 +344,12 @@ fn the_fixture_config_keys_and_tokens_are_valid() {
     }
 }
 
-/// Writes the valid inputs above as seeds for the fuzz targets, into `fuzz/corpus/<target>/`
-/// (not committed): `cargo test -p portcullis-gateway --test fuzz_props -- --ignored`.
+/// Writes the valid inputs above as seeds for the fuzz targets, into `fuzz/seeds/<target>/`
+/// (committed): `cargo test -p portcullis-gateway --test fuzz_props -- --ignored`.
 #[test]
 #[ignore = "writes files; run by hand before fuzzing"]
 fn write_fuzz_seeds() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
     let write = |target: &str, seeds: Vec<Vec<u8>>| {
         let dir = root.join(target);
         std::fs::create_dir_all(&dir).unwrap();

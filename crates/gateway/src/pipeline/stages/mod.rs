@@ -42,7 +42,7 @@ mod deprecation;
 mod limits;
 mod lockout;
 mod owner;
-mod response;
+pub(crate) mod response;
 mod sample;
 mod threats;
 mod validate;

@@ -5,9 +5,9 @@
 
 pub(crate) mod answer;
 pub(super) mod headers;
-pub(super) mod sanitize;
-pub(super) mod schema;
-pub(super) mod sensitive;
+pub(crate) mod sanitize;
+pub(crate) mod schema;
+pub(crate) mod sensitive;
 
 use http::Response;
 

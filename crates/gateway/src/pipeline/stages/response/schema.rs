@@ -14,7 +14,7 @@ use crate::proxy::Body;
 use crate::validate::fields::strip;
 
 /// The deepest answer document parsed.
-const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Validation (response phase).
 pub(crate) async fn validate<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mut Response<Body>) {

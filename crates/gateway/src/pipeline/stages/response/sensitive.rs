@@ -35,7 +35,7 @@ fn names(kinds: Kinds) -> String {
 }
 
 /// Masks the ranges `find` reports in a text body (same length).
-fn mask_text(text: &[u8], options: Options) -> (Option<Vec<u8>>, Kinds) {
+pub(crate) fn mask_text(text: &[u8], options: Options) -> (Option<Vec<u8>>, Kinds) {
     let Ok(s) = std::str::from_utf8(text) else {
         return (None, Kinds::default());
     };
