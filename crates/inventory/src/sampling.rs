@@ -174,7 +174,11 @@ mod tests {
         });
         s.drain(&mut inv);
         assert_eq!(s.learned.load(Ordering::Relaxed), 1);
-        assert_eq!(s.dropped.load(Ordering::Relaxed), 1, "/never was never counted");
+        assert_eq!(
+            s.dropped.load(Ordering::Relaxed),
+            1,
+            "/never was never counted"
+        );
     }
 
     #[test]
