@@ -109,8 +109,11 @@ pub struct Extensions {
     /// Takes copies of a few undocumented requests' JSON bodies (the inventory's learned spec).
     pub sampler: Option<Arc<dyn crate::observe::BodySampler>>,
     /// Registers the caller's metrics (alerts, webhook drops...) beside the gateway's.
-    pub metrics: Option<Box<dyn FnOnce(&mut prometheus_client::registry::Registry)>>,
+    pub metrics: Option<RegisterMetrics>,
 }
+
+/// Registers an extension's metrics in the gateway's registry.
+pub type RegisterMetrics = Box<dyn FnOnce(&mut prometheus_client::registry::Registry)>;
 
 /// Handles given to the caller before the gateway starts, to build its extensions.
 pub struct Hooks {

@@ -213,14 +213,15 @@ impl Inventory {
             .bodies
             .get_or_insert_with(Box::default)
             .learn(status, req, resp);
-        if learned && let Some(d) = self.deltas.as_deref_mut() {
-            if let Some(delta) = d.undocumented.get_mut(&key) {
-                delta
-                    .bodies
-                    .get_or_insert_with(Box::default)
-                    .learn(status, req, resp);
-                delta.bodies_changed = true;
-            }
+        if learned
+            && let Some(d) = self.deltas.as_deref_mut()
+            && let Some(delta) = d.undocumented.get_mut(&key)
+        {
+            delta
+                .bodies
+                .get_or_insert_with(Box::default)
+                .learn(status, req, resp);
+            delta.bodies_changed = true;
         }
         self.dirty |= learned;
         true
