@@ -184,6 +184,13 @@ fn quoted_field<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
     message.strip_prefix(prefix)?.split('`').next()
 }
 
+/// A TLS file error of the shared outbound setup, written like every other file error.
+impl From<portcullis_tls::TlsError> for Located {
+    fn from(e: portcullis_tls::TlsError) -> Located {
+        Located::whole(e.path, "", e.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,12 +305,5 @@ mod tests {
             "{err}"
         );
         writer.join().unwrap();
-    }
-}
-
-/// A TLS file error of the shared outbound setup, written like every other file error.
-impl From<portcullis_tls::TlsError> for Located {
-    fn from(e: portcullis_tls::TlsError) -> Located {
-        Located::whole(e.path, "", e.message)
     }
 }
