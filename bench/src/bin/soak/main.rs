@@ -195,7 +195,8 @@ fn main() -> anyhow::Result<()> {
             samples.push((t, rss));
             let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
             // Decisions taken without Redis so far (-1 when /metrics did not answer).
-            let degraded = metric(admin, "portcullis_ratelimit_degraded_decisions").unwrap_or(-1.0);
+            let degraded =
+                metric(admin, "portcullis_ratelimit_degraded_decisions_total").unwrap_or(-1.0);
             writeln!(
                 csv,
                 "{t:.1},{rss},{},{},{},{},{},{},{},{degraded}",

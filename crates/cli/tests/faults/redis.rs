@@ -14,7 +14,7 @@ use super::support::redis::Redis;
 use super::support::{Gateway, PATIENCE, echo_upstream, eventually};
 
 const TOKEN: &str = "faults-redis-admin-token-0123456789";
-const DEGRADED: &str = "portcullis_ratelimit_degraded_decisions";
+const DEGRADED: &str = "portcullis_ratelimit_degraded_decisions_total";
 
 fn start(backend: &str, on_failure: &str) -> (Gateway, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
