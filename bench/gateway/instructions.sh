@@ -9,6 +9,7 @@
 # traffic (start-up and shutdown) and once under wrk -t1 -c16 for DURATION; the difference
 # divided by the requests served is the cost per request. Scenarios are run.sh's configs:
 #   route      GET /items, routing only          validate   POST /items with a JSON body
+#   inventory  route with the admin API, the inventory and the detectors on (issue 25)
 #   jwt_cache  GET /secure/items, cached RS256   limit_memory  route plus a memory rate limit
 #   protect    validate plus the threat checks and every response check (issue 24)
 #   bare       route's GET through bench/src/bin/bare_proxy.rs (a bare hyper proxy shaped like
@@ -16,7 +17,8 @@
 #              is target/release/bare_proxy, whatever binaries are given)
 #
 # Usage: bench/gateway/instructions.sh [portcullis-binary...]
-#        (default target/release/portcullis; env: SCENARIOS="route validate" DURATION=10s
+#        (default $CARGO_TARGET_DIR/release/portcullis, else target/release; env: NO_BUILD=1
+#         as run.sh, SCENARIOS="route validate" DURATION=10s
 #         BASE_PORT=18080)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,10 +38,12 @@ fi
 work=$(SCENARIOS=" " TOKENS=1 BASE_PORT=$BASE_PORT "$root/bench/gateway/run.sh" 2>/dev/null |
   sed -n 's/^(raw wrk output and configs: \(.*\))$/\1/p')
 [ -d "$work" ] || { echo "run.sh made no fixtures" >&2; exit 1; }
+# The release binaries run.sh builds (NO_BUILD=1: those already in $CARGO_TARGET_DIR/release).
+reldir="${CARGO_TARGET_DIR:-$root/target}/release"
 binaries=("$@")
-[ ${#binaries[@]} -gt 0 ] || binaries=("$root/target/release/portcullis")
+[ ${#binaries[@]} -gt 0 ] || binaries=("$reldir/portcullis")
 
-"$root/target/release/upstream" "127.0.0.1:$BASE_PORT" >/dev/null &
+"$reldir/upstream" "127.0.0.1:$BASE_PORT" >/dev/null &
 up_pid=$!
 trap 'kill $up_pid 2>/dev/null || true' EXIT
 
@@ -71,6 +75,7 @@ echo "|---|---|---:|---:|"
 for scenario in $SCENARIOS; do
   case $scenario in
     route) config=route script=get.lua ;;
+    inventory) config=inventory script=get.lua ;;
     validate) config=validate script=post.lua ;;
     protect) config=protect script=post.lua ;;
     jwt_cache) config=jwt script=jwt_cache.lua ;;
@@ -79,7 +84,7 @@ for scenario in $SCENARIOS; do
     *) echo "unknown scenario $scenario" >&2; exit 1 ;;
   esac
   runs=("${binaries[@]}")
-  [ "$scenario" = bare ] && runs=("$root/target/release/bare_proxy")
+  [ "$scenario" = bare ] && runs=("$reldir/bare_proxy")
   for bin in "${runs[@]}"; do
     read -r _ idle < <(measure "$bin" "$config" "$script" 0)
     read -r n busy < <(measure "$bin" "$config" "$script" "$DURATION")
