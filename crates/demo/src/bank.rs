@@ -19,6 +19,10 @@
 //! | the report name is pasted into a shell command line (a toy shell) | `GET /reports/export` | API8 (command injection) |
 //! | the webhook test fetches loopback URLs | `POST /webhooks/test` | API7 (SSRF) |
 //! | any `Origin` is allowed with credentials; no nosniff or no-store | every answer | API8 |
+//! | the account listing checks the token for GET only: HEAD runs without one | `HEAD /users/{userId}/accounts` | API5 (method tampering) |
+//! | the old `PUT /accounts/{accountId}` still renames; a method override reaches the old `PUT /users/me` the edge refuses | [`crate::legacy`] | API5 (method tampering) |
+//! | any account's statement, and transfers from any account, by an id in the body | `POST /statements`, `POST /transfers` | API1 |
+//! | searches and signups have no rate limit | `GET /accounts/search`, `GET /accounts/find`, `POST /users` | API4 |
 //!
 //! [`BankOptions::fixed`] serves the fixed twin: the same API with every flaw above removed
 //! (verified tokens, owner and role checks, declared fields only, a login limit with one
@@ -37,7 +41,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
@@ -269,15 +273,30 @@ impl Bank {
             )
             .route("/documents", get(crate::documents::get_document))
             .route("/reports/export", get(crate::documents::export_report))
+            .route("/statements", post(crate::legacy::statement))
             .route("/.well-known/jwks.json", get(jwks));
         if fixed {
             router
                 .with_state(self)
+                .layer(axum::middleware::from_fn_with_state(
+                    crate::legacy::Limits::default(),
+                    crate::legacy::limit,
+                ))
                 .layer(axum::middleware::from_fn(crate::accounts::security_headers))
         } else {
-            router
+            let router = router
                 .route("/debug/config", get(debug_config))
-                .with_state(self)
+                .route(
+                    "/accounts/{account_id}",
+                    put(crate::legacy::replace_account),
+                )
+                .route("/users/me", put(crate::legacy::replace_me));
+            // The override rewrites the method before routing, so the whole router is its
+            // inner service (a `Router::layer` runs after the method was matched).
+            Router::new()
+                .fallback_service(router.with_state(self))
+                .layer(axum::middleware::from_fn(crate::legacy::method_override))
+                .layer(axum::middleware::from_fn(crate::legacy::edge_guard))
                 .layer(axum::middleware::from_fn(crate::accounts::reflect_cors))
         }
     }
@@ -290,6 +309,14 @@ impl Bank {
     /// The caller's subject (verified in the fixed twin, trusted in the weak bank).
     pub(crate) fn caller_sub(&self, headers: &HeaderMap) -> Option<String> {
         self.caller(headers).map(|c| c.sub)
+    }
+
+    /// Sets `sub`'s e-mail address; the user as the bank renders it.
+    pub(crate) fn set_email(&self, sub: &str, email: &str) -> Option<Value> {
+        let mut data = self.data();
+        let user = data.users.iter_mut().find(|u| u.id == sub)?;
+        user.email = email.to_owned();
+        Some(user.render(self.fixed))
     }
 
     /// Whether this is the fixed twin.
@@ -525,15 +552,19 @@ async fn update_me(
 }
 
 /// FLAW (API1): the path's user id is trusted; nobody checks it is the caller's.
+/// FLAW (API5, method tampering): the token is checked for GET only, the way a security
+/// constraint that lists GET is; a HEAD runs the listing for anyone.
 async fn list_accounts(
     State(bank): State<Bank>,
+    method: axum::http::Method,
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Response {
-    let Some(me) = bank.caller(&headers) else {
+    let me = bank.caller(&headers);
+    if me.is_none() && (bank.fixed || method == axum::http::Method::GET) {
         return error(StatusCode::UNAUTHORIZED, "no token");
-    };
-    if bank.fixed && me.sub != user_id {
+    }
+    if bank.fixed && me.is_none_or(|m| m.sub != user_id) {
         return error(StatusCode::FORBIDDEN, "not your accounts");
     }
     let accounts: Vec<Value> = bank

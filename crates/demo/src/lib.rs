@@ -19,6 +19,7 @@ pub mod bank;
 mod documents;
 mod email;
 pub mod idp;
+mod legacy;
 mod shell;
 pub mod sql;
 pub mod traffic;

@@ -94,6 +94,12 @@ pub fn mask_json(value: &Value) -> Value {
     }
 }
 
+/// `scheme://user:password@host`, the password captured; compiled once (every answer and
+/// every piece of evidence goes through it).
+static URL_PASSWORD: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:([^@/\s]+)@").ok()
+});
+
 /// `scheme://user:password@host` with the password masked.
 pub fn mask_url_password(text: &str) -> String {
     match url_password(text) {
@@ -104,8 +110,9 @@ pub fn mask_url_password(text: &str) -> String {
 
 /// The password of a `scheme://user:password@host` URL inside `text`, if any.
 pub fn url_password(text: &str) -> Option<String> {
-    let re = regex::Regex::new(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:([^@/\s]+)@").ok()?;
-    re.captures(text)
+    URL_PASSWORD
+        .as_ref()?
+        .captures(text)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().to_owned())
 }
