@@ -176,8 +176,9 @@ pub fn response_text(exchange: &Exchange, secrets: &[Secret]) -> String {
 /// A curl command that sends the same request (credentials as shell variables).
 pub fn curl(exchange: &Exchange, secrets: &[Secret]) -> String {
     let r = &exchange.request;
-    let mut parts = vec!["curl -i".to_owned()];
-    if r.method != "GET" {
+    // `-X HEAD` would wait for a body that never comes: `-I` sends a HEAD.
+    let mut parts = vec![if r.method == "HEAD" { "curl -I" } else { "curl -i" }.to_owned()];
+    if !matches!(r.method.as_str(), "GET" | "HEAD") {
         parts.push(format!("-X {}", r.method));
     }
     parts.push(quote(&exchange.url));
@@ -256,6 +257,15 @@ mod tests {
         assert!(
             c.starts_with("curl -i -X POST 'http://127.0.0.1:1/users'"),
             "{c}"
+        );
+        // A HEAD is replayed with -I (curl -X HEAD would wait for a body).
+        let mut head = exchange();
+        head.request.method = "HEAD".into();
+        head.request.body = None;
+        assert!(
+            curl(&head, &secrets).starts_with("curl -I 'http://127.0.0.1:1/users'"),
+            "{}",
+            curl(&head, &secrets)
         );
     }
 

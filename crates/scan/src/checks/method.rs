@@ -78,12 +78,12 @@ impl Carrier {
         r
     }
 
-    /// How it reads in a finding.
-    pub fn describe(self, method: &str) -> String {
+    /// How it reads in a finding (`POST /x with X-HTTP-Method-Override: PUT`).
+    pub fn describe(self, method: &str, path: &str) -> String {
         match self {
-            Carrier::Plain => method.to_owned(),
-            Carrier::Header(h) => format!("POST with `{h}: {method}`"),
-            Carrier::Query => format!("POST with `?_method={method}`"),
+            Carrier::Plain => format!("{method} {path}"),
+            Carrier::Header(h) => format!("POST {path} with `{h}: {method}`"),
+            Carrier::Query => format!("POST {path}?_method={method}"),
         }
     }
 }
@@ -315,6 +315,7 @@ async fn tamper(
         return Ok(false);
     };
     let path = plan::path_only(&theirs.request.path).to_owned();
+    let template = scan.op(op).map(|o| o.path.clone()).unwrap_or_default();
     let body = |value: &str| -> Value {
         if method == Method::Patch {
             serde_json::json!({ key.clone(): value })
@@ -335,9 +336,8 @@ async fn tamper(
         if read_shows(scan, op, theirs, &key, &marker).await? {
             restore(scan, op, Carrier::Plain, name, &path, body(&original)).await?;
             let proof = format!(
-                "the spec documents {} on {}; {name} answered {} and the first user's read then showed `{key}` = {marker:?}; the old value was put back",
+                "the spec documents {} on {template}; {name} {path} answered {} and the first user's read then showed `{key}` = {marker:?}; the old value was put back",
                 methods(known),
-                path,
                 answer.status
             );
             scan.report(
@@ -366,7 +366,7 @@ async fn tamper(
         let proof = format!(
             "{name} {path} itself was refused ({}); {} answered {} and the first user's read then showed `{key}` = {marker:?}; the old value was put back",
             answer.status,
-            carrier.describe(name),
+            carrier.describe(name, &path),
             over.status
         );
         scan.report(
@@ -374,8 +374,8 @@ async fn tamper(
             Some(op),
             &over,
             format!(
-                "{} {path} bypasses the refusal of {name}: the method override is honoured",
-                carrier.describe(name)
+                "{} bypasses the refusal of {name}: the method override is honoured",
+                carrier.describe(name, &path)
             ),
             proof,
         );
