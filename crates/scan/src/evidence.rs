@@ -157,10 +157,14 @@ pub fn request_text(exchange: &Exchange, secrets: &[Secret]) -> String {
 pub fn response_text(exchange: &Exchange, secrets: &[Secret]) -> String {
     let mut out = format!("HTTP {}\n", exchange.status);
     for (k, v) in &exchange.headers {
-        if matches!(
-            k.as_str(),
-            "content-type" | "location" | "retry-after" | "www-authenticate"
-        ) {
+        // The length of a HEAD answer is its proof (method tampering): shown for those.
+        let head_length = k == "content-length" && exchange.request.method == "HEAD";
+        if head_length
+            || matches!(
+                k.as_str(),
+                "content-type" | "location" | "retry-after" | "www-authenticate"
+            )
+        {
             // A redirect can carry a token (`Location: ...#access_token=...`).
             out.push_str(&format!("{k}: {}\n", redact(v, secrets)));
         }
@@ -177,7 +181,14 @@ pub fn response_text(exchange: &Exchange, secrets: &[Secret]) -> String {
 pub fn curl(exchange: &Exchange, secrets: &[Secret]) -> String {
     let r = &exchange.request;
     // `-X HEAD` would wait for a body that never comes: `-I` sends a HEAD.
-    let mut parts = vec![if r.method == "HEAD" { "curl -I" } else { "curl -i" }.to_owned()];
+    let mut parts = vec![
+        if r.method == "HEAD" {
+            "curl -I"
+        } else {
+            "curl -i"
+        }
+        .to_owned(),
+    ];
     if !matches!(r.method.as_str(), "GET" | "HEAD") {
         parts.push(format!("-X {}", r.method));
     }
