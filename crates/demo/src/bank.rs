@@ -38,7 +38,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -46,8 +46,6 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-use crate::sql;
 
 /// Issues access tokens for the bank's login (the demo identity provider implements it).
 pub trait TokenIssuer: Send + Sync {
@@ -155,7 +153,7 @@ pub(crate) struct Account {
     pub(crate) id: i64,
     pub(crate) owner: String,
     pub(crate) name: String,
-    balance: f64,
+    pub(crate) balance: f64,
 }
 
 impl Account {
@@ -261,12 +259,15 @@ impl Bank {
             .route("/users", post(signup))
             .route("/users/me", get(get_me).patch(update_me))
             .route("/users/{user_id}/accounts", get(list_accounts))
-            .route("/accounts/search", get(search_accounts))
-            .route("/accounts/find", get(find_accounts))
+            .route("/accounts/search", get(crate::search::search_accounts))
+            .route("/accounts/find", get(crate::search::find_accounts))
             .route("/webhooks/test", post(crate::webhook::test_webhook))
-            .route("/transfers", post(create_transfer))
+            .route("/transfers", post(crate::accounts::create_transfer))
             .route("/admin/users", get(admin_list_users))
-            .route("/v1/accounts/{account_id}", get(legacy_get_account))
+            .route(
+                "/v1/accounts/{account_id}",
+                get(crate::legacy::legacy_get_account),
+            )
             .route(
                 "/accounts/{account_id}",
                 get(crate::accounts::get_account).patch(crate::accounts::rename_account),
@@ -577,135 +578,6 @@ async fn list_accounts(
     Json(accounts).into_response()
 }
 
-#[derive(Deserialize)]
-struct Search {
-    q: Option<String>,
-}
-
-/// FLAW (injection): the query text is pasted into the SQL clause; SQL errors echo it.
-async fn search_accounts(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Query(search): Query<Search>,
-) -> Response {
-    accounts_like(&bank, &headers, search.q.unwrap_or_default()).await
-}
-
-#[derive(Deserialize)]
-struct Find {
-    name: Option<String>,
-}
-
-/// FLAW (injection in a free-text field): the same pasted clause as the search, for a name
-/// the spec leaves free (no pattern), so only the gateway's threat checks stand in the way.
-async fn find_accounts(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Query(find): Query<Find>,
-) -> Response {
-    accounts_like(&bank, &headers, find.name.unwrap_or_default()).await
-}
-
-/// Seconds of SQL `SLEEP` a search may ask for.
-const MAX_SQL_SLEEP: u64 = 3;
-
-/// The caller's accounts whose name contains `q`, through the pasted SQL clause (FLAW: time
-/// too: a `SLEEP` reached in the clause delays the answer).
-async fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
-    let (response, slept) = query_accounts(bank, headers, q);
-    if slept > 0 {
-        tokio::time::sleep(Duration::from_secs(slept)).await;
-    }
-    response
-}
-
-/// The answer, and the seconds of `SLEEP` it asked for (0 for refusals).
-fn query_accounts(bank: &Bank, headers: &HeaderMap, q: String) -> (Response, u64) {
-    let Some(me) = bank.caller(headers).map(|c| c.sub) else {
-        return (error(StatusCode::UNAUTHORIZED, "no token"), 0);
-    };
-    let mut q = q;
-    if bank.fixed {
-        // The twin's "parameter binding": quotes are escaped, so the text stays a literal.
-        q = q.replace('\'', "''");
-    }
-    let clause = format!("owner = '{me}' AND name LIKE '%{q}%'");
-    let mut found = Vec::new();
-    let mut slept = 0;
-    for a in &bank.data().accounts {
-        let row = sql::Row {
-            owner: &a.owner,
-            name: &a.name,
-        };
-        match sql::evaluate(&clause, row) {
-            Ok((matched, seconds)) => {
-                slept += seconds;
-                if matched {
-                    found.push(a.to_json());
-                }
-            }
-            Err(_) if bank.fixed => {
-                return (
-                    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
-                    0,
-                );
-            }
-            Err(e) => return (error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()), 0),
-        }
-    }
-    // The time the SQL `SLEEP` calls asked for (capped, so the demo cannot be held for long).
-    (Json(found).into_response(), slept.min(MAX_SQL_SLEEP))
-}
-
-#[derive(Deserialize)]
-struct Transfer {
-    from: Option<i64>,
-    to: Option<i64>,
-    amount: Option<f64>,
-}
-
-/// FLAW (API1, API6): any account can be debited, and a negative amount moves money the
-/// other way.
-async fn create_transfer(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Json(t): Json<Transfer>,
-) -> Response {
-    let Some(me) = bank.caller(&headers) else {
-        return error(StatusCode::UNAUTHORIZED, "no token");
-    };
-    let (Some(from), Some(to), Some(amount)) = (t.from, t.to, t.amount) else {
-        return error(StatusCode::BAD_REQUEST, "from, to and amount are required");
-    };
-    if bank.fixed && (amount.is_nan() || amount <= 0.0) {
-        return error(StatusCode::BAD_REQUEST, "amount must be positive");
-    }
-    let mut data = bank.data();
-    if bank.fixed
-        && !data
-            .accounts
-            .iter()
-            .any(|a| a.id == from && a.owner == me.sub)
-    {
-        return error(StatusCode::FORBIDDEN, "not your account");
-    }
-    if !data.accounts.iter().any(|a| a.id == to) {
-        return error(StatusCode::NOT_FOUND, "no such account");
-    }
-    match data.accounts.iter_mut().find(|a| a.id == from) {
-        Some(a) => a.balance -= amount,
-        None => return error(StatusCode::NOT_FOUND, "no such account"),
-    }
-    if let Some(a) = data.accounts.iter_mut().find(|a| a.id == to) {
-        a.balance += amount;
-    }
-    (
-        StatusCode::CREATED,
-        Json(json!({"from": from, "to": to, "amount": amount})),
-    )
-        .into_response()
-}
-
 /// FLAW (API5): "logged in" is the only check on an administrators' operation.
 async fn admin_list_users(State(bank): State<Bank>, headers: HeaderMap) -> Response {
     let Some(me) = bank.caller(&headers) else {
@@ -721,26 +593,6 @@ async fn admin_list_users(State(bank): State<Bank>, headers: HeaderMap) -> Respo
         .map(|u| u.render(bank.fixed))
         .collect();
     Json(users).into_response()
-}
-
-/// FLAW (API9): the deprecated v1 lookup was never switched off, and never had auth.
-async fn legacy_get_account(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Path(account_id): Path<i64>,
-) -> Response {
-    let me = bank.caller(&headers);
-    if bank.fixed && me.is_none() {
-        return error(StatusCode::UNAUTHORIZED, "no token");
-    }
-    let data = bank.data();
-    let account = data.accounts.iter().find(|a| a.id == account_id);
-    let theirs = |a: &&Account| me.as_ref().is_some_and(|m| m.sub == a.owner);
-    match account {
-        Some(a) if bank.fixed && !theirs(&a) => error(StatusCode::FORBIDDEN, "not your account"),
-        Some(a) => Json(a.to_json()).into_response(),
-        None => error(StatusCode::NOT_FOUND, "no such account"),
-    }
 }
 
 /// The identity provider's public keys, published for clients (not a flaw; the weak bank's

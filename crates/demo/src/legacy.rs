@@ -1,5 +1,7 @@
 //! What the weak bank kept from older versions, and the statements:
 //!
+//! * FLAW (API9): `GET /v1/accounts/{accountId}`, deprecated, still answers, without any
+//!   authentication (the fixed twin requires the owner's token).
 //! * FLAW (API5, method tampering): `PUT /accounts/{accountId}`, the first version's
 //!   "replace account", was never removed; the spec documents GET and PATCH only, and the
 //!   handler still renames the caller's account.
@@ -26,7 +28,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::bank::{Bank, error};
+use crate::bank::{Account, Bank, error};
 
 /// The override headers the weak bank honours.
 const OVERRIDE_HEADERS: [&str; 3] = [
@@ -34,6 +36,28 @@ const OVERRIDE_HEADERS: [&str; 3] = [
     "x-method-override",
     "x-http-method",
 ];
+
+/// FLAW (API9): the deprecated v1 lookup was never switched off, and never had auth.
+pub(crate) async fn legacy_get_account(
+    State(bank): State<Bank>,
+    headers: HeaderMap,
+    Path(account_id): Path<i64>,
+) -> Response {
+    let me = bank.caller_sub(&headers);
+    if bank.is_fixed() && me.is_none() {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    }
+    let data = bank.data();
+    let account = data.accounts.iter().find(|a| a.id == account_id);
+    let theirs = |a: &&Account| me.as_ref().is_some_and(|m| *m == a.owner);
+    match account {
+        Some(a) if bank.is_fixed() && !theirs(&a) => {
+            error(StatusCode::FORBIDDEN, "not your account")
+        }
+        Some(a) => Json(a.to_json()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such account"),
+    }
+}
 
 /// `PUT /accounts/{accountId}` (weak bank only): the old "replace account", owner checked.
 pub(crate) async fn replace_account(

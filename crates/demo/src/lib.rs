@@ -20,6 +20,7 @@ mod documents;
 mod email;
 pub mod idp;
 mod legacy;
+mod search;
 mod shell;
 pub mod sql;
 pub mod traffic;
