@@ -88,7 +88,9 @@ pub fn id_keys(key: &str, tags: &[String]) -> Option<Vec<String>> {
     if id_like {
         keys.push(n.clone());
     }
-    let rest = source.map_or(n.as_str(), |s| &n[s.len()..]);
+    let rest = source
+        .and_then(|s| n.strip_prefix(*s))
+        .unwrap_or(n.as_str());
     let rest = rest
         .strip_suffix("uuid")
         .or_else(|| rest.strip_suffix("id"))
