@@ -16,7 +16,8 @@ middle part (PC-SCAN-SQLI-002 -> SQLI). Each tool's claims become (kind, operati
   conformance findings, neither true nor false security claims (counted apart).
 * OFFAT: results with vulnerable=true claim their test's kind (SQLi -> SQLI, BOLA -> BOLA,
   BOPLA -> MASS, Missing Authentication -> AUTHN, OS Command Injection -> CMDI, SSTI, XSS,
-  UnSupported HTTP Method -> METHOD); data_leak=true counts for an EXPO flaw on the same
+  UnSupported HTTP Method -> METHOD, on the path template: it counts for a METHOD flaw of an
+  operation on that template); data_leak=true counts for an EXPO flaw on the same
   operation (otherwise informational).
 
 A claim that matches a flaw of the same kind on the same operation is a true positive; a
@@ -62,6 +63,12 @@ def main(out):
         extra_path = os.path.join(d, "also-real.tsv")
         also_real = {tuple(l.rstrip("\n").split("\t")[:2]) for l in open(extra_path) if l.strip()} if os.path.exists(extra_path) else set()
         flaw_keys = {(kind(r), o) for _, r, o in flaws}
+        # OFFAT claims a method on a path template ("PUT /accounts/{accountId}"): it counts for
+        # a METHOD flaw of an operation on the same template (generous: any method).
+        template_of = {oid: t for _, t, _, oid in ops}
+        method_paths = {template_of.get(o) for _, r, o in flaws if kind(r) == "METHOD"}
+        def method_claim(c):
+            return c[0] == "METHOD" and c[1].split(" ", 1)[-1] in method_paths
         claims = {}
         # portcullis
         rep = json.load(open(os.path.join(d, "portcullis.json")))
@@ -124,13 +131,14 @@ def main(out):
                 if oid == "-":
                     hit = any(r == rule for r, _ in exact_pc) if tool == "portcullis" else any(k == kind(rule) for k, _ in claims[tool])
                 else:
-                    hit = (rule, oid) in exact_pc if tool == "portcullis" else (kind(rule), oid) in claims[tool]
+                    hit = (rule, oid) in exact_pc if tool == "portcullis" else (kind(rule), oid) in claims[tool] or (
+                        kind(rule) == "METHOD" and any(k == "METHOD" and c.split(" ", 1)[-1] == template_of.get(oid) for k, c in claims[tool]))
                 hits.append("yes" if hit else "-")
                 totals[tool]["tp"] += hit
             print(f"{flaw[:70]:70s} {hits[0]:>10s} {hits[1]:>12s} {hits[2]:>6s}")
         for tool in ("portcullis", "schemathesis", "offat"):
             any_op = {kind(r) for _, r, o in flaws if o == "-"}
-            fps = sorted(c for c in claims[tool] if c not in flaw_keys and c[0] not in any_op and c not in also_real)
+            fps = sorted(c for c in claims[tool] if c not in flaw_keys and c[0] not in any_op and c not in also_real and not method_claim(c))
             if tool == "portcullis":
                 listed = {(r2, o2) for _, r2, o2 in flaws}
                 fps = sorted((r, o) for r, o in exact_pc

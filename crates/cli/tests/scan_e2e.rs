@@ -211,7 +211,11 @@ async fn scan_finds_every_planted_flaw_of_the_bank_and_nothing_else() {
     // Every finding carries its proof, and no secret leaks into the report.
     for f in findings {
         let evidence = f["evidence"].as_str().unwrap();
-        assert!(evidence.contains("reproduce: curl -i"), "{f:#}");
+        // `curl -I` replays a HEAD (method tampering).
+        assert!(
+            evidence.contains("reproduce: curl -i") || evidence.contains("reproduce: curl -I"),
+            "{f:#}"
+        );
         assert!(f["exchange"]["request"].is_string() && f["exchange"]["response"].is_string());
         assert!(f["owasp"].is_string() && f["cwe"].is_string(), "{f:#}");
     }

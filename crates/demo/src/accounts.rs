@@ -1,4 +1,5 @@
-//! One account of the caller: read it (both banks check the owner) and rename it. FLAW
+//! One account of the caller: read it (both banks check the owner), rename it, and move money
+//! from it (`POST /transfers`, FLAWS below: any account, negative amounts). FLAW
 //! (API1, BOLA on writes) in the weak bank: the rename does not check the owner, so any user
 //! renames anyone's account. The module also holds the banks' header layers: the weak bank
 //! reflects any `Origin` with credentials (FLAW, API8 CORS); the fixed twin sends
@@ -9,7 +10,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::bank::{Bank, error};
 
@@ -56,6 +58,50 @@ pub(crate) async fn rename_account(
         }
         None => error(StatusCode::NOT_FOUND, "no such account"),
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Transfer {
+    from: Option<i64>,
+    to: Option<i64>,
+    amount: Option<f64>,
+}
+
+/// FLAW (API1, API6): any account can be debited, and a negative amount moves money the
+/// other way.
+pub(crate) async fn create_transfer(
+    State(bank): State<Bank>,
+    headers: HeaderMap,
+    Json(t): Json<Transfer>,
+) -> Response {
+    let Some(me) = bank.caller_sub(&headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no token");
+    };
+    let (Some(from), Some(to), Some(amount)) = (t.from, t.to, t.amount) else {
+        return error(StatusCode::BAD_REQUEST, "from, to and amount are required");
+    };
+    if bank.is_fixed() && (amount.is_nan() || amount <= 0.0) {
+        return error(StatusCode::BAD_REQUEST, "amount must be positive");
+    }
+    let mut data = bank.data();
+    if bank.is_fixed() && !data.accounts.iter().any(|a| a.id == from && a.owner == me) {
+        return error(StatusCode::FORBIDDEN, "not your account");
+    }
+    if !data.accounts.iter().any(|a| a.id == to) {
+        return error(StatusCode::NOT_FOUND, "no such account");
+    }
+    match data.accounts.iter_mut().find(|a| a.id == from) {
+        Some(a) => a.balance -= amount,
+        None => return error(StatusCode::NOT_FOUND, "no such account"),
+    }
+    if let Some(a) = data.accounts.iter_mut().find(|a| a.id == to) {
+        a.balance += amount;
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({"from": from, "to": to, "amount": amount})),
+    )
+        .into_response()
 }
 
 /// FLAW (API8): the weak bank lets any web site read its answers with the visitor's

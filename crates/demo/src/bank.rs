@@ -19,6 +19,10 @@
 //! | the report name is pasted into a shell command line (a toy shell) | `GET /reports/export` | API8 (command injection) |
 //! | the webhook test fetches loopback URLs | `POST /webhooks/test` | API7 (SSRF) |
 //! | any `Origin` is allowed with credentials; no nosniff or no-store | every answer | API8 |
+//! | the account listing checks the token for GET only: HEAD runs without one | `HEAD /users/{userId}/accounts` | API5 (method tampering) |
+//! | the old `PUT /accounts/{accountId}` still renames; a method override reaches the old `PUT /users/me` the edge refuses | [`crate::legacy`] | API5 (method tampering) |
+//! | any account's statement, and transfers from any account, by an id in the body | `POST /statements`, `POST /transfers` | API1 |
+//! | searches and signups have no rate limit | `GET /accounts/search`, `GET /accounts/find`, `POST /users` | API4 |
 //!
 //! [`BankOptions::fixed`] serves the fixed twin: the same API with every flaw above removed
 //! (verified tokens, owner and role checks, declared fields only, a login limit with one
@@ -34,16 +38,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-use crate::sql;
 
 /// Issues access tokens for the bank's login (the demo identity provider implements it).
 pub trait TokenIssuer: Send + Sync {
@@ -151,7 +153,7 @@ pub(crate) struct Account {
     pub(crate) id: i64,
     pub(crate) owner: String,
     pub(crate) name: String,
-    balance: f64,
+    pub(crate) balance: f64,
 }
 
 impl Account {
@@ -257,27 +259,45 @@ impl Bank {
             .route("/users", post(signup))
             .route("/users/me", get(get_me).patch(update_me))
             .route("/users/{user_id}/accounts", get(list_accounts))
-            .route("/accounts/search", get(search_accounts))
-            .route("/accounts/find", get(find_accounts))
+            .route("/accounts/search", get(crate::search::search_accounts))
+            .route("/accounts/find", get(crate::search::find_accounts))
             .route("/webhooks/test", post(crate::webhook::test_webhook))
-            .route("/transfers", post(create_transfer))
+            .route("/transfers", post(crate::accounts::create_transfer))
             .route("/admin/users", get(admin_list_users))
-            .route("/v1/accounts/{account_id}", get(legacy_get_account))
+            .route(
+                "/v1/accounts/{account_id}",
+                get(crate::legacy::legacy_get_account),
+            )
             .route(
                 "/accounts/{account_id}",
                 get(crate::accounts::get_account).patch(crate::accounts::rename_account),
             )
             .route("/documents", get(crate::documents::get_document))
             .route("/reports/export", get(crate::documents::export_report))
+            .route("/statements", post(crate::legacy::statement))
             .route("/.well-known/jwks.json", get(jwks));
         if fixed {
             router
                 .with_state(self)
+                .layer(axum::middleware::from_fn_with_state(
+                    crate::legacy::Limits::default(),
+                    crate::legacy::limit,
+                ))
                 .layer(axum::middleware::from_fn(crate::accounts::security_headers))
         } else {
-            router
+            let router = router
                 .route("/debug/config", get(debug_config))
-                .with_state(self)
+                .route(
+                    "/accounts/{account_id}",
+                    put(crate::legacy::replace_account),
+                )
+                .route("/users/me", put(crate::legacy::replace_me));
+            // The override rewrites the method before routing, so the whole router is its
+            // inner service (a `Router::layer` runs after the method was matched).
+            Router::new()
+                .fallback_service(router.with_state(self))
+                .layer(axum::middleware::from_fn(crate::legacy::method_override))
+                .layer(axum::middleware::from_fn(crate::legacy::edge_guard))
                 .layer(axum::middleware::from_fn(crate::accounts::reflect_cors))
         }
     }
@@ -290,6 +310,14 @@ impl Bank {
     /// The caller's subject (verified in the fixed twin, trusted in the weak bank).
     pub(crate) fn caller_sub(&self, headers: &HeaderMap) -> Option<String> {
         self.caller(headers).map(|c| c.sub)
+    }
+
+    /// Sets `sub`'s e-mail address; the user as the bank renders it.
+    pub(crate) fn set_email(&self, sub: &str, email: &str) -> Option<Value> {
+        let mut data = self.data();
+        let user = data.users.iter_mut().find(|u| u.id == sub)?;
+        user.email = email.to_owned();
+        Some(user.render(self.fixed))
     }
 
     /// Whether this is the fixed twin.
@@ -525,15 +553,19 @@ async fn update_me(
 }
 
 /// FLAW (API1): the path's user id is trusted; nobody checks it is the caller's.
+/// FLAW (API5, method tampering): the token is checked for GET only, the way a security
+/// constraint that lists GET is; a HEAD runs the listing for anyone.
 async fn list_accounts(
     State(bank): State<Bank>,
+    method: axum::http::Method,
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Response {
-    let Some(me) = bank.caller(&headers) else {
+    let me = bank.caller(&headers);
+    if me.is_none() && (bank.fixed || method == axum::http::Method::GET) {
         return error(StatusCode::UNAUTHORIZED, "no token");
-    };
-    if bank.fixed && me.sub != user_id {
+    }
+    if bank.fixed && me.is_none_or(|m| m.sub != user_id) {
         return error(StatusCode::FORBIDDEN, "not your accounts");
     }
     let accounts: Vec<Value> = bank
@@ -544,135 +576,6 @@ async fn list_accounts(
         .map(Account::to_json)
         .collect();
     Json(accounts).into_response()
-}
-
-#[derive(Deserialize)]
-struct Search {
-    q: Option<String>,
-}
-
-/// FLAW (injection): the query text is pasted into the SQL clause; SQL errors echo it.
-async fn search_accounts(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Query(search): Query<Search>,
-) -> Response {
-    accounts_like(&bank, &headers, search.q.unwrap_or_default()).await
-}
-
-#[derive(Deserialize)]
-struct Find {
-    name: Option<String>,
-}
-
-/// FLAW (injection in a free-text field): the same pasted clause as the search, for a name
-/// the spec leaves free (no pattern), so only the gateway's threat checks stand in the way.
-async fn find_accounts(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Query(find): Query<Find>,
-) -> Response {
-    accounts_like(&bank, &headers, find.name.unwrap_or_default()).await
-}
-
-/// Seconds of SQL `SLEEP` a search may ask for.
-const MAX_SQL_SLEEP: u64 = 3;
-
-/// The caller's accounts whose name contains `q`, through the pasted SQL clause (FLAW: time
-/// too: a `SLEEP` reached in the clause delays the answer).
-async fn accounts_like(bank: &Bank, headers: &HeaderMap, q: String) -> Response {
-    let (response, slept) = query_accounts(bank, headers, q);
-    if slept > 0 {
-        tokio::time::sleep(Duration::from_secs(slept)).await;
-    }
-    response
-}
-
-/// The answer, and the seconds of `SLEEP` it asked for (0 for refusals).
-fn query_accounts(bank: &Bank, headers: &HeaderMap, q: String) -> (Response, u64) {
-    let Some(me) = bank.caller(headers).map(|c| c.sub) else {
-        return (error(StatusCode::UNAUTHORIZED, "no token"), 0);
-    };
-    let mut q = q;
-    if bank.fixed {
-        // The twin's "parameter binding": quotes are escaped, so the text stays a literal.
-        q = q.replace('\'', "''");
-    }
-    let clause = format!("owner = '{me}' AND name LIKE '%{q}%'");
-    let mut found = Vec::new();
-    let mut slept = 0;
-    for a in &bank.data().accounts {
-        let row = sql::Row {
-            owner: &a.owner,
-            name: &a.name,
-        };
-        match sql::evaluate(&clause, row) {
-            Ok((matched, seconds)) => {
-                slept += seconds;
-                if matched {
-                    found.push(a.to_json());
-                }
-            }
-            Err(_) if bank.fixed => {
-                return (
-                    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
-                    0,
-                );
-            }
-            Err(e) => return (error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()), 0),
-        }
-    }
-    // The time the SQL `SLEEP` calls asked for (capped, so the demo cannot be held for long).
-    (Json(found).into_response(), slept.min(MAX_SQL_SLEEP))
-}
-
-#[derive(Deserialize)]
-struct Transfer {
-    from: Option<i64>,
-    to: Option<i64>,
-    amount: Option<f64>,
-}
-
-/// FLAW (API1, API6): any account can be debited, and a negative amount moves money the
-/// other way.
-async fn create_transfer(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Json(t): Json<Transfer>,
-) -> Response {
-    let Some(me) = bank.caller(&headers) else {
-        return error(StatusCode::UNAUTHORIZED, "no token");
-    };
-    let (Some(from), Some(to), Some(amount)) = (t.from, t.to, t.amount) else {
-        return error(StatusCode::BAD_REQUEST, "from, to and amount are required");
-    };
-    if bank.fixed && (amount.is_nan() || amount <= 0.0) {
-        return error(StatusCode::BAD_REQUEST, "amount must be positive");
-    }
-    let mut data = bank.data();
-    if bank.fixed
-        && !data
-            .accounts
-            .iter()
-            .any(|a| a.id == from && a.owner == me.sub)
-    {
-        return error(StatusCode::FORBIDDEN, "not your account");
-    }
-    if !data.accounts.iter().any(|a| a.id == to) {
-        return error(StatusCode::NOT_FOUND, "no such account");
-    }
-    match data.accounts.iter_mut().find(|a| a.id == from) {
-        Some(a) => a.balance -= amount,
-        None => return error(StatusCode::NOT_FOUND, "no such account"),
-    }
-    if let Some(a) = data.accounts.iter_mut().find(|a| a.id == to) {
-        a.balance += amount;
-    }
-    (
-        StatusCode::CREATED,
-        Json(json!({"from": from, "to": to, "amount": amount})),
-    )
-        .into_response()
 }
 
 /// FLAW (API5): "logged in" is the only check on an administrators' operation.
@@ -690,26 +593,6 @@ async fn admin_list_users(State(bank): State<Bank>, headers: HeaderMap) -> Respo
         .map(|u| u.render(bank.fixed))
         .collect();
     Json(users).into_response()
-}
-
-/// FLAW (API9): the deprecated v1 lookup was never switched off, and never had auth.
-async fn legacy_get_account(
-    State(bank): State<Bank>,
-    headers: HeaderMap,
-    Path(account_id): Path<i64>,
-) -> Response {
-    let me = bank.caller(&headers);
-    if bank.fixed && me.is_none() {
-        return error(StatusCode::UNAUTHORIZED, "no token");
-    }
-    let data = bank.data();
-    let account = data.accounts.iter().find(|a| a.id == account_id);
-    let theirs = |a: &&Account| me.as_ref().is_some_and(|m| m.sub == a.owner);
-    match account {
-        Some(a) if bank.fixed && !theirs(&a) => error(StatusCode::FORBIDDEN, "not your account"),
-        Some(a) => Json(a.to_json()).into_response(),
-        None => error(StatusCode::NOT_FOUND, "no such account"),
-    }
 }
 
 /// The identity provider's public keys, published for clients (not a flaw; the weak bank's

@@ -19,6 +19,8 @@ pub mod bank;
 mod documents;
 mod email;
 pub mod idp;
+mod legacy;
+mod search;
 mod shell;
 pub mod sql;
 pub mod traffic;

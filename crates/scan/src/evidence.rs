@@ -94,6 +94,12 @@ pub fn mask_json(value: &Value) -> Value {
     }
 }
 
+/// `scheme://user:password@host`, the password captured; compiled once (every answer and
+/// every piece of evidence goes through it).
+static URL_PASSWORD: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:([^@/\s]+)@").ok()
+});
+
 /// `scheme://user:password@host` with the password masked.
 pub fn mask_url_password(text: &str) -> String {
     match url_password(text) {
@@ -104,8 +110,9 @@ pub fn mask_url_password(text: &str) -> String {
 
 /// The password of a `scheme://user:password@host` URL inside `text`, if any.
 pub fn url_password(text: &str) -> Option<String> {
-    let re = regex::Regex::new(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:([^@/\s]+)@").ok()?;
-    re.captures(text)
+    URL_PASSWORD
+        .as_ref()?
+        .captures(text)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().to_owned())
 }
@@ -150,10 +157,14 @@ pub fn request_text(exchange: &Exchange, secrets: &[Secret]) -> String {
 pub fn response_text(exchange: &Exchange, secrets: &[Secret]) -> String {
     let mut out = format!("HTTP {}\n", exchange.status);
     for (k, v) in &exchange.headers {
-        if matches!(
-            k.as_str(),
-            "content-type" | "location" | "retry-after" | "www-authenticate"
-        ) {
+        // The length of a HEAD answer is its proof (method tampering): shown for those.
+        let head_length = k == "content-length" && exchange.request.method == "HEAD";
+        if head_length
+            || matches!(
+                k.as_str(),
+                "content-type" | "location" | "retry-after" | "www-authenticate"
+            )
+        {
             // A redirect can carry a token (`Location: ...#access_token=...`).
             out.push_str(&format!("{k}: {}\n", redact(v, secrets)));
         }
@@ -169,8 +180,16 @@ pub fn response_text(exchange: &Exchange, secrets: &[Secret]) -> String {
 /// A curl command that sends the same request (credentials as shell variables).
 pub fn curl(exchange: &Exchange, secrets: &[Secret]) -> String {
     let r = &exchange.request;
-    let mut parts = vec!["curl -i".to_owned()];
-    if r.method != "GET" {
+    // `-X HEAD` would wait for a body that never comes: `-I` sends a HEAD.
+    let mut parts = vec![
+        if r.method == "HEAD" {
+            "curl -I"
+        } else {
+            "curl -i"
+        }
+        .to_owned(),
+    ];
+    if !matches!(r.method.as_str(), "GET" | "HEAD") {
         parts.push(format!("-X {}", r.method));
     }
     parts.push(quote(&exchange.url));
@@ -249,6 +268,15 @@ mod tests {
         assert!(
             c.starts_with("curl -i -X POST 'http://127.0.0.1:1/users'"),
             "{c}"
+        );
+        // A HEAD is replayed with -I (curl -X HEAD would wait for a body).
+        let mut head = exchange();
+        head.request.method = "HEAD".into();
+        head.request.body = None;
+        assert!(
+            curl(&head, &secrets).starts_with("curl -I 'http://127.0.0.1:1/users'"),
+            "{}",
+            curl(&head, &secrets)
         );
     }
 

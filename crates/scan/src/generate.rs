@@ -12,7 +12,12 @@ const MAX_DEPTH: usize = 8;
 pub struct Generator {
     tag: String,
     counter: u64,
+    /// The spec's `pattern`s, compiled once each (`None`: not a valid regex here).
+    patterns: std::collections::HashMap<String, Option<regex::Regex>>,
 }
+
+/// The most distinct patterns kept compiled.
+const MAX_PATTERNS: usize = 1024;
 
 impl Generator {
     /// A generator whose invented strings carry `tag` (a few random letters per scan).
@@ -20,6 +25,7 @@ impl Generator {
         Generator {
             tag: tag.into(),
             counter: 0,
+            patterns: std::collections::HashMap::new(),
         }
     }
 
@@ -166,7 +172,7 @@ impl Generator {
         let pattern = schema
             .get("pattern")
             .and_then(Value::as_str)
-            .and_then(|p| regex::Regex::new(p).ok());
+            .and_then(|p| self.pattern(p));
         let fit = |s: &str| -> String {
             let mut s: String = s.to_owned();
             while s.chars().count() < min {
@@ -187,6 +193,20 @@ impl Generator {
                 .unwrap_or_default(),
             None => fitted.first().cloned().unwrap_or_default(),
         }
+    }
+}
+
+impl Generator {
+    /// `pattern` compiled (once per distinct pattern, up to [`MAX_PATTERNS`]).
+    fn pattern(&mut self, pattern: &str) -> Option<regex::Regex> {
+        if let Some(re) = self.patterns.get(pattern) {
+            return re.clone();
+        }
+        let re = regex::Regex::new(pattern).ok();
+        if self.patterns.len() < MAX_PATTERNS {
+            self.patterns.insert(pattern.to_owned(), re.clone());
+        }
+        re
     }
 }
 

@@ -25,10 +25,14 @@
 //! | [`redos`] | REDOS-001 | the answer time grows exponentially with the length of a crafted value |
 //! | [`headers`] | HDR-001 | authenticated answers lack nosniff / no-store (/ HSTS over https) |
 //! | [`cors`] | CORS-001 | any origin is allowed with credentials |
+//! | [`method`] | METHOD-001..003 | an undocumented method is executed; HEAD (or an unknown method) gets past a GET's access control; a method override gets past a refused method |
+//! | [`bola_body`] | BOLA-003 | user B reads or acts on user A's object by putting A's id in a request body |
+//! | [`rate`] | RATE-002 | a burst of code verifications, searches, signups or password resets is never refused |
 
 pub mod authn;
 pub mod bfla;
 pub mod bola;
+pub mod bola_body;
 pub mod bola_write;
 pub mod cmdi;
 pub mod cors;
@@ -39,9 +43,11 @@ pub mod jwt_keys;
 pub mod logic;
 pub mod login;
 pub mod mass;
+pub mod method;
 pub mod nosql;
 pub mod passive;
 pub mod points;
+pub mod rate;
 pub mod redos;
 mod rules;
 pub mod secrets;
@@ -65,6 +71,8 @@ pub async fn run_all(scan: &mut Scan<'_>) -> Result<(), Stop> {
     jwt::offline(scan);
     scan.enter("authn");
     authn::run(scan).await?;
+    scan.enter("method");
+    method::run(scan).await?;
     scan.enter("jwt");
     jwt::run(scan).await?;
     scan.enter("jwt_keys");
@@ -73,6 +81,8 @@ pub async fn run_all(scan: &mut Scan<'_>) -> Result<(), Stop> {
     cors::run(scan).await?;
     scan.enter("bola");
     bola::run(scan).await?;
+    scan.enter("bola_body");
+    bola_body::run(scan, false).await?;
     scan.enter("bfla");
     bfla::run(scan).await?;
     scan.enter("sqli");
@@ -93,6 +103,8 @@ pub async fn run_all(scan: &mut Scan<'_>) -> Result<(), Stop> {
     login::enumeration(scan).await?;
     scan.enter("login-rate_limit");
     login::rate_limit(scan).await?;
+    scan.enter("rate_limits");
+    rate::run(scan).await?;
     scan.enter("logic");
     logic::run(scan).await?;
     scan.enter("mass");
@@ -102,7 +114,21 @@ pub async fn run_all(scan: &mut Scan<'_>) -> Result<(), Stop> {
     // Changes another user's data: last, and only with `safe: false`.
     scan.enter("bola_write");
     bola_write::run(scan).await?;
+    scan.enter("bola_body-writes");
+    bola_body::run(scan, true).await?;
+    // Writes with undocumented methods on the first user's own objects, put back after.
+    scan.enter("method-writes");
+    method::writes(scan).await?;
     Ok(())
+}
+
+/// Compiles fixed patterns once, for a `LazyLock`: a pattern that does not compile is left
+/// out (the tests below prove every one of them compiles, so none is).
+pub(crate) fn compile_all(patterns: &[&str]) -> Vec<regex::Regex> {
+    patterns
+        .iter()
+        .filter_map(|p| regex::Regex::new(p).ok())
+        .collect()
 }
 
 /// True for a 2xx answer with content (not empty, `[]`, `{}` or `null`).
@@ -128,4 +154,25 @@ pub fn same_data(a: &crate::http::Exchange, b: &crate::http::Exchange) -> bool {
             (Some(x), Some(y)) => x == y,
             _ => a.body == b.body,
         }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    /// Every fixed pattern compiles, so the compiled-once lists lose none.
+    #[test]
+    fn every_fixed_pattern_compiles() {
+        for list in [
+            super::sqli::SQL_ERRORS,
+            super::passive::TRACES,
+            super::passive::SENSITIVE_VALUES,
+        ] {
+            assert_eq!(super::compile_all(list).len(), list.len(), "{list:?}");
+        }
+        assert!(super::sqli::sql_error("near \"x\": syntax error").is_some());
+        assert!(super::passive::verbose_error("thread 'main' panicked at src/x.rs").is_some());
+        assert!(super::traversal::passwd_line("root:x:0:0:root:/root:/bin/sh").is_some());
+        assert!(crate::evidence::url_password("postgres://u:pw@h/db").is_some());
+    }
 }

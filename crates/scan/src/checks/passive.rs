@@ -16,7 +16,7 @@ const MAX_ITEMS: usize = 20;
 const MAX_DEPTH: usize = 8;
 
 /// Stack-trace signatures (the SQL ones are in [`super::sqli`]).
-const TRACES: &[&str] = &[
+pub(crate) const TRACES: &[&str] = &[
     r"Traceback \(most recent call last\)",
     r#"File "[^"]+\.py", line \d+"#,
     r"(?m)^\s*at [\w$.]+\([\w$]+\.java:\d+\)",
@@ -31,13 +31,27 @@ pub fn verbose_error(text: &str) -> Option<String> {
     if let Some(s) = super::sqli::sql_error(text) {
         return Some(s);
     }
-    TRACES.iter().find_map(|p| {
-        regex::Regex::new(p)
-            .ok()?
-            .find(text)
-            .map(|m| m.as_str().to_owned())
-    })
+    TRACE_RES
+        .iter()
+        .find_map(|re| re.find(text).map(|m| m.as_str().to_owned()))
 }
+
+/// [`TRACES`], compiled once.
+static TRACE_RES: std::sync::LazyLock<Vec<regex::Regex>> =
+    std::sync::LazyLock::new(|| super::compile_all(TRACES));
+
+/// Values that are secrets whatever their key: password hashes, SSNs, private keys.
+pub(crate) const SENSITIVE_VALUES: &[&str] = &[
+    r"^\$2[abxy]?\$\d\d\$",
+    r"^\$argon2(id|i|d)\$",
+    r"^\$[156]\$[^$]+\$",
+    r"^\d{3}-\d{2}-\d{4}$",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+];
+
+/// [`SENSITIVE_VALUES`], compiled once.
+static SENSITIVE_VALUE_RES: std::sync::LazyLock<Vec<regex::Regex>> =
+    std::sync::LazyLock::new(|| super::compile_all(SENSITIVE_VALUES));
 
 /// Reads one answer for the passive checks.
 pub fn observe(scan: &mut Scan<'_>, op: Option<usize>, exchange: &Exchange) {
@@ -179,17 +193,7 @@ fn declared<'c>(
 }
 
 fn sensitive_value(value: &str) -> bool {
-    let patterns = [
-        r"^\$2[abxy]?\$\d\d\$",
-        r"^\$argon2(id|i|d)\$",
-        r"^\$[156]\$[^$]+\$",
-        r"^\d{3}-\d{2}-\d{4}$",
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-    ];
-    url_password(value).is_some()
-        || patterns
-            .iter()
-            .any(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match(value)))
+    url_password(value).is_some() || SENSITIVE_VALUE_RES.iter().any(|re| re.is_match(value))
 }
 
 fn compare(

@@ -12,7 +12,7 @@ use crate::scan::{Scan, Stop};
 const MAX_POINTS: usize = 200;
 
 /// SQL error signatures of common databases and drivers.
-const SQL_ERRORS: &[&str] = &[
+pub(crate) const SQL_ERRORS: &[&str] = &[
     r"(?i)you have an error in your sql syntax",
     r"(?i)\bSQL (?:syntax )?error\b",
     r"SQLSTATE\[",
@@ -29,14 +29,15 @@ const SQL_ERRORS: &[&str] = &[
     r"(?i)SQLException",
 ];
 
+/// [`SQL_ERRORS`], compiled once (every answer of a scan is read with them).
+static SQL_ERROR_RES: std::sync::LazyLock<Vec<regex::Regex>> =
+    std::sync::LazyLock::new(|| super::compile_all(SQL_ERRORS));
+
 /// The first SQL error signature in `text`.
 pub fn sql_error(text: &str) -> Option<String> {
-    SQL_ERRORS.iter().find_map(|p| {
-        regex::Regex::new(p)
-            .ok()?
-            .find(text)
-            .map(|m| m.as_str().to_owned())
-    })
+    SQL_ERROR_RES
+        .iter()
+        .find_map(|re| re.find(text).map(|m| m.as_str().to_owned()))
 }
 
 /// Runs the check.

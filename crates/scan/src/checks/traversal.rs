@@ -43,9 +43,12 @@ const FILE_NAMES: &[&str] = &[
 
 /// The first line of a Unix passwd file in `text`.
 pub fn passwd_line(text: &str) -> Option<String> {
-    let re = regex::Regex::new(r"root:[^:\s]*:0:0:[^\n\\]*").ok()?;
-    re.find(text).map(|m| m.as_str().to_owned())
+    PASSWD_RE.first()?.find(text).map(|m| m.as_str().to_owned())
 }
+
+/// The passwd line's pattern, compiled once.
+static PASSWD_RE: std::sync::LazyLock<Vec<regex::Regex>> =
+    std::sync::LazyLock::new(|| super::compile_all(&[r"root:[^:\s]*:0:0:[^\n\\]*"]));
 
 fn file_like(name: &str, value: &str) -> bool {
     let n = name.to_ascii_lowercase();
