@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::disk::{Mount, await_write, run, skip, start_on, traffic};
 use super::inventory::{TOKEN, inventory_total, written};
-use super::support::{Gateway, PATIENCE, eventually};
+use super::support::{Gateway, PATIENCE, Resp, eventually};
 
 /// A frozen file system, thawed on drop (so that no process is left in uninterruptible sleep,
 /// whatever the test does; declared after the gateway, it is dropped before the gateway is
@@ -73,7 +73,7 @@ fn a_disk_that_hangs_never_stalls_requests_and_writing_resumes() {
     let Some(frozen) = Frozen::freeze(&mount.dir) else {
         return;
     };
-    await_blocked(&gw);
+    await_blocked(&gw, INVENTORY);
     eprintln!(
         "the disk hangs: inventory threads {:?}, quota writer {:?}",
         thread_states(&gw, INVENTORY),
@@ -110,7 +110,7 @@ fn a_disk_that_hangs_never_stalls_requests_and_writing_resumes() {
     // taken); the process ends once the disk answers and the writers finish (a thread waiting
     // in the kernel cannot be ended by any signal, SIGKILL included).
     let frozen = Frozen::freeze(&mount.dir).unwrap();
-    await_blocked(&gw);
+    await_blocked(&gw, INVENTORY);
     gw.signal_terminate();
     eventually("the listener closed during the stop", PATIENCE, || {
         match std::net::TcpStream::connect(gw.addr) {
@@ -126,16 +126,79 @@ fn a_disk_that_hangs_never_stalls_requests_and_writing_resumes() {
     );
 }
 
-/// Waits until a thread of the inventory is stuck in the kernel on its write (uninterruptible
-/// sleep); requests on new paths keep giving it something to write.
-fn await_blocked(gw: &Gateway) {
-    eventually("the inventory writer blocked on the disk", PATIENCE, || {
+/// Waits until a thread whose name starts with `prefix` ([`INVENTORY`], [`QUOTAS`]) is stuck in
+/// the kernel on its write (uninterruptible sleep); requests on new paths from new clients
+/// keep giving the writers something to write.
+fn await_blocked(gw: &Gateway, prefix: &str) {
+    eventually(&format!("{prefix}* blocked on the disk"), PATIENCE, || {
         traffic(gw, "hanging", 2);
-        let states = thread_states(gw, INVENTORY);
+        let states = thread_states(gw, prefix);
         if states.contains(&'D') {
             Ok(())
         } else {
-            Err(format!("inventory thread states {states:?}"))
+            Err(format!("thread states {states:?}"))
         }
     });
+}
+
+/// `POST /api/reload`, from a thread of its own while the test thread sends traffic.
+fn reload_meanwhile(gw: &Gateway, tag: &str) -> Resp {
+    let admin = gw.admin.unwrap();
+    let reload = std::thread::spawn(move || {
+        super::support::send(
+            admin,
+            format!(
+                "POST /api/reload HTTP/1.1\r\nhost: admin\r\nconnection: close\r\nauthorization: Bearer {TOKEN}\r\nx-portcullis-admin: 1\r\ncontent-length: 0\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    });
+    while !reload.is_finished() {
+        traffic(gw, tag, 2);
+    }
+    reload.join().unwrap()
+}
+
+#[test]
+fn a_reload_while_the_disk_hangs_never_stalls_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mount) = Mount::ext4(&dir.path().join("disk.img"), &dir.path().join("disk")) else {
+        return;
+    };
+    let db = mount.dir.join("inventory.db");
+    let (mut gw, config) = start_on(dir.path(), &db);
+    await_write(&gw, "start", 0);
+    let Some(frozen) = Frozen::freeze(&mount.dir) else {
+        return;
+    };
+    await_blocked(&gw, INVENTORY);
+    let text = std::fs::read_to_string(&config).unwrap();
+
+    // A reload that builds a new rate limiter (`replicas` changed) must open the quota file
+    // on the hanging disk: it fails after its bound, naming the file, and the running
+    // configuration goes on serving; requests are answered while it waits.
+    std::fs::write(&config, format!("{text}state: {{ replicas: 2 }}\n")).unwrap();
+    let r = reload_meanwhile(&gw, "reload-on-hung-disk");
+    assert_eq!(r.status, 422, "a reload opening the hung file: {r:?}");
+    assert!(
+        r.body.contains("/storage/path") && r.body.contains("did not answer"),
+        "{r:?}"
+    );
+    traffic(&gw, "after-failed-reload", 20);
+
+    // A reload to storage on a disk that answers, with a new limiter: the replaced one's
+    // writer, stuck on the old disk, is left to finish on its own, never waited for by the
+    // thread that dropped it.
+    let elsewhere = dir.path().join("elsewhere.db");
+    let moved = text.replace(&db.display().to_string(), &elsewhere.display().to_string());
+    std::fs::write(&config, format!("{moved}state: {{ replicas: 2 }}\n")).unwrap();
+    await_blocked(&gw, QUOTAS);
+    let r = reload_meanwhile(&gw, "reload-elsewhere");
+    assert_eq!(r.status, 200, "a reload to a disk that answers: {r:?}");
+    traffic(&gw, "after-reload", 50);
+    gw.assert_alive();
+    drop(frozen);
+    traffic(&gw, "thawed", 10);
+    let status = gw.terminate();
+    assert!(status.success(), "graceful stop: {status:?}");
 }

@@ -243,7 +243,7 @@ pub struct Limiter {
     /// Where quotas are kept across restarts (memory backend with `storage.path`).
     persist: Option<persist::Persister>,
     degraded: AtomicU64,
-    /// How often a Redis failure of a limit check is logged (every one is counted).
+    /// How often a Redis failure of a limit check is logged (each is counted in `degraded`).
     quiet: quiet::Quiet,
     /// Lockout state in this replica (the memory backend, or the `local` fallback).
     lockouts: lockout::MemoryLockouts,
@@ -401,8 +401,6 @@ impl Limiter {
                 }
                 Err(e) => {
                     self.degraded.fetch_add(1, Ordering::Relaxed);
-                    // The first failure, then one line per interval with the count of those
-                    // not logged (`portcullis_ratelimit_degraded_decisions` counts them all).
                     if let Some(suppressed) = self.quiet.failure(self.now_us()) {
                         tracing::warn!(error = %e, behaviour = ?on_failure, suppressed, "rate-limit state unavailable");
                     }
