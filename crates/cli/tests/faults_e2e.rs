@@ -8,7 +8,9 @@
 //! - `faults/redis.rs`: Redis slow, answering errors, restarted mid-traffic;
 //! - `faults/keys.rs`: the key set unreachable, answering garbage, rotating, failing on reload;
 //! - `faults/inventory.rs`: the alert webhook stalled or down; kill -9 during inventory writes;
-//! - `faults/disk.rs`: `storage.path` on a full, then read-only tmpfs (needs root).
+//! - `faults/disk.rs`: `storage.path` on a full, then read-only tmpfs (needs root);
+//! - `faults/hang.rs`: `storage.path` on a disk that hangs (a suspended device-mapper device,
+//!   needs root).
 
 #![allow(
     clippy::unwrap_used,
@@ -21,6 +23,8 @@ mod support;
 
 #[path = "faults/disk.rs"]
 mod disk;
+#[path = "faults/hang.rs"]
+mod hang;
 #[path = "faults/inventory.rs"]
 mod inventory;
 #[path = "faults/keys.rs"]

@@ -1,11 +1,13 @@
-//! HTTP/2 abuse against the real `portcullis serve` on 127.0.0.1 (cleartext HTTP/2 with prior
-//! knowledge, as the gateway serves it besides TLS with ALPN `h2`): rapid reset (HEADERS then
+//! HTTP/2 abuse against the real `portcullis serve` on 127.0.0.1, each test run twice: over
+//! cleartext HTTP/2 with prior knowledge (`cleartext::`) and over TLS with `h2` chosen by ALPN
+//! (`tls::`; `h2abuse/transport.rs`). The abuse: rapid reset (HEADERS then
 //! RST_STREAM, over and over), a CONTINUATION flood, more concurrent streams than the gateway
 //! allows, an HPACK bomb (one large entry in the dynamic table referenced many times) and a
 //! dynamic table larger than allowed. Each is bounded: the connection is ended with GOAWAY or
 //! closed, excess streams are refused, headers over the limit never reach the upstream; the
 //! gateway's memory stays within [`RSS_BOUND_MIB`] of where it was, and a normal HTTP/1.1
-//! client is served all along (every one of its requests answered 200) and an HTTP/2 one after.
+//! client (over the same transport) is served all along (every one of its requests answered
+//! 200) and an HTTP/2 one after.
 //!
 //! Well-formed abuse (rapid reset) uses the `h2` crate's client; malformed abuse is written as
 //! raw frames (`h2abuse/frames.rs`).
@@ -21,6 +23,8 @@ mod support;
 
 #[path = "h2abuse/frames.rs"]
 mod frames;
+#[path = "h2abuse/transport.rs"]
+mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use frames::{Conn, Ended, Frame, hpack};
 use support::{Gateway, PATIENCE};
+use transport::{Target, Transport};
 
 /// The most the gateway's resident memory may grow during one abuse.
 const RSS_BOUND_MIB: u64 = 64;
@@ -35,8 +40,9 @@ const RSS_BOUND_MIB: u64 = 64;
 /// The limits of the gateway under test (SECURITY.md and docs/config.md).
 const MAX_CONCURRENT_STREAMS: u32 = 200;
 
-/// A gateway with an 8 KiB header limit in front of an upstream that counts its requests.
-fn start() -> (Gateway, Arc<AtomicU64>, tempfile::TempDir) {
+/// A gateway listening over `transport`, with an 8 KiB header limit, in front of an upstream
+/// that counts its requests; the listener as the tests reach it.
+fn start(transport: Transport) -> (Gateway, Target, Arc<AtomicU64>, tempfile::TempDir) {
     let (upstream, count) = counting_upstream();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -48,11 +54,17 @@ fn start() -> (Gateway, Arc<AtomicU64>, tempfile::TempDir) {
     std::fs::write(
         &config,
         format!(
-            "server:\n  listen: 127.0.0.1:0\n  limits: {{ max_header_bytes: 8KiB, header_timeout: 10s }}\nlog: {{ decisions: off }}\napis:\n  - {{ name: h, spec: spec.yaml, upstream: \"http://{upstream}\" }}\n"
+            "server:\n  listen: 127.0.0.1:0\n{}  limits: {{ max_header_bytes: 8KiB, header_timeout: 10s }}\nlog: {{ decisions: off }}\napis:\n  - {{ name: h, spec: spec.yaml, upstream: \"http://{upstream}\" }}\n",
+            transport.server_keys()
         ),
     )
     .unwrap();
-    (Gateway::start(&config), count, dir)
+    let gw = Gateway::start(&config);
+    let target = Target {
+        addr: gw.addr,
+        transport,
+    };
+    (gw, target, count, dir)
 }
 
 /// An upstream answering 200 to everything, counting the requests it got from the abuse.
@@ -101,7 +113,7 @@ struct Bystander {
 }
 
 impl Bystander {
-    fn start(addr: SocketAddr) -> Bystander {
+    fn start(target: Target) -> Bystander {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -109,8 +121,8 @@ impl Bystander {
             // short abuse can end before this thread first runs.
             let mut served = 0;
             loop {
-                let r = support::send(
-                    addr,
+                let r = support::send_on(
+                    target.http1(),
                     b"GET /public?from=bystander HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n",
                 );
                 assert_eq!(
@@ -138,15 +150,16 @@ impl Bystander {
 
 /// Ends a test: the gateway is alive, its memory grew less than the bound since `before`,
 /// and a normal HTTP/2 request on a new connection is answered 200.
-fn still_well(gw: &mut Gateway, before: u64, what: &str) {
+fn still_well(gw: &mut Gateway, target: Target, before: u64, what: &str) {
     gw.assert_alive();
+    let transport = target.transport;
     let after = rss_kib(gw);
-    eprintln!("{what}: RSS {before} KiB -> {after} KiB");
+    eprintln!("{transport:?} {what}: RSS {before} KiB -> {after} KiB");
     assert!(
         after < before + RSS_BOUND_MIB * 1024,
         "{what}: RSS grew from {before} KiB to {after} KiB"
     );
-    let mut conn = Conn::open(gw.addr);
+    let mut conn = Conn::open(target.h2());
     conn.send(&Frame::headers(1, true, &hpack::get("/public")));
     let answer = conn.await_headers(1);
     assert_eq!(
@@ -156,15 +169,16 @@ fn still_well(gw: &mut Gateway, before: u64, what: &str) {
     );
 }
 
-#[test]
-fn rapid_reset_is_bounded_and_normal_clients_are_served() {
-    let (mut gw, upstream, _dir) = start();
+fn rapid_reset_is_bounded_and_normal_clients_are_served(transport: Transport) {
+    let (mut gw, target, upstream, _dir) = start(transport);
     let before = rss_kib(&gw);
-    let bystander = Bystander::start(gw.addr);
+    let bystander = Bystander::start(target);
     const STREAMS: u32 = 20_000;
     let rt = support::h2::runtime();
     let (sent, ended) = rt.block_on(async {
-        let tcp = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+        let tcp = target.h2();
+        tcp.set_nonblocking(true).unwrap();
+        let tcp = tokio::net::TcpStream::from_std(tcp).unwrap();
         let (client, connection) = h2::client::handshake(tcp).await.unwrap();
         let driver = tokio::spawn(connection);
         let mut ready = Some(client.ready().await.unwrap());
@@ -192,23 +206,22 @@ fn rapid_reset_is_bounded_and_normal_clients_are_served() {
     });
     let reached = upstream.load(Ordering::SeqCst);
     eprintln!(
-        "rapid reset: {sent} of {STREAMS} streams opened and reset; {reached} reached the upstream; connection: {ended}"
+        "{transport:?} rapid reset: {sent} of {STREAMS} streams opened and reset; {reached} reached the upstream; connection: {ended}"
     );
     // Either the gateway ended the connection (GOAWAY) before all were sent, or every reset
     // stream was cancelled before or while it was forwarded: never more upstream requests
     // than streams, and the work stays bounded (memory below, the bystander served).
     assert!(reached <= u64::from(sent));
     let served = bystander.finish();
-    eprintln!("rapid reset: the normal client was served {served} times meanwhile");
-    still_well(&mut gw, before, "rapid reset");
+    eprintln!("{transport:?} rapid reset: the normal client was served {served} times meanwhile");
+    still_well(&mut gw, target, before, "rapid reset");
 }
 
-#[test]
-fn a_continuation_flood_is_cut_off() {
-    let (mut gw, upstream, _dir) = start();
+fn a_continuation_flood_is_cut_off(transport: Transport) {
+    let (mut gw, target, upstream, _dir) = start(transport);
     let before = rss_kib(&gw);
-    let bystander = Bystander::start(gw.addr);
-    let mut conn = Conn::open(gw.addr);
+    let bystander = Bystander::start(target);
+    let mut conn = Conn::open(target.h2());
     // HEADERS without END_HEADERS, then CONTINUATION frames of new header fields without end.
     conn.send(&Frame::new(
         frames::HEADERS,
@@ -223,7 +236,10 @@ fn a_continuation_flood_is_cut_off() {
         sent += block.len();
     }
     let ended = conn.finish();
-    eprintln!("CONTINUATION flood: {} KiB sent; {ended:?}", sent / 1024);
+    eprintln!(
+        "{transport:?} CONTINUATION flood: {} KiB sent; {ended:?}",
+        sent / 1024
+    );
     assert!(
         sent < LIMIT,
         "the gateway read {} MiB of one header block without ending the connection",
@@ -239,15 +255,14 @@ fn a_continuation_flood_is_cut_off() {
         "the flooded request reached the upstream"
     );
     bystander.finish();
-    still_well(&mut gw, before, "CONTINUATION flood");
+    still_well(&mut gw, target, before, "CONTINUATION flood");
 }
 
-#[test]
-fn streams_beyond_the_limit_are_refused() {
-    let (mut gw, _upstream, _dir) = start();
+fn streams_beyond_the_limit_are_refused(transport: Transport) {
+    let (mut gw, target, _upstream, _dir) = start(transport);
     let before = rss_kib(&gw);
-    let bystander = Bystander::start(gw.addr);
-    let mut conn = Conn::open(gw.addr);
+    let bystander = Bystander::start(target);
+    let mut conn = Conn::open(target.h2());
     let advertised = conn.server_setting(frames::SETTINGS_MAX_CONCURRENT_STREAMS);
     assert_eq!(
         advertised,
@@ -265,19 +280,18 @@ fn streams_beyond_the_limit_are_refused() {
         ));
     }
     let refused = conn.await_resets(EXTRA, frames::REFUSED_STREAM);
-    eprintln!("many streams: {refused} refused with REFUSED_STREAM");
+    eprintln!("{transport:?} many streams: {refused} refused with REFUSED_STREAM");
     assert!(refused >= EXTRA);
     drop(conn);
     bystander.finish();
-    still_well(&mut gw, before, "many streams");
+    still_well(&mut gw, target, before, "many streams");
 }
 
-#[test]
-fn an_hpack_bomb_never_reaches_the_upstream() {
-    let (mut gw, upstream, _dir) = start();
+fn an_hpack_bomb_never_reaches_the_upstream(transport: Transport) {
+    let (mut gw, target, upstream, _dir) = start(transport);
     let before = rss_kib(&gw);
-    let bystander = Bystander::start(gw.addr);
-    let mut conn = Conn::open(gw.addr);
+    let bystander = Bystander::start(target);
+    let mut conn = Conn::open(target.h2());
     // One 4 000-byte field added to the dynamic table, then referenced 3 000 times in the
     // next request (12 MB decoded from 3 KB), far past the 8 KiB header limit.
     conn.send(&Frame::headers(
@@ -297,7 +311,7 @@ fn an_hpack_bomb_never_reaches_the_upstream() {
         &hpack::referencing_entry("/public", 3000),
     ));
     let outcome = conn.await_outcome(3);
-    eprintln!("HPACK bomb: {outcome:?}");
+    eprintln!("{transport:?} HPACK bomb: {outcome:?}");
     assert!(
         !matches!(outcome, frames::Outcome::Status(200)),
         "a 12 MB header list was answered 200"
@@ -309,14 +323,13 @@ fn an_hpack_bomb_never_reaches_the_upstream() {
     );
     drop(conn);
     bystander.finish();
-    still_well(&mut gw, before, "HPACK bomb");
+    still_well(&mut gw, target, before, "HPACK bomb");
 }
 
-#[test]
-fn a_dynamic_table_larger_than_allowed_ends_the_connection() {
-    let (mut gw, upstream, _dir) = start();
+fn a_dynamic_table_larger_than_allowed_ends_the_connection(transport: Transport) {
+    let (mut gw, target, upstream, _dir) = start(transport);
     let before = rss_kib(&gw);
-    let mut conn = Conn::open(gw.addr);
+    let mut conn = Conn::open(target.h2());
     // A dynamic table size update to 1 GiB, past the 4 096 bytes SETTINGS_HEADER_TABLE_SIZE
     // allows: a decoding error of the connection (RFC 7541, section 4.2; h2 reports it as
     // PROTOCOL_ERROR).
@@ -324,7 +337,7 @@ fn a_dynamic_table_larger_than_allowed_ends_the_connection() {
     block.extend(hpack::get("/public"));
     conn.send(&Frame::headers(1, true, &block));
     let ended = conn.finish();
-    eprintln!("table size update: {ended:?}");
+    eprintln!("{transport:?} table size update: {ended:?}");
     assert!(
         matches!(
             ended,
@@ -334,9 +347,39 @@ fn a_dynamic_table_larger_than_allowed_ends_the_connection() {
     );
     assert_eq!(upstream.load(Ordering::SeqCst), 0);
     // A client asking the gateway's encoder for a 4 GiB table is served within bounds.
-    let mut conn =
-        Conn::open_with_settings(gw.addr, &[(frames::SETTINGS_HEADER_TABLE_SIZE, u32::MAX)]);
+    let mut conn = Conn::open_with_settings(
+        target.h2(),
+        &[(frames::SETTINGS_HEADER_TABLE_SIZE, u32::MAX)],
+    );
     conn.send(&Frame::headers(1, true, &hpack::get("/public")));
     assert_eq!(conn.await_headers(1), Some(200));
-    still_well(&mut gw, before, "huge header tables");
+    still_well(&mut gw, target, before, "huge header tables");
 }
+
+/// Each abuse as a test over both transports: `cleartext::NAME` and `tls::NAME`.
+macro_rules! over_both {
+    ($($name:ident),* $(,)?) => {
+        /// Cleartext HTTP/2 with prior knowledge.
+        mod cleartext {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Transport::Clear);
+            })*
+        }
+        /// TLS, HTTP/2 chosen by ALPN.
+        mod tls {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Transport::Tls);
+            })*
+        }
+    };
+}
+
+over_both!(
+    rapid_reset_is_bounded_and_normal_clients_are_served,
+    a_continuation_flood_is_cut_off,
+    streams_beyond_the_limit_are_refused,
+    an_hpack_bomb_never_reaches_the_upstream,
+    a_dynamic_table_larger_than_allowed_ends_the_connection,
+);

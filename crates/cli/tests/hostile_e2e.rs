@@ -16,6 +16,8 @@
 
 mod support;
 
+#[path = "hostile/compressed.rs"]
+mod compressed;
 #[path = "hostile/slow.rs"]
 mod slow;
 #[path = "hostile/smuggling.rs"]
@@ -211,8 +213,9 @@ fn oversized_heads_too_many_headers_and_json_bombs_are_refused() {
     let wide = format!("{{\"list\":[{}0]}}", "0,".repeat(30_000));
     let seen = echoed("an array of 30001 numbers", &post_json(&gw, &wide));
     assert_eq!(seen["body"].as_str().map(str::len), Some(wide.len()));
-    // A request decompression bomb (10 MiB of JSON whitespace gzipped to a few KiB): the
-    // gateway never inflates a request body; the compressed bytes are not JSON, so refused.
+    // A request decompression bomb (10 MiB of JSON whitespace gzipped to a few KiB): refused
+    // before anything inflates it (`compressed_body: refuse`, the default; `inflate` in
+    // hostile/compressed.rs).
     let mut bomb = b"{\"a\":1".to_vec();
     bomb.extend(std::iter::repeat_n(b' ', 10 << 20));
     bomb.push(b'}');
@@ -233,8 +236,8 @@ fn oversized_heads_too_many_headers_and_json_bombs_are_refused() {
     refused(
         "a gzip bomb as a JSON body",
         &support::send(gw.addr, &raw),
-        400,
-        Some("request.json"),
+        415,
+        Some("request.content-encoding"),
     );
     // Many duplicate keys: strict parsing refuses them.
     refused(

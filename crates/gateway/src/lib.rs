@@ -11,6 +11,7 @@ pub mod admin;
 pub mod bans;
 pub mod bounded;
 pub mod client_tls;
+pub(crate) mod coding;
 pub mod config;
 pub mod deadline;
 pub mod decision;

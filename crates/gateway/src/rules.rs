@@ -72,6 +72,8 @@ pub const RATELIMIT_CONCURRENCY: &str = "ratelimit.concurrency";
 pub const REQUEST_PARAMETER: &str = "request.parameter";
 /// `request.content-type`: no, an undocumented, or an unexpected content type.
 pub const REQUEST_CONTENT_TYPE: &str = "request.content-type";
+/// `request.content-encoding`: a request body in a content coding that is refused or cannot be read.
+pub const REQUEST_CONTENT_ENCODING: &str = "request.content-encoding";
 /// `request.json`: the JSON body is invalid, has duplicate keys or is too deep.
 pub const REQUEST_JSON: &str = "request.json";
 /// `request.body`: the body is missing, breaks its schema or cannot be read.
@@ -162,6 +164,7 @@ pub const ALL: &[&str] = &[
     RATELIMIT_CONCURRENCY,
     REQUEST_PARAMETER,
     REQUEST_CONTENT_TYPE,
+    REQUEST_CONTENT_ENCODING,
     REQUEST_JSON,
     REQUEST_BODY,
     REQUEST_UNKNOWN_FIELD,

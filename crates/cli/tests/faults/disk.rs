@@ -17,13 +17,13 @@ use super::inventory::{TOKEN, config, inventory_total, plain, start, written};
 use super::support::{Gateway, PATIENCE, eventually};
 
 /// A file system mounted by the test, unmounted (and its loop device freed) on drop.
-struct Mount {
-    dir: PathBuf,
+pub(super) struct Mount {
+    pub(super) dir: PathBuf,
     loop_device: Option<String>,
 }
 
 /// Says why a disk fault cannot be set up here and returns `None`; fails when CI=true.
-fn skip<T>(why: &str) -> Option<T> {
+pub(super) fn skip<T>(why: &str) -> Option<T> {
     assert!(
         std::env::var_os("CI").is_none(),
         "{why}, and CI=true: the disk fault tests cannot be skipped in CI (run them as root)"
@@ -33,7 +33,7 @@ fn skip<T>(why: &str) -> Option<T> {
 }
 
 /// Runs a command; its stdout, or why it failed.
-fn run(program: &str, args: &[&str]) -> Result<String, String> {
+pub(super) fn run(program: &str, args: &[&str]) -> Result<String, String> {
     match Command::new(program).args(args).output() {
         Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).trim().to_owned()),
         Ok(o) => Err(format!(
@@ -71,7 +71,7 @@ impl Mount {
 
     /// Mounts an ext4 image `image` of 16 MiB at `dir` through a loop device, with
     /// `errors=remount-ro`.
-    fn ext4(image: &Path, dir: &Path) -> Option<Mount> {
+    pub(super) fn ext4(image: &Path, dir: &Path) -> Option<Mount> {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::File::create(image)
             .unwrap()
@@ -146,7 +146,7 @@ fn fill(dir: &Path) {
 
 /// Sends requests on new paths (new inventory rows) from new clients (new quota rows),
 /// `n` of them tagged `tag`; each must be answered.
-fn traffic(gw: &Gateway, tag: &str, n: u32) {
+pub(super) fn traffic(gw: &Gateway, tag: &str, n: u32) {
     for i in 0..n {
         let path = if i % 2 == 0 {
             format!("/new/{tag}-{i}")
@@ -191,7 +191,7 @@ fn await_failure(gw: &Gateway, tag: &str, before: usize) -> String {
 
 /// Waits until a write succeeds after `before` successful writes, sending traffic meanwhile;
 /// its request count.
-fn await_write(gw: &Gateway, tag: &str, before: usize) -> u64 {
+pub(super) fn await_write(gw: &Gateway, tag: &str, before: usize) -> u64 {
     eventually(&format!("a successful write ({tag})"), PATIENCE, || {
         traffic(gw, tag, 2);
         let w = written(gw);
@@ -204,7 +204,7 @@ fn await_write(gw: &Gateway, tag: &str, before: usize) -> u64 {
 }
 
 /// A gateway with the inventory and a quota (a limit per day) in `db`.
-fn start_on(dir: &Path, db: &Path) -> (Gateway, PathBuf) {
+pub(super) fn start_on(dir: &Path, db: &Path) -> (Gateway, PathBuf) {
     let config = config(
         dir,
         &format!("storage: {{ path: \"{}\", flush: 100ms }}\n", db.display()),

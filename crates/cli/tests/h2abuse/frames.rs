@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -109,14 +109,14 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects, sends the preface and empty SETTINGS, and waits for the gateway's SETTINGS.
-    pub fn open(addr: SocketAddr) -> Conn {
-        Conn::open_with_settings(addr, &[])
+    /// On a new connection to the gateway (cleartext or TLS, [`super::transport`]): sends the
+    /// preface and empty SETTINGS, and waits for the gateway's SETTINGS.
+    pub fn open(stream: TcpStream) -> Conn {
+        Conn::open_with_settings(stream, &[])
     }
 
     /// [`Conn::open`] announcing `settings`.
-    pub fn open_with_settings(addr: SocketAddr, settings: &[(u16, u32)]) -> Conn {
-        let stream = TcpStream::connect(addr).unwrap();
+    pub fn open_with_settings(stream: TcpStream, settings: &[(u16, u32)]) -> Conn {
         stream.set_write_timeout(Some(PATIENCE)).unwrap();
         let mut reader = stream.try_clone().unwrap();
         let (tx, events) = channel();

@@ -370,7 +370,11 @@ impl Resp {
 /// Sends one raw request (it should say `connection: close` or be the only one) and reads the
 /// whole response.
 pub fn send(addr: SocketAddr, raw: &[u8]) -> Resp {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    send_on(TcpStream::connect(addr).expect("connect"), raw)
+}
+
+/// [`send`] on a connection already open (a loopback end of a TLS bridge, for example).
+pub fn send_on(mut stream: TcpStream, raw: &[u8]) -> Resp {
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     stream.write_all(raw).expect("write request");
     let mut bytes = Vec::new();

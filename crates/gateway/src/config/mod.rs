@@ -7,6 +7,7 @@
 
 pub mod detect;
 mod introspection;
+mod limits;
 mod load;
 pub(crate) mod located;
 pub mod lockout;
@@ -26,6 +27,7 @@ pub use detect::{DetectConfig, StorageConfig};
 pub use introspection::{
     IntrospectionCacheConfig, IntrospectionConfig, IntrospectionOnFailure, Secret,
 };
+pub use limits::{CompressedBody, DEFAULT_MAX_HEADERS, LimitsConfig};
 pub use load::ConfigError;
 pub use located::Located;
 pub use outbound_tls::ClientTlsConfig;
@@ -149,79 +151,6 @@ pub enum ClientAuth {
     /// A client may connect without a certificate (operations requiring `mutualTLS` then
     /// refuse it with `auth.cert-missing`); one it presents must still verify.
     Optional,
-}
-
-/// `server.limits`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Largest request body.
-    #[serde(default = "default_max_body")]
-    pub max_body: ByteSize,
-    /// Largest request head (request line and headers).
-    #[serde(default = "default_max_header_bytes")]
-    pub max_header_bytes: ByteSize,
-    /// Longest a whole request may take, upstream included.
-    #[serde(default = "default_request_timeout")]
-    pub request_timeout: Dur,
-    /// Longest a client may take to send the request head (and, on a new connection, to
-    /// start its first request); also how long a connection may sit idle between requests.
-    #[serde(default = "default_header_timeout")]
-    pub header_timeout: Dur,
-    /// Longest the upstream may take to answer.
-    #[serde(default = "default_request_timeout")]
-    pub upstream_timeout: Dur,
-    /// Longest an answer being sent may go without sending anything (a client that stops
-    /// reading, an upstream that stops mid-body); then its connection is closed.
-    #[serde(default = "default_send_timeout")]
-    pub send_timeout: Dur,
-    /// Deepest JSON nesting accepted in a body.
-    #[serde(default = "default_max_json_depth")]
-    pub max_json_depth: usize,
-    /// Most header fields in an HTTP/1.1 head: a client's request (431 beyond) and an
-    /// upstream's response (502 beyond).
-    #[serde(default = "default_max_headers")]
-    pub max_headers: usize,
-}
-
-fn default_max_body() -> ByteSize {
-    ByteSize(1024 * 1024)
-}
-fn default_max_header_bytes() -> ByteSize {
-    ByteSize(16 * 1024)
-}
-fn default_request_timeout() -> Dur {
-    Dur(std::time::Duration::from_secs(30))
-}
-fn default_send_timeout() -> Dur {
-    Dur(std::time::Duration::from_secs(60))
-}
-fn default_header_timeout() -> Dur {
-    Dur(std::time::Duration::from_secs(10))
-}
-fn default_max_json_depth() -> usize {
-    32
-}
-/// hyper's own limit, kept as the default: above it hyper parses each head into a buffer on
-/// the heap instead of the stack.
-pub const DEFAULT_MAX_HEADERS: usize = 100;
-fn default_max_headers() -> usize {
-    DEFAULT_MAX_HEADERS
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            max_body: default_max_body(),
-            max_header_bytes: default_max_header_bytes(),
-            request_timeout: default_request_timeout(),
-            header_timeout: default_header_timeout(),
-            upstream_timeout: default_request_timeout(),
-            send_timeout: default_send_timeout(),
-            max_json_depth: default_max_json_depth(),
-            max_headers: default_max_headers(),
-        }
-    }
 }
 
 /// `admin:` the admin API (loopback, bearer token).

@@ -300,6 +300,9 @@ impl Limiter {
         let error = match shared.run_script(&LOCKOUT_SCRIPT, &keys, &args).await {
             Ok(answer) => match parse(&answer, subjects.len()) {
                 Some(states) => {
+                    if let Some(suppressed) = self.quiet_lockout.success() {
+                        tracing::info!(suppressed, "lockout state available again");
+                    }
                     return Answer {
                         states,
                         degraded: false,
@@ -310,7 +313,9 @@ impl Limiter {
             Err(e) => e,
         };
         self.degraded.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(error = %error, behaviour = ?on_failure, "lockout state unavailable");
+        if let Some(suppressed) = self.quiet_lockout.failure(self.now_us()) {
+            tracing::warn!(error = %error, behaviour = ?on_failure, suppressed, "lockout state unavailable");
+        }
         let states = match on_failure {
             OnFailure::Local { replicas } => {
                 let scaled: Vec<Subject<'_>> = subjects

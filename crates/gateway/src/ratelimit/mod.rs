@@ -22,6 +22,7 @@ pub mod gcra;
 pub mod lockout;
 pub mod memory;
 pub mod persist;
+pub mod quiet;
 pub mod redis;
 
 use std::collections::HashMap;
@@ -242,8 +243,12 @@ pub struct Limiter {
     /// Where quotas are kept across restarts (memory backend with `storage.path`).
     persist: Option<persist::Persister>,
     degraded: AtomicU64,
+    /// How often a Redis failure of a limit check is logged (each is counted in `degraded`).
+    quiet: quiet::Quiet,
     /// Lockout state in this replica (the memory backend, or the `local` fallback).
     lockouts: lockout::MemoryLockouts,
+    /// How often a Redis failure of a lockout check is logged.
+    quiet_lockout: quiet::Quiet,
 }
 
 impl Limiter {
@@ -255,7 +260,9 @@ impl Limiter {
             unix_at_epoch_us: persist::unix_now_us(),
             persist: None,
             degraded: AtomicU64::new(0),
+            quiet: quiet::Quiet::default(),
             lockouts: lockout::MemoryLockouts::new(1_000_000),
+            quiet_lockout: quiet::Quiet::default(),
         }
     }
 
@@ -386,10 +393,17 @@ impl Limiter {
                 local,
                 on_failure,
             } => match shared.check(&gcras).await {
-                Ok((allowed, outcomes)) => decide(&limits, allowed, &outcomes, false),
+                Ok((allowed, outcomes)) => {
+                    if let Some(suppressed) = self.quiet.success() {
+                        tracing::info!(suppressed, "rate-limit state available again");
+                    }
+                    decide(&limits, allowed, &outcomes, false)
+                }
                 Err(e) => {
                     self.degraded.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(error = %e, behaviour = ?on_failure, "rate-limit state unavailable");
+                    if let Some(suppressed) = self.quiet.failure(self.now_us()) {
+                        tracing::warn!(error = %e, behaviour = ?on_failure, suppressed, "rate-limit state unavailable");
+                    }
                     match on_failure {
                         OnFailure::Local { replicas } => {
                             let n = (*replicas).max(1);

@@ -255,12 +255,16 @@ impl Persister {
 }
 
 impl Drop for Persister {
-    /// Writes what is pending and stops the writer.
+    /// Writes what is pending and stops the writer. Waits for it, except on an async thread
+    /// (the configuration a reload replaced, dropped by a request or the reload): there a disk
+    /// that hangs would stall every connection of the thread, so the writer finishes on its own.
     fn drop(&mut self) {
         if let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = tx.send(Msg::Stop);
         }
-        if let Some(handle) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(handle) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take()
+            && tokio::runtime::Handle::try_current().is_err()
+        {
             let _ = handle.join();
         }
     }

@@ -254,6 +254,43 @@ pub fn limiter_for(config: &Config) -> Result<Limiter, BuildError> {
     }))
 }
 
+/// How long opening `storage.path` for the quotas may take before the load fails.
+const STORAGE_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// [`limiter_for`], on a blocking thread when it opens `storage.path`: file I/O that a disk
+/// which hangs would make wait without end, on the thread that also accepts connections (a
+/// reload). After [`STORAGE_OPEN_WAIT`] the load fails naming the file (a reload keeps the
+/// running configuration); the thread left waiting ends when the disk answers.
+async fn limiter_off_the_request_path(config: &Config) -> Result<Limiter, BuildError> {
+    let Some(storage) = config
+        .storage
+        .as_ref()
+        .filter(|_| config.state.backend == "memory")
+    else {
+        return limiter_for(config);
+    };
+    let path = config.base_dir.join(&storage.path);
+    let owned = config.clone();
+    let opening = tokio::task::spawn_blocking(move || limiter_for(&owned));
+    match tokio::time::timeout(STORAGE_OPEN_WAIT, opening).await {
+        Ok(Ok(built)) => built,
+        Ok(Err(failed)) => Err(config_error(
+            config,
+            "/storage/path".to_owned(),
+            format!("opening {} failed: {failed}", path.display()),
+        )),
+        Err(_) => Err(config_error(
+            config,
+            "/storage/path".to_owned(),
+            format!(
+                "{} did not answer within {} s (a disk that hangs?)",
+                path.display(),
+                STORAGE_OPEN_WAIT.as_secs()
+            ),
+        )),
+    }
+}
+
 impl Gateway {
     /// Compiles `config`: loads every spec, compiles validators and plans, loads key sets.
     /// `limiter` is reused when given (a reload with the same state backend).
@@ -399,7 +436,7 @@ impl Gateway {
         }
         let limiter = match limiter {
             Some(l) => l,
-            None => Arc::new(limiter_for(&config)?),
+            None => Arc::new(limiter_off_the_request_path(&config).await?),
         };
         state::warnings(&config, &limiter, &mut warnings);
         upstream::cleartext_warnings(&config, &mut warnings);

@@ -39,6 +39,7 @@ mod authenticate;
 mod authorize;
 pub(crate) mod cors;
 mod deprecation;
+mod encoding;
 mod limits;
 mod lockout;
 mod owner;
@@ -425,6 +426,12 @@ where
             answer: response::answer::AnswerState::Unread,
             outcome,
         };
+        // A compressed body is refused or inflated before any stage reads it.
+        if r.parts.headers.contains_key(http::header::CONTENT_ENCODING)
+            && let Some(d) = Box::pin(encoding::request(&mut r)).await
+        {
+            return r.outcome.refuse(&d, rid);
+        }
         for stage in list.stages() {
             match stage.request(&mut r, list).await {
                 Verdict::Continue => {}

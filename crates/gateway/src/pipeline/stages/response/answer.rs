@@ -7,30 +7,17 @@
 //! 502 (`over_limit: block`). A compressed body that inflates far beyond its size (a bomb) is
 //! refused in every mode and never inflated past the cap.
 
-use std::io::Read;
-
 use bytes::{Bytes, BytesMut};
 use http::Response;
 use http::header::{self, HeaderValue};
 use http_body::Body as HttpBody;
 use http_body_util::BodyExt;
 
+use crate::coding::{BOMB_RATIO, Coding, Inflate};
 use crate::config::protect::OverLimit;
 use crate::problem::Denial;
 use crate::proxy::{Body, BoxError};
 use crate::runtime::protect::ResponsePlan;
-
-/// An inflated body this many times larger than its compressed size is a bomb.
-const BOMB_RATIO: usize = 100;
-
-/// A content coding the checks can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coding {
-    Identity,
-    Gzip,
-    Deflate,
-    Brotli,
-}
 
 /// How the answer's body stands for the response checks.
 #[derive(Default)]
@@ -96,20 +83,7 @@ pub(crate) fn is_text(media: &str) -> bool {
 }
 
 fn coding_of(response: &Response<Body>) -> Option<Coding> {
-    let mut codings = response.headers().get_all(header::CONTENT_ENCODING).iter();
-    let Some(value) = codings.next() else {
-        return Some(Coding::Identity);
-    };
-    if codings.next().is_some() {
-        return None;
-    }
-    match value.to_str().ok()?.trim().to_ascii_lowercase().as_str() {
-        "identity" | "" => Some(Coding::Identity),
-        "gzip" | "x-gzip" => Some(Coding::Gzip),
-        "deflate" => Some(Coding::Deflate),
-        "br" => Some(Coding::Brotli),
-        _ => None,
-    }
+    crate::coding::coding_of(response.headers())
 }
 
 /// Why an answer could not be read for inspection.
@@ -214,61 +188,19 @@ impl HttpBody for Prefixed {
     }
 }
 
-/// A reader that counts what the decoder consumed.
-struct Counting<'a> {
-    data: &'a [u8],
-    consumed: std::rc::Rc<std::cell::Cell<usize>>,
-}
-
-impl Read for Counting<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.data.read(buf)?;
-        self.consumed.set(self.consumed.get() + n);
-        Ok(n)
-    }
-}
-
 /// Inflates `data` within `max` bytes.
 fn decode(data: &Bytes, coding: Coding, max: usize) -> Result<Bytes, Unread> {
-    let consumed = std::rc::Rc::new(std::cell::Cell::new(0usize));
-    // Small reads, so that what was consumed when the cap is reached is close to what it took.
-    let input = std::io::BufReader::with_capacity(
-        512,
-        Counting {
-            data: data.as_ref(),
-            consumed: consumed.clone(),
-        },
-    );
-    let reader: Box<dyn Read + '_> = match coding {
-        Coding::Identity => return Ok(data.clone()),
-        Coding::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
-        Coding::Deflate => {
-            // `deflate` is zlib-wrapped by the RFC, raw in some servers: try both.
-            if data.first().is_some_and(|b| b & 0x0f == 8) {
-                Box::new(flate2::bufread::ZlibDecoder::new(input))
-            } else {
-                Box::new(flate2::bufread::DeflateDecoder::new(input))
-            }
+    crate::coding::inflate(data, coding, max).map_err(|e| match e {
+        Inflate::Invalid(e) => {
+            Unread::Uninspected(format!("the answer's compressed body is invalid: {e}"))
         }
-        Coding::Brotli => Box::new(brotli_decompressor::Decompressor::new(input, 512)),
-    };
-    let mut out = Vec::new();
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    reader.take(limit).read_to_end(&mut out).map_err(|e| {
-        Unread::Uninspected(format!("the answer's compressed body is invalid: {e}"))
-    })?;
-    if out.len() > max {
-        let used = consumed.get().max(1);
-        if out.len() / used > BOMB_RATIO {
-            return Err(Unread::Bomb(format!(
-                "{used} compressed bytes inflate past {max} bytes (over {BOMB_RATIO} times)"
-            )));
-        }
-        return Err(Unread::Uninspected(format!(
+        Inflate::Over { used, bomb: true } => Unread::Bomb(format!(
+            "{used} compressed bytes inflate past {max} bytes (over {BOMB_RATIO} times)"
+        )),
+        Inflate::Over { bomb: false, .. } => Unread::Uninspected(format!(
             "the answer inflates past max_inspect ({max} bytes)"
-        )));
-    }
-    Ok(Bytes::from(out))
+        )),
+    })
 }
 
 /// Puts the inspected body back: the change (decoded, so without `Content-Encoding`) or the
