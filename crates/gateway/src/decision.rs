@@ -207,13 +207,24 @@ impl History {
     }
 }
 
-impl Subscriber for History {
-    fn observe(&mut self, observation: &Observation) {
+impl History {
+    fn keep(&self, decision: Decision) {
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         if recent.len() >= RECENT {
             recent.pop_front();
         }
-        recent.push_back(observation.decision.clone());
+        recent.push_back(decision);
+    }
+}
+
+impl Subscriber for History {
+    fn observe(&mut self, observation: &Observation) {
+        self.keep(observation.decision.clone());
+    }
+
+    // The server makes the history the last subscriber: it keeps each decision as sent.
+    fn take(&mut self, observation: Observation) {
+        self.keep(observation.decision);
     }
 }
 
@@ -237,6 +248,12 @@ impl Timestamp {
     /// A given instant (a replayed or constructed decision).
     pub fn at(time: SystemTime) -> Timestamp {
         Timestamp(time)
+    }
+
+    /// Milliseconds since the Unix epoch, truncated as the written form is (0 before it).
+    pub fn unix_ms(&self) -> u64 {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
     }
 }
 

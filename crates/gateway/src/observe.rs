@@ -80,6 +80,11 @@ pub struct BodySample {
 pub trait Subscriber: Send {
     /// One observation.
     fn observe(&mut self, observation: &Observation);
+    /// One observation given away: the last subscriber gets each by value, so one that
+    /// keeps observations (the admin API's history) keeps it without a copy.
+    fn take(&mut self, observation: Observation) {
+        self.observe(&observation);
+    }
     /// The end of a batch: write out what is buffered.
     fn flush(&mut self) {}
 }
@@ -135,8 +140,11 @@ fn dispatch(receiver: &Receiver<Observation>, mut subscribers: Vec<Box<dyn Subsc
         let mut next = Some(first);
         let mut count = 0;
         while let Some(observation) = next.take() {
-            for s in &mut subscribers {
-                s.observe(&observation);
+            if let Some((last, rest)) = subscribers.split_last_mut() {
+                for s in rest {
+                    s.observe(&observation);
+                }
+                last.take(observation);
             }
             count += 1;
             if count < BATCH {
@@ -205,6 +213,29 @@ pub(crate) mod tests {
             route_template: None,
             deprecated: false,
         }
+    }
+
+    /// A subscriber that says how it was handed each observation.
+    struct Handed(mpsc::Sender<&'static str>);
+    impl Subscriber for Handed {
+        fn observe(&mut self, _: &Observation) {
+            let _ = self.0.send("borrowed");
+        }
+        fn take(&mut self, _: Observation) {
+            let _ = self.0.send("taken");
+        }
+    }
+
+    #[test]
+    fn only_the_last_subscriber_is_given_the_observation_by_value() {
+        let (first, first_rx) = mpsc::channel();
+        let (last, last_rx) = mpsc::channel();
+        let observers =
+            Observers::start(vec![Box::new(Handed(first)), Box::new(Handed(last))]).unwrap();
+        observers.send(observation("a"));
+        let wait = Duration::from_secs(30);
+        assert_eq!(first_rx.recv_timeout(wait).unwrap(), "borrowed");
+        assert_eq!(last_rx.recv_timeout(wait).unwrap(), "taken");
     }
 
     #[test]

@@ -176,10 +176,9 @@ pub async fn start_extended(
         redis,
     };
     let mut extensions = extend(&hooks);
-    let mut all: Vec<Box<dyn Subscriber>> = vec![
-        Box::new(history.clone()),
-        Box::new(crate::events::Publisher::new(hooks.events.clone())),
-    ];
+    let mut all: Vec<Box<dyn Subscriber>> = vec![Box::new(crate::events::Publisher::new(
+        hooks.events.clone(),
+    ))];
     if let Some(writer) = writer {
         all.push(Box::new(match hooks.log.clone() {
             Some(lines) => writer.with_lines(lines),
@@ -187,6 +186,8 @@ pub async fn start_extended(
         }));
     }
     all.extend(extensions.subscribers);
+    // Last: the history keeps each observation's decision by value (`Subscriber::take`).
+    all.push(Box::new(history.clone()));
     let observers = Observers::start(all).map_err(log_error)?;
     let tls = match &config.server.tls {
         Some(t) => Some(crate::tls::acceptor(t, &config.base_dir)?),

@@ -150,6 +150,13 @@ impl Track {
     }
 }
 
+/// Whether `word` (ASCII, lower case) occurs in `text`, ignoring ASCII case.
+fn contains_ignore_case(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 /// Endpoints whose objects one client window tracks.
 const OBJECT_ENDPOINTS: usize = 8;
 /// Alerts kept in memory.
@@ -181,8 +188,9 @@ impl Detectors {
     fn is_login(&self, op: Option<&str>) -> bool {
         let Some(op) = op else { return false };
         if self.t.logins.is_empty() {
-            let l = op.to_ascii_lowercase();
-            l.contains("login") || l.contains("signin") || l.contains("token")
+            ["login", "signin", "token"]
+                .iter()
+                .any(|word| contains_ignore_case(op, word))
         } else {
             self.t.logins.iter().any(|x| x == op)
         }
@@ -201,6 +209,10 @@ impl Detectors {
                 return None;
             }
         }
+        // Looked up first: the entry API would copy the key on every request.
+        if map.contains_key(key) {
+            return map.get_mut(key);
+        }
         Some(map.entry(key.to_owned()).or_default())
     }
 
@@ -215,11 +227,21 @@ impl Detectors {
         // A login refused for its password, or refused because it came too often.
         let failed_login = (login && matches!(s.status, 401 | 403 | 429))
             || s.rule.as_deref().is_some_and(|r| r.starts_with("lockout"));
-        let endpoint = match &s.route_template {
-            Some(t) => format!("{} {t}", s.method),
-            None => format!("{} {}", s.method, crate::template::shape(&s.path)),
+        // The undocumented path's shape, made once (documented requests have their template).
+        let shape = match &s.route_template {
+            Some(_) => None,
+            None => Some(crate::template::shape(&s.path)),
         };
-        let t = self.t.clone();
+        let template = s
+            .route_template
+            .as_deref()
+            .or(shape.as_deref())
+            .unwrap_or("");
+        let mut endpoint = String::with_capacity(s.method.len() + 1 + template.len());
+        endpoint.push_str(&s.method);
+        endpoint.push(' ');
+        endpoint.push_str(template);
+        let t = &self.t;
         let mut found: Vec<(&'static str, String, f64, f64)> = Vec::new();
         let Some(track) = Self::bounded(&mut self.clients, &client, max, s.ts_ms, w) else {
             self.overflow += 1;
@@ -235,12 +257,9 @@ impl Detectors {
             win.undocumented.insert(&s.path);
         }
         let templated = s.route_template.as_deref().is_some_and(|r| r.contains('{'))
-            || (s.operation.is_none() && crate::template::shape(&s.path).contains('{'));
+            || (s.operation.is_none() && template.contains('{'));
         let read_objects = if templated && s.method == "GET" {
-            let key = s
-                .route_template
-                .clone()
-                .unwrap_or_else(|| crate::template::shape(&s.path));
+            let key = template.to_owned();
             if win.objects.len() < OBJECT_ENDPOINTS || win.objects.contains_key(&key) {
                 let d = win.objects.entry(key).or_default();
                 d.insert(&s.path);
@@ -295,7 +314,12 @@ impl Detectors {
                 t.scanning_share,
             ));
         }
-        let undocumented = track.window.undocumented.count();
+        // The estimate only moves when this request added to it.
+        let undocumented = if s.operation.is_none() {
+            track.window.undocumented.count()
+        } else {
+            0
+        };
         if undocumented >= t.scanning_undocumented && track.once("scanning") {
             found.push((
                 "scanning",

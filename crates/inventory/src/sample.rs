@@ -69,8 +69,11 @@ impl Client {
     /// The identity the detectors count a client by: the address, or else the key id or
     /// subject; `None` when nothing identifies the caller.
     pub fn key(&self) -> Option<String> {
-        if let Some(ip) = self.ip {
-            return Some(ip.to_string());
+        match self.ip {
+            // As `Display` writes it, without the formatter: this runs for every request.
+            Some(IpAddr::V4(v4)) => return Some(ipv4_text(v4)),
+            Some(ip) => return Some(ip.to_string()),
+            None => {}
         }
         self.key_id
             .as_ref()
@@ -82,6 +85,24 @@ impl Client {
     pub fn account(&self) -> Option<&str> {
         self.sub.as_deref().or(self.key_id.as_deref())
     }
+}
+
+/// An IPv4 address in dotted decimal, as `Display` writes it.
+fn ipv4_text(ip: std::net::Ipv4Addr) -> String {
+    let mut out = String::with_capacity(15);
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
 }
 
 impl Sample {
@@ -103,5 +124,36 @@ pub fn status_class(status: u16) -> usize {
         300..=399 => 1,
         400..=499 => 2,
         _ => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_key_is_the_address_as_display_writes_it() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.40",
+            "9.99.100.255",
+            "255.255.255.255",
+            "192.168.1.9",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let client = Client {
+                ip: Some(ip),
+                ..Client::default()
+            };
+            assert_eq!(client.key(), Some(ip.to_string()));
+        }
+        let by_key = Client {
+            key_id: Some("k1".into()),
+            ..Client::default()
+        };
+        assert_eq!(by_key.key().as_deref(), Some("key:k1"));
     }
 }

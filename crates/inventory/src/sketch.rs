@@ -49,7 +49,10 @@ impl Distinct {
         let sum: f64 = self
             .registers
             .iter()
-            .map(|&r| 2f64.powi(-i32::from(r)))
+            // 2^-r, exactly, from its exponent bits (r is a byte, so the exponent stays
+            // normal): `powi` per register
+            // was most of the detectors' cost per request.
+            .map(|&r| f64::from_bits((1023 - u64::from(r)) << 52))
             .sum();
         let raw = 0.7213 / (1.0 + 1.079 / m) * m * m / sum;
         let zeros = self.registers.iter().filter(|&&r| r == 0).count();
@@ -93,6 +96,17 @@ impl Distinct {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exponent_bits_give_exactly_powi() {
+        for r in 0..=u8::MAX {
+            assert_eq!(
+                f64::from_bits((1023 - u64::from(r)) << 52),
+                2f64.powi(-i32::from(r)),
+                "{r}"
+            );
+        }
+    }
 
     #[test]
     fn estimates_within_a_few_percent() {

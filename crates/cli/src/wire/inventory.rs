@@ -32,7 +32,7 @@ pub fn sample(o: &Observation) -> Sample {
     };
     Sample {
         // When the request finished (the decision's time), not when it is observed.
-        ts_ms: clock::parse_rfc3339(&d.ts.to_string()).unwrap_or_else(clock::now_ms),
+        ts_ms: d.ts.unix_ms(),
         api: d.api.as_deref().map(str::to_owned),
         operation: d.operation.as_deref().map(str::to_owned),
         route_template: o.route_template.as_deref().map(str::to_owned),
