@@ -405,9 +405,12 @@ pub struct Pusher {
 
 impl Pusher {
     /// Starts pushing `inventory`'s deltas through `replicas` every `flush` (and tracking them).
+    /// The body copies `sampler` holds are learned before each push: a copy that came after
+    /// the last request's observation would otherwise wait for the next request.
     pub fn start(
         replicas: Arc<Replicas>,
         inventory: Arc<Mutex<Inventory>>,
+        sampler: Option<Arc<crate::sampling::Sampler>>,
         flush: Duration,
     ) -> std::io::Result<Pusher> {
         if let Ok(mut inv) = inventory.lock() {
@@ -426,7 +429,12 @@ impl Pusher {
                         Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
                     );
                     let rows = match inventory.lock() {
-                        Ok(mut inv) => inv.take_deltas(),
+                        Ok(mut inv) => {
+                            if let Some(s) = &sampler {
+                                s.drain(&mut inv);
+                            }
+                            inv.take_deltas()
+                        }
                         Err(_) => break,
                     };
                     let pushed = runtime.block_on(replicas.push(&rows));

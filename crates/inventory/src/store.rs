@@ -192,6 +192,7 @@ impl Writer {
     pub fn start(
         mut store: Store,
         inventory: Arc<Mutex<Inventory>>,
+        sampler: Option<Arc<crate::sampling::Sampler>>,
         flush: Duration,
         retention: Duration,
     ) -> std::io::Result<Writer> {
@@ -210,10 +211,17 @@ impl Writer {
                     );
                     let now = now_ms();
                     let rows = match inventory.lock() {
-                        Ok(mut inv) => inv.take_dirty().then(|| {
-                            inv.expire(now);
-                            rows(&mut inv)
-                        }),
+                        Ok(mut inv) => {
+                            // Body copies that came after the last request's observation
+                            // (see `Pusher::start`).
+                            if let Some(s) = &sampler {
+                                s.drain(&mut inv);
+                            }
+                            inv.take_dirty().then(|| {
+                                inv.expire(now);
+                                rows(&mut inv)
+                            })
+                        }
                         Err(_) => None,
                     };
                     if let Some(rows) = rows {
@@ -303,5 +311,50 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let (d, u) = store.load().unwrap_or_else(|e| panic!("{e}"));
         assert!(d.is_empty() && u.is_empty());
+    }
+
+    #[test]
+    fn the_writer_learns_body_copies_that_came_after_the_last_observation() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("inv.db");
+        let inventory = Arc::new(Mutex::new(Inventory::default()));
+        if let Ok(mut inv) = inventory.lock() {
+            inv.record(&Sample {
+                ts_ms: now_ms(),
+                api: Some("bank".into()),
+                method: "POST".into(),
+                path: "/debug/echo".into(),
+                status: 200,
+                ..Sample::default()
+            });
+        }
+        // The copy comes after the request was observed, and no request follows it: only the
+        // writer's own drain learns it.
+        let sampler = Arc::new(crate::sampling::Sampler::default());
+        sampler.deliver(crate::sampling::Copy {
+            api: "bank".into(),
+            method: "POST".into(),
+            path: "/debug/echo".into(),
+            status: 200,
+            bodies: crate::sample::Bodies {
+                request: Some(br#"{"name":"x","count":1}"#.to_vec()),
+                response: None,
+            },
+        });
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let writer = Writer::start(
+            store,
+            inventory,
+            Some(sampler),
+            Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        // Stopping writes once more, at once.
+        writer.finish();
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (_, undocumented) = store.load().unwrap_or_else(|e| panic!("{e}"));
+        let bodies = undocumented.first().and_then(|u| u.1.bodies.clone());
+        assert!(bodies.is_some(), "{undocumented:?}");
     }
 }

@@ -100,6 +100,8 @@ pub struct Wired {
     writer: Option<Writer>,
     /// The pusher of deltas to the shared inventory (Redis backend), once started.
     pusher: Arc<Mutex<Option<Pusher>>>,
+    /// The body copies waiting to be learned (drained by the writer and the pusher too).
+    sampler: Arc<Sampler>,
 }
 
 impl Wired {
@@ -126,6 +128,7 @@ impl Wired {
             Writer::start(
                 store,
                 self.inventory.clone(),
+                Some(self.sampler.clone()),
                 storage.flush.0,
                 storage.retention.0,
             )
@@ -299,10 +302,12 @@ pub fn build(
         None => None,
     };
     let pusher = Arc::new(Mutex::new(None));
+    let sampler = Arc::new(Sampler::default());
     let wired = Wired {
         inventory: inventory.clone(),
         writer: None,
         pusher: pusher.clone(),
+        sampler: sampler.clone(),
     };
     let mut shared = Shared {
         inventory,
@@ -310,7 +315,7 @@ pub fn build(
             .as_ref()
             .map(|d| Arc::new(Mutex::new(Detectors::new(thresholds(d))))),
         replicas: None,
-        sampler: Arc::new(Sampler::default()),
+        sampler,
     };
     let ban = detect.as_ref().and_then(|d| d.ban).map(|b| b.0);
     // Deltas go to Redis every storage.flush (default 5 s), like the inventory to SQLite.
@@ -321,7 +326,12 @@ pub fn build(
     let extend = move |hooks: &Hooks| {
         if let Some(client) = hooks.redis.clone() {
             let r = Arc::new(Replicas::new(client, retention));
-            match Pusher::start(r.clone(), shared.inventory.clone(), flush) {
+            match Pusher::start(
+                r.clone(),
+                shared.inventory.clone(),
+                Some(shared.sampler.clone()),
+                flush,
+            ) {
                 Ok(p) => {
                     if let Ok(mut slot) = pusher.lock() {
                         *slot = Some(p);
