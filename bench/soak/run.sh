@@ -8,6 +8,7 @@
 #
 #   bench/soak/run.sh                               # 30 minutes, debug build
 #   DURATION=120 bench/soak/run.sh                  # the 2-minute version .ci/run runs
+#   SOAK_PREBUILT=1 bench/soak/run.sh               # the debug binaries as they are (no build)
 #   PROFILE=release DURATION=1800 nice -n 19 bench/soak/run.sh
 #
 # Needs redis-server. Results: OUT (default target/soak), soak.csv and the driver's report.
@@ -26,6 +27,13 @@ command -v redis-server >/dev/null || { echo "error: redis-server is not install
 if [ "$PROFILE" = "release" ]; then
   cargo build --locked --release -p portcullis -p portcullis-bench --bin portcullis --bin soak
   dir="${CARGO_TARGET_DIR:-target}/release"
+elif [ "${SOAK_PREBUILT:-0}" = "1" ]; then
+  # As `cargo test --workspace` built them (.ci/run): a `cargo build` here would build the
+  # gateway and every crate on tokio again, without the tests' features (tokio's test-util).
+  dir="${CARGO_TARGET_DIR:-target}/debug"
+  for b in portcullis soak; do
+    [ -x "$dir/$b" ] || { echo "error: SOAK_PREBUILT=1 but $dir/$b is not built (cargo test --workspace builds it)" >&2; exit 1; }
+  done
 else
   cargo build --locked -p portcullis -p portcullis-bench --bin portcullis --bin soak
   dir="${CARGO_TARGET_DIR:-target}/debug"

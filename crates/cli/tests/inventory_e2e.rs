@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Gateway, PATIENCE, eventually};
+use support::{Gateway, PATIENCE, endpoint, eventually, plain};
 
 const ADMIN_TOKEN: &str = "inventory-e2e-admin-token-0123456789";
 
@@ -82,47 +82,19 @@ fn login(gw: &Gateway, password: &str) -> u16 {
     .status
 }
 
-fn admin_json(gw: &Gateway, path: &str) -> Value {
-    let r = gw.admin("GET", path, Some(ADMIN_TOKEN));
-    assert_eq!(r.status, 200, "{path}: {r:?}");
-    r.json()
-}
-
-fn endpoint<'a>(inv: &'a Value, method: &str, path: &str) -> Option<&'a Value> {
-    inv["endpoints"]
-        .as_array()?
-        .iter()
-        .find(|e| e["method"] == method && e["path"] == path)
-}
-
 /// Waits until the inventory shows `n` requests or more on `method path`; returns it.
 fn await_requests(gw: &Gateway, method: &str, path: &str, n: u64) -> Value {
     eventually(
         &format!("{n} requests on {method} {path}"),
         PATIENCE,
         || {
-            let inv = admin_json(gw, "/api/inventory");
+            let inv = gw.admin_json("/api/inventory", ADMIN_TOKEN);
             match endpoint(&inv, method, path) {
                 Some(e) if e["requests"].as_u64() >= Some(n) => Ok(inv),
                 e => Err(format!("{e:?}")),
             }
         },
     )
-}
-
-/// A log line without its terminal colours.
-fn plain(line: &str) -> String {
-    let mut out = String::new();
-    let mut escape = false;
-    for c in line.chars() {
-        match (escape, c) {
-            (false, '\u{1b}') => escape = true,
-            (false, c) => out.push(c),
-            (true, 'm') => escape = false,
-            (true, _) => {}
-        }
-    }
-    out
 }
 
 #[test]
@@ -187,7 +159,7 @@ fn serve_classifies_alerts_bans_and_keeps_the_inventory_across_kill_9() {
     // ...and survives kill -9 and a restart.
     drop(gw);
     let gw = start(&config, &demo);
-    let inv = admin_json(&gw, "/api/inventory");
+    let inv = gw.admin_json("/api/inventory", ADMIN_TOKEN);
     assert_eq!(
         endpoint(&inv, "GET", "/users/me").unwrap()["requests"],
         3,
@@ -201,7 +173,7 @@ fn serve_classifies_alerts_bans_and_keeps_the_inventory_across_kill_9() {
         assert_eq!(login(&gw, "wrong-password"), 401);
     }
     let alert = eventually("a stuffing alert", PATIENCE, || {
-        let alerts = admin_json(&gw, "/api/alerts");
+        let alerts = gw.admin_json("/api/alerts", ADMIN_TOKEN);
         alerts["alerts"]
             .as_array()
             .and_then(|a| a.iter().find(|a| a["detector"] == "stuffing").cloned())

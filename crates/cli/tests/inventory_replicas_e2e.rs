@@ -26,7 +26,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::redis::Redis;
-use support::{Gateway, PATIENCE, echo_upstream, eventually};
+use support::{Gateway, PATIENCE, echo_upstream, endpoint, eventually};
 
 const ADMIN_TOKEN: &str = "inventory-replicas-admin-token-0123456789";
 
@@ -97,19 +97,6 @@ fn post_json(gw: &Gateway, path: &str, body: &str) -> u16 {
     .status
 }
 
-fn admin_json(gw: &Gateway, path: &str) -> Value {
-    let r = gw.admin("GET", path, Some(ADMIN_TOKEN));
-    assert_eq!(r.status, 200, "{path}: {r:?}");
-    r.json()
-}
-
-fn endpoint<'a>(inv: &'a Value, method: &str, path: &str) -> Option<&'a Value> {
-    inv["endpoints"]
-        .as_array()?
-        .iter()
-        .find(|e| e["method"] == method && e["path"] == path)
-}
-
 /// Waits until `gw`'s inventory shows exactly `n` requests on `method path` in the merged
 /// view; returns the inventory.
 fn await_merged(gw: &Gateway, method: &str, path: &str, n: u64) -> Value {
@@ -117,7 +104,7 @@ fn await_merged(gw: &Gateway, method: &str, path: &str, n: u64) -> Value {
         &format!("{n} requests on {method} {path} in the merged view"),
         PATIENCE,
         || {
-            let inv = admin_json(gw, "/api/inventory");
+            let inv = gw.admin_json("/api/inventory", ADMIN_TOKEN);
             match endpoint(&inv, method, path) {
                 Some(e) if inv["view"] == "merged" && e["requests"] == n => Ok(inv),
                 e => Err(format!("view {} endpoint {e:?}", inv["view"])),
@@ -177,7 +164,7 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     assert_eq!(echo["class"], "shadow");
     // The schemas learned on b from sampled bodies, seen through a.
     let schemas = eventually("the schemas learned on b, through a", PATIENCE, || {
-        let inv = admin_json(&a, "/api/inventory");
+        let inv = a.admin_json("/api/inventory", ADMIN_TOKEN);
         let e = endpoint(&inv, "POST", "/debug/echo")
             .cloned()
             .unwrap_or_default();
@@ -226,7 +213,7 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
         serde_json::json!(["card"]),
         "seen on a, read on b"
     );
-    let doc = admin_json(&b, "/api/inventory?format=openapi");
+    let doc = b.admin_json("/api/inventory?format=openapi", ADMIN_TOKEN);
     let op = &doc["paths"]["/debug/echo"]["post"];
     assert_eq!(
         op["requestBody"]["content"]["application/json"]["schema"]["properties"]["name"]["type"],
@@ -244,7 +231,7 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
         get(&a, &format!("/scan/probe-{i}.php"), "1");
     }
     let alert = eventually("a scanning alert on a", PATIENCE, || {
-        let alerts = admin_json(&a, "/api/alerts");
+        let alerts = a.admin_json("/api/alerts", ADMIN_TOKEN);
         alerts["alerts"]
             .as_array()
             .and_then(|l| l.iter().find(|x| x["detector"] == "scanning").cloned())
@@ -302,7 +289,7 @@ fn two_replicas_on_one_redis_merge_one_inventory_and_share_a_ban() {
     // Redis gone: each replica answers its own view and counts the failure.
     drop(redis);
     let inv = eventually("a's local view once Redis is gone", PATIENCE, || {
-        let inv = admin_json(&a, "/api/inventory");
+        let inv = a.admin_json("/api/inventory", ADMIN_TOKEN);
         match inv["view"].as_str() {
             Some("local (Redis failed)") => Ok(inv),
             v => Err(format!("view {v:?}")),

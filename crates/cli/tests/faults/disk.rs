@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::inventory::{TOKEN, config, inventory_total, plain, start, written};
-use super::support::{Gateway, PATIENCE, eventually};
+use super::inventory::{TOKEN, config, inventory_total, start, written};
+use super::support::{Gateway, PATIENCE, eventually, plain};
 
 /// A file system mounted by the test, unmounted (and its loop device freed) on drop.
 pub(super) struct Mount {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::support::{Gateway, PATIENCE, echo_upstream, eventually, send};
+use super::support::{Gateway, PATIENCE, echo_upstream, eventually, plain, send};
 
 pub const TOKEN: &str = "faults-inventory-admin-token-0123456789";
 
@@ -51,21 +51,6 @@ apis:
 
 pub fn start(config: &Path) -> Gateway {
     Gateway::start_with_env(config, &[("RUST_LOG", RUST_LOG)])
-}
-
-/// A log line without its terminal colours.
-pub fn plain(line: &str) -> String {
-    let mut out = String::new();
-    let mut escape = false;
-    for c in line.chars() {
-        match (escape, c) {
-            (false, '\u{1b}') => escape = true,
-            (false, c) => out.push(c),
-            (true, 'm') => escape = false,
-            (true, _) => {}
-        }
-    }
-    out
 }
 
 /// The `key=N` number of a log line.

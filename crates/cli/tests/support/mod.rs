@@ -291,6 +291,40 @@ impl Gateway {
                 .as_bytes(),
         )
     }
+
+    /// `GET path` on the admin listener with `token`, which must answer 200; its JSON body.
+    pub fn admin_json(&self, path: &str, token: &str) -> serde_json::Value {
+        let r = self.admin("GET", path, Some(token));
+        assert_eq!(r.status, 200, "{path}: {r:?}");
+        r.json()
+    }
+}
+
+/// The endpoint `method path` of an inventory (`GET /api/inventory`'s body), if it is there.
+pub fn endpoint<'a>(
+    inventory: &'a serde_json::Value,
+    method: &str,
+    path: &str,
+) -> Option<&'a serde_json::Value> {
+    inventory["endpoints"]
+        .as_array()?
+        .iter()
+        .find(|e| e["method"] == method && e["path"] == path)
+}
+
+/// A log line without its terminal colours (ANSI escape sequences, which end in `m`).
+pub fn plain(line: &str) -> String {
+    let mut out = String::new();
+    let mut escape = false;
+    for c in line.chars() {
+        match (escape, c) {
+            (false, '\u{1b}') => escape = true,
+            (false, c) => out.push(c),
+            (true, 'm') => escape = false,
+            (true, _) => {}
+        }
+    }
+    out
 }
 
 /// The public and admin addresses on the gateway's "serving on http(s)://... (admin on
