@@ -14,7 +14,7 @@
 # For each pair: req/s ratio (B over A) and the CPU-per-request ratio, per round and median.
 #
 # Usage: bench/gateway/pairs.sh   (env: ROUNDS=2 DURATION=8s PAIRS="route:nginx ..." and
-#                                  run.sh's own: CONNECTIONS THREADS BASE_PORT)
+#                                  run.sh's own: CONNECTIONS THREADS BASE_PORT NGINX_WORKERS UPSTREAM)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ROUNDS=${ROUNDS:-2}
@@ -31,7 +31,7 @@ DURATION=${DURATION:-8s} SCENARIOS="$scenarios" "$root/bench/gateway/run.sh" 2>"
   cat "$log" >&2
   exit 1
 }
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git -C "$root" rev-parse --short HEAD)  rounds: $ROUNDS  duration: ${DURATION:-8s}  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git -C "$root" rev-parse --short HEAD)  rounds: $ROUNDS  duration: ${DURATION:-8s}  wrk: -t${THREADS:-2} -c${CONNECTIONS:-64}  nginx workers: ${NGINX_WORKERS:-$(nproc)}  upstream: ${UPSTREAM:-rust}  load: $(cut -d' ' -f1-3 /proc/loadavg)"
 grep ' RESULT ' "$log" | awk -v pairs="$PAIRS" '
   function val(k,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
   { label[NR] = $1; rps[NR] = val("rps"); cpu[NR] = val("cpu_us") }

@@ -34,7 +34,12 @@
 # Portcullis decision logs are off (nginx's access log is off too).
 #
 # Usage: bench/gateway/run.sh   (env: DURATION=15s CONNECTIONS=64 THREADS=2 TOKENS=30000
-#                                SCENARIOS="direct nginx route ..." BASE_PORT=18080)
+#                                SCENARIOS="direct nginx route ..." BASE_PORT=18080
+#                                NGINX_WORKERS=<cores> UPSTREAM=rust)
+# THREADS is wrk's; the gateway runs one worker per core (its default) and nginx as many worker
+# processes (NGINX_WORKERS), so that neither proxy has more workers than the other. UPSTREAM=nginx
+# serves the same JSON answer from an nginx `return 200` instead of bench/src/bin/upstream.rs, a
+# second upstream implementation to check that a ratio does not depend on ours.
 # Needs root or sudo-less apt-get only when wrk, nginx or redis-server are missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +51,8 @@ THREADS=${THREADS:-2}
 TOKENS=${TOKENS:-30000}
 SCENARIOS=${SCENARIOS:-"direct nginx nginx_post route validate route_token jwt_cache jwt_nocache limit_memory limit_redis"}
 BASE_PORT=${BASE_PORT:-18080}
+NGINX_WORKERS=${NGINX_WORKERS:-$(nproc)}
+UPSTREAM=${UPSTREAM:-rust}
 UP_PORT=$BASE_PORT
 NGINX_PORT=$((BASE_PORT + 1))
 GW_PORT=$((BASE_PORT + 2))
@@ -237,8 +244,39 @@ LUA
 } >"$work/jwt_nocache.lua"
 
 # --- processes ----------------------------------------------------------------------------------
-"$bin/upstream" "127.0.0.1:$UP_PORT" >/dev/null &
-up_pid=$!
+case $UPSTREAM in
+  rust)
+    "$bin/upstream" "127.0.0.1:$UP_PORT" >/dev/null &
+    up_pid=$! ;;
+  nginx)
+    # The same answer as bench/src/bin/upstream.rs: the JSON body, application/json, keep-alive.
+    mkdir -p "$work/up"
+    cat >"$work/up/nginx.conf" <<NGINX
+worker_processes $NGINX_WORKERS;
+pid $work/up/nginx.pid;
+error_log $work/up/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/up/body;
+  proxy_temp_path $work/up/proxy;
+  fastcgi_temp_path $work/up/fastcgi;
+  uwsgi_temp_path $work/up/uwsgi;
+  scgi_temp_path $work/up/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$UP_PORT;
+    location / {
+      default_type application/json;
+      return 200 '{"id":42,"name":"widget","price":9.5,"tags":["a","b"]}';
+    }
+  }
+}
+NGINX
+    nginx -p "$work/up" -c "$work/up/nginx.conf" -g 'daemon off;' &
+    up_pid=$! ;;
+  *) echo "UPSTREAM is rust or nginx, not $UPSTREAM" >&2; exit 1 ;;
+esac
 pids+=("$up_pid")
 wait_port "$UP_PORT"
 
@@ -322,7 +360,7 @@ for scenario in $SCENARIOS; do
       fi
       mkdir -p "$work/nginx"
       cat >"$work/nginx/nginx.conf" <<NGINX
-worker_processes $THREADS;
+worker_processes $NGINX_WORKERS;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
 events { worker_connections 4096; }
@@ -422,7 +460,7 @@ fi
 # --- report -------------------------------------------------------------------------------------
 echo
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo '+local changes')"
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up 2 s each); $(nproc) cores: wrk, upstream, proxy and Redis share them"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up 2 s each); nginx workers: $NGINX_WORKERS; upstream: $UPSTREAM; $(nproc) cores: wrk, upstream, proxy and Redis share them"
 awk '
   function val(k,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
   { label[NR] = $1; rps[$1] = val("rps"); p50[$1] = val("p50"); p99[$1] = val("p99"); p999[$1] = val("p999");
