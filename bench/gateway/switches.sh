@@ -2,17 +2,19 @@
 # Context switches per request, per gateway thread: a cost that instruction counts
 # (instructions.sh) cannot see, since the kernel does the switching. Each binary given serves
 # `route` (run.sh's (c): routing only, decision log off) in front of bench/src/bin/upstream.rs
-# under `wrk -t2 -c64` for DURATION; each thread's voluntary and involuntary switches over
+# under `wrk -t2 -c64` (by default) for DURATION; each thread's voluntary and involuntary switches over
 # the measured run (from /proc/PID/task/*/status) are divided by the requests served.
 # A thread that is woken once per request (voluntary ~1/req) also preempts the workers
 # (their involuntary switches rise): that was the observation dispatcher before 2 ms ticks.
 #
 #   bench/gateway/switches.sh /tmp/portcullis-before /tmp/portcullis-after
-#   (env: DURATION=5s BASE_PORT=19080; the upstream binary from ${CARGO_TARGET_DIR:-target}/release,
+#   (env: DURATION=5s CONNECTIONS=64 THREADS=2 BASE_PORT=19080; the upstream binary from ${CARGO_TARGET_DIR:-target}/release,
 #    built with `cargo build --release -p portcullis-bench --bin upstream`)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
 BASE_PORT=${BASE_PORT:-19080}
 up_port=$BASE_PORT gw_port=$((BASE_PORT + 2))
 upstream="${CARGO_TARGET_DIR:-$root/target}/release/upstream"
@@ -69,15 +71,15 @@ snapshot() { # pid
       "$(awk '/^voluntary_ctxt_switches/ { v = $2 } /^nonvoluntary_ctxt_switches/ { n = $2 } END { print v, n }' "$t/status")"
   done | sort -n
 }
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  wrk -t2 -c64 -d$DURATION  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  wrk -t$THREADS -c$CONNECTIONS -d$DURATION  load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for bin in "$@"; do
   RUST_LOG=warn "$bin" serve --config "$work/route.yaml" >"$work/gw.log" 2>&1 &
   gw=$!
   pids+=("$gw")
   wait_port "$gw_port" || { cat "$work/gw.log" >&2; exit 1; }
-  timeout 30 wrk -t2 -c64 -d2s "http://127.0.0.1:$gw_port/items" >/dev/null
+  timeout 30 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "http://127.0.0.1:$gw_port/items" >/dev/null
   snapshot "$gw" >"$work/before"
-  out=$(timeout 60 wrk -t2 -c64 -d"$DURATION" "http://127.0.0.1:$gw_port/items")
+  out=$(timeout 60 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$gw_port/items")
   snapshot "$gw" >"$work/after"
   requests=$(awk '/requests in/ { print $1 }' <<<"$out")
   echo "$bin: $requests requests, $(awk '/Requests\/sec/ { print $2 }' <<<"$out") req/s"
