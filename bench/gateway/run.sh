@@ -243,6 +243,24 @@ end
 LUA
 } >"$work/jwt_nocache.lua"
 
+# nginx_head DIR: the top of an nginx config whose files all stay in DIR, up to `http {`'s
+# shared settings (the caller adds its servers and closes the block).
+nginx_head() {
+  cat <<NGINX
+worker_processes $NGINX_WORKERS;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $1/body;
+  proxy_temp_path $1/proxy;
+  fastcgi_temp_path $1/fastcgi;
+  uwsgi_temp_path $1/uwsgi;
+  scgi_temp_path $1/scgi;
+NGINX
+}
+
 # --- processes ----------------------------------------------------------------------------------
 case $UPSTREAM in
   rust)
@@ -251,18 +269,7 @@ case $UPSTREAM in
   nginx)
     # The same answer as bench/src/bin/upstream.rs: the JSON body, application/json, keep-alive.
     mkdir -p "$work/up"
-    cat >"$work/up/nginx.conf" <<NGINX
-worker_processes $NGINX_WORKERS;
-pid $work/up/nginx.pid;
-error_log $work/up/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/up/body;
-  proxy_temp_path $work/up/proxy;
-  fastcgi_temp_path $work/up/fastcgi;
-  uwsgi_temp_path $work/up/uwsgi;
-  scgi_temp_path $work/up/scgi;
+    { nginx_head "$work/up"; cat <<NGINX; } >"$work/up/nginx.conf"
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$UP_PORT;
@@ -359,18 +366,7 @@ for scenario in $SCENARIOS; do
         continue
       fi
       mkdir -p "$work/nginx"
-      cat >"$work/nginx/nginx.conf" <<NGINX
-worker_processes $NGINX_WORKERS;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
+      { nginx_head "$work/nginx"; cat <<NGINX; } >"$work/nginx/nginx.conf"
   upstream backend { server 127.0.0.1:$UP_PORT; keepalive 128; }
   server {
     listen 127.0.0.1:$NGINX_PORT;

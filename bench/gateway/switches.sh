@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Context switches per request, per gateway thread: a cost that instruction counts
 # (instructions.sh) cannot see, since the kernel does the switching. Each binary given serves
-# `route` (run.sh's (c): routing only, decision log off) in front of bench/src/bin/upstream.rs
+# `route` (run.sh's (c), with its config: routing only, decision log off) in front of bench/src/bin/upstream.rs
 # under `wrk -t2 -c64` (by default) for DURATION; each thread's voluntary and involuntary switches over
 # the measured run (from /proc/PID/task/*/status) are divided by the requests served.
 # A thread that is woken once per request (voluntary ~1/req) also preempts the workers
@@ -9,7 +9,7 @@
 #
 #   bench/gateway/switches.sh /tmp/portcullis-before /tmp/portcullis-after
 #   (env: DURATION=5s CONNECTIONS=64 THREADS=2 BASE_PORT=19080; the upstream binary from ${CARGO_TARGET_DIR:-target}/release,
-#    built with `cargo build --release -p portcullis-bench --bin upstream`)
+#    built with `cargo build --release -p portcullis-bench --bin upstream --bin jwt_bench`: run.sh makes the fixtures)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 DURATION=${DURATION:-5s}
@@ -22,7 +22,11 @@ upstream="${CARGO_TARGET_DIR:-$root/target}/release/upstream"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
 [ "$#" -gt 0 ] || { echo "usage: $0 BINARY..." >&2; exit 1; }
 
-work=$(mktemp -d /tmp/portcullis-switches.XXXXXX)
+# Fixtures (spec, configs) from run.sh, which runs no scenario here; its route.yaml listens on
+# BASE_PORT + 2 and forwards to BASE_PORT.
+work=$(SCENARIOS=" " TOKENS=1 BASE_PORT=$BASE_PORT NO_BUILD=1 "$root/bench/gateway/run.sh" 2>/dev/null |
+  sed -n 's/^(raw wrk output and configs: \(.*\))$/\1/p')
+[ -d "$work" ] || { echo "run.sh made no fixtures" >&2; exit 1; }
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -38,27 +42,6 @@ wait_port() { # port
   echo "nothing listens on 127.0.0.1:$1" >&2
   return 1
 }
-cat >"$work/bench.yaml" <<'SPEC'
-openapi: 3.0.3
-info: { title: bench, version: "1" }
-paths:
-  /items:
-    get:
-      operationId: listItems
-      responses:
-        "200": { description: ok }
-SPEC
-cat >"$work/route.yaml" <<CONF
-server:
-  listen: 127.0.0.1:$gw_port
-log:
-  decisions: "off"
-apis:
-  - name: bench
-    spec: bench.yaml
-    upstream: http://127.0.0.1:$up_port
-    request: { validate: off, unknown_fields: off }
-CONF
 "$upstream" "127.0.0.1:$up_port" >/dev/null &
 pids+=($!)
 wait_port "$up_port"
