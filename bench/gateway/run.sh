@@ -310,20 +310,21 @@ peak_rss_mib() { # pid...
   awk -v k="$kib" 'BEGIN { printf "%.1f", k / 1024 }'
 }
 
-# CPU time (user + system, clock ticks) of the processes in $measure (all their threads).
+# CPU time in clock ticks of the processes in $measure (all their threads): "user system".
 measure=()
 cpu_ticks() {
-  local t=0 pid
+  local u=0 s=0 pid us
   for pid in "${measure[@]}"; do
-    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+    read -r -a us < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+    u=$((u + us[0])) s=$((s + us[1]))
   done
-  echo "$t"
+  echo "$u $s"
 }
 ticks_per_sec=$(getconf CLK_TCK)
 
 # run_wrk label port script [delay-ms]: warm-up, then the measured run; prints "label RESULT...
-# cpu_us=N" where N is the proxy's CPU time per request (processes in $measure), a figure a
-# busy shared machine disturbs less than req/s.
+# cpu_us=N sys_us=M" where N is the proxy's CPU time per request (processes in $measure), a
+# figure a busy shared machine disturbs less than req/s, and M the kernel's part of it.
 run_wrk() {
   local label=$1 port=$2 script=$3 delay=${4:-}
   local s="$work/$script"
@@ -332,17 +333,18 @@ run_wrk() {
     { cat "$work/$script"; echo "delay = function() return $delay end"; } >"$s"
   fi
   timeout 30 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$s" "http://127.0.0.1:$port" >/dev/null
-  local out before after line requests cpu=-
-  before=$(cpu_ticks)
+  local out before after line requests cpu=- sys=-
+  read -r -a before < <(cpu_ticks)
   out=$(timeout "$cap" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$s" "http://127.0.0.1:$port")
-  after=$(cpu_ticks)
+  read -r -a after < <(cpu_ticks)
   echo "$out" >"$work/$label.wrk"
   line=$(grep '^RESULT' <<<"$out" || echo "RESULT failed")
   requests=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
   if [ ${#measure[@]} -gt 0 ] && [ -n "$requests" ] && [ "$requests" -gt 0 ]; then
-    cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_sec" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    cpu=$(awk -v t=$((after[0] + after[1] - before[0] - before[1])) -v hz="$ticks_per_sec" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    sys=$(awk -v t=$((after[1] - before[1])) -v hz="$ticks_per_sec" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
   fi
-  echo "$label $line cpu_us=$cpu"
+  echo "$label $line cpu_us=$cpu sys_us=$sys"
 }
 
 results="$work/results.txt"
