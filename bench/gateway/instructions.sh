@@ -6,7 +6,7 @@
 # ranks changes to the gateway's own code; run.sh and pairs.sh give the throughput.
 #
 # For each binary and scenario: the gateway is started under cachegrind twice, once with no
-# traffic (start-up and shutdown) and once under wrk -t1 -c16 for DURATION; the difference
+# traffic (start-up and shutdown) and once under wrk -t1 -c$CONNECTIONS (16 by default) for DURATION; the difference
 # divided by the requests served is the cost per request. Scenarios are run.sh's configs:
 #   route      GET /items, routing only          validate   POST /items with a JSON body
 #   inventory  route with the admin API, the inventory and the detectors on (issue 25)
@@ -18,12 +18,13 @@
 #
 # Usage: bench/gateway/instructions.sh [portcullis-binary...]
 #        (default $CARGO_TARGET_DIR/release/portcullis, else target/release; env: NO_BUILD=1
-#         as run.sh, SCENARIOS="route validate" DURATION=10s
+#         as run.sh, SCENARIOS="route validate" DURATION=10s CONNECTIONS=16
 #         BASE_PORT=18080)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SCENARIOS=${SCENARIOS:-"route validate"}
 DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
 BASE_PORT=${BASE_PORT:-18080}
 GW_PORT=$((BASE_PORT + 2))
 
@@ -61,7 +62,7 @@ measure() {
     sleep 0.05
   done
   if [ "$4" != 0 ]; then
-    n=$(timeout 120 wrk -t1 -c16 -d"$4" -s "$work/$3" "http://127.0.0.1:$GW_PORT" |
+    n=$(timeout 120 wrk -t1 -c"$CONNECTIONS" -d"$4" -s "$work/$3" "http://127.0.0.1:$GW_PORT" |
       sed -n 's/.* requests=\([0-9]*\).*/\1/p')
   fi
   kill -TERM "$gw"
@@ -69,7 +70,7 @@ measure() {
   echo "$n $(sed -n 's/^summary: \([0-9]*\).*/\1/p' "$out")"
 }
 
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- crates || echo '+local changes')  wrk -t1 -c16 -d$DURATION"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- crates || echo '+local changes')  wrk -t1 -c$CONNECTIONS -d$DURATION"
 echo "| scenario | binary | requests | instructions per request |"
 echo "|---|---|---:|---:|"
 for scenario in $SCENARIOS; do
