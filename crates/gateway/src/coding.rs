@@ -105,11 +105,12 @@ pub(crate) fn inflate(data: &Bytes, coding: Coding, max: usize) -> Result<Bytes,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
-    fn gzip(data: &[u8]) -> Bytes {
+    /// `data` gzip-compressed (also for the response stage's tests).
+    pub(crate) fn gzip(data: &[u8]) -> Bytes {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         Bytes::from(e.finish().unwrap())

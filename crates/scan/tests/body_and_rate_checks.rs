@@ -21,6 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+mod support;
+
 const SPEC: &str = r#"
 openapi: 3.1.0
 info: {title: wallets, version: '1'}
@@ -179,39 +181,11 @@ async fn scan(mode: Mode, safe: bool) -> (Vec<String>, Vec<(String, &'static str
         .route("/payments", post(pay))
         .route("/users", post(signup))
         .with_state(bank.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let catalog = portcullis_spec::load_str("wallets.yaml", SPEC).unwrap();
-    let text = format!(
-        "identities:\n  alice: {{headers: {{Authorization: \"Bearer alice\"}}}}\n  bob: {{headers: {{Authorization: \"Bearer bob\"}}}}\nsafe: {safe}\nbudget: {{requests: 500, rate: 1000/s}}\n"
-    );
-    let config = portcullis_scan::ScanConfig::from_str_in(
-        "scan.yaml",
-        &text,
-        std::path::Path::new("."),
-        &|_| None,
-    )
-    .unwrap();
-    let target = portcullis_scan::Target::parse(&url).unwrap();
-    let outcome = portcullis_scan::run(&catalog, target, &config)
-        .await
-        .unwrap();
-    let found = outcome
-        .report
-        .findings
-        .iter()
-        .filter(|f| f.rule == "PC-SCAN-BOLA-003" || f.rule == "PC-SCAN-RATE-002")
-        .map(|f| {
-            format!(
-                "{} {}",
-                f.rule,
-                f.location.operation.clone().unwrap_or_default()
-            )
-        })
-        .collect();
+    let url = support::serve(app).await;
+    let found = support::scan_rules(&url, "wallets.yaml", SPEC, safe, |rule| {
+        rule == "PC-SCAN-BOLA-003" || rule == "PC-SCAN-RATE-002"
+    })
+    .await;
     let seen = bank.seen.lock().unwrap().clone();
     (found, seen)
 }

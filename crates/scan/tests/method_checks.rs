@@ -21,6 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+mod support;
+
 const SPEC: &str = r#"
 openapi: 3.1.0
 info: {title: items, version: '1'}
@@ -165,45 +167,16 @@ async fn serve(mode: Mode) -> (String, Shop) {
         _ => routes,
     }
     .layer(axum::middleware::from_fn_with_state(shop.clone(), record));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), shop)
+    (support::serve(app).await, shop)
 }
 
 /// The METHOD rules a scan of a `mode` server reports, and what the server saw.
 async fn method_findings(mode: Mode, safe: bool) -> (Vec<String>, Shop) {
     let (url, shop) = serve(mode).await;
-    let catalog = portcullis_spec::load_str("items.yaml", SPEC).unwrap();
-    let text = format!(
-        "identities:\n  alice: {{headers: {{Authorization: \"Bearer alice\"}}}}\n  bob: {{headers: {{Authorization: \"Bearer bob\"}}}}\nsafe: {safe}\nbudget: {{requests: 500, rate: 1000/s}}\n"
-    );
-    let config = portcullis_scan::ScanConfig::from_str_in(
-        "scan.yaml",
-        &text,
-        std::path::Path::new("."),
-        &|_| None,
-    )
-    .unwrap();
-    let target = portcullis_scan::Target::parse(&url).unwrap();
-    let outcome = portcullis_scan::run(&catalog, target, &config)
-        .await
-        .unwrap();
-    let rules = outcome
-        .report
-        .findings
-        .iter()
-        .filter(|f| f.rule.starts_with("PC-SCAN-METHOD"))
-        .map(|f| {
-            format!(
-                "{} {}",
-                f.rule,
-                f.location.operation.clone().unwrap_or_default()
-            )
-        })
-        .collect();
+    let rules = support::scan_rules(&url, "items.yaml", SPEC, safe, |rule| {
+        rule.starts_with("PC-SCAN-METHOD")
+    })
+    .await;
     (rules, shop)
 }
 

@@ -244,13 +244,8 @@ pub(crate) fn refusal(unread: &Unread, plan: &ResponsePlan) -> Option<Denial> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coding::tests::gzip;
     use std::io::Write;
-
-    fn gzip(data: &[u8]) -> Bytes {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).unwrap();
-        Bytes::from(e.finish().unwrap())
-    }
 
     #[test]
     fn bodies_inflate_within_the_cap_and_bombs_are_refused() {
