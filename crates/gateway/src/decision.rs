@@ -192,10 +192,11 @@ impl Subscriber for DecisionWriter {
 }
 
 /// The most recent decisions, for the admin API. Written by the observation dispatcher only;
-/// read by the admin API.
+/// read by the admin API. The observations are kept as the dispatcher hands them over, boxed,
+/// so that keeping one copies nothing.
 #[derive(Clone, Default)]
 pub struct History {
-    recent: Arc<Mutex<VecDeque<Decision>>>,
+    recent: Arc<Mutex<VecDeque<Box<Observation>>>>,
 }
 
 impl History {
@@ -203,28 +204,30 @@ impl History {
     pub fn recent(&self, limit: usize) -> Vec<Decision> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         let skip = recent.len().saturating_sub(limit);
-        recent.iter().skip(skip).cloned().collect()
+        recent
+            .iter()
+            .skip(skip)
+            .map(|o| o.decision.clone())
+            .collect()
     }
-}
 
-impl History {
-    fn keep(&self, decision: Decision) {
+    fn keep(&self, observation: Box<Observation>) {
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         if recent.len() >= RECENT {
             recent.pop_front();
         }
-        recent.push_back(decision);
+        recent.push_back(observation);
     }
 }
 
 impl Subscriber for History {
     fn observe(&mut self, observation: &Observation) {
-        self.keep(observation.decision.clone());
+        self.keep(Box::new(observation.clone()));
     }
 
-    // The server makes the history the last subscriber: it keeps each decision as sent.
-    fn take(&mut self, observation: Observation) {
-        self.keep(observation.decision);
+    // The server makes the history the last subscriber: it keeps each observation as sent.
+    fn take(&mut self, observation: Box<Observation>) {
+        self.keep(observation);
     }
 }
 

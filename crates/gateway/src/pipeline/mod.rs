@@ -166,60 +166,62 @@ where
         // A banned client is refused before any other work. Admission and routing wait for
         // nothing; the stages after them run under the request's deadline. The path the log
         // shows is the normalized one, or the path as sent when it cannot be normalized.
-        let admitted = if shared.bans.is_banned(ip) {
-            let denial = Denial::new(403, crate::rules::CLIENT_BANNED, "the client is banned")
-                .detail("access from this client is suspended");
-            Err(outcome.refuse(&denial, &request_id))
-        } else {
-            admit(&ctx, &req, &mut outcome)
-        };
-        let (path, response) = match admitted {
-            Err(mut response) => {
-                let path = req.uri().path().to_owned();
-                if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                    linger(req, &mut response);
-                }
-                (path, response)
-            }
-            Ok(path) => {
-                let response = match route(&ctx, &req, &path, &mut outcome) {
-                    Err(response) => response,
-                    Ok(routed) => {
-                        let (parts, body) = req.into_parts();
-                        let timeout = gw.config.server.limits.request_timeout.0;
-                        // Pinned where it is made and bounded through a reference: handed
-                        // to `timeout` by value, its kilobytes were copied twice more.
-                        let finished = {
-                            let stages = stages::run(&ctx, &routed, parts, body, &mut outcome);
-                            let mut stages = std::pin::pin!(stages);
-                            let mut deadline = worker.request_sleeps.after(timeout);
-                            tokio::select! {
-                                biased;
-                                response = stages.as_mut() => Ok(response),
-                                () = &mut deadline => Err(()),
-                            }
-                        };
-                        match finished {
-                            Ok(r) => r,
-                            // The request's deadline also bounds the upstream when it comes
-                            // first (see `forward`).
-                            Err(()) if outcome.awaiting_upstream => {
-                                let api = Label::or_none(outcome.api.as_ref());
-                                upstream_failed(&ctx, api, &mut outcome, ProxyError::Timeout)
-                            }
-                            Err(()) => {
-                                let denial = Denial::new(
-                                    504,
-                                    crate::rules::REQUEST_TIMEOUT,
-                                    "the request took longer than request_timeout",
-                                )
-                                .detail("the request took too long");
-                                outcome.refuse(&denial, &request_id)
-                            }
-                        }
+        // Admission's and routing's results are matched as temporaries, each in its own
+        // statement: a named result, or one matched around the awaits, stays in the future's
+        // state (hyper moves that state by value) for the whole request.
+        let path: String;
+        let response = 'answered: {
+            path = match if shared.bans.is_banned(ip) {
+                let denial = Denial::new(403, crate::rules::CLIENT_BANNED, "the client is banned")
+                    .detail("access from this client is suspended");
+                Err(outcome.refuse(&denial, &request_id))
+            } else {
+                admit(&ctx, &req, &mut outcome)
+            } {
+                Ok(path) => path,
+                Err(mut response) => {
+                    path = req.uri().path().to_owned();
+                    if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                        linger(req, &mut response);
                     }
-                };
-                (path, response)
+                    break 'answered response;
+                }
+            };
+            let routed = match route(&ctx, &req, &path, &mut outcome) {
+                Ok(routed) => routed,
+                Err(response) => break 'answered response,
+            };
+            let (parts, body) = req.into_parts();
+            let timeout = gw.config.server.limits.request_timeout.0;
+            // Pinned where it is made and bounded through a reference: handed to `timeout` by
+            // value, its kilobytes were copied twice more.
+            let finished = {
+                let stages = stages::run(&ctx, &routed, parts, body, &mut outcome);
+                let mut stages = std::pin::pin!(stages);
+                let mut deadline = worker.request_sleeps.after(timeout);
+                tokio::select! {
+                    biased;
+                    response = stages.as_mut() => Ok(response),
+                    () = &mut deadline => Err(()),
+                }
+            };
+            match finished {
+                Ok(r) => r,
+                // The request's deadline also bounds the upstream when it comes first (see
+                // `forward`).
+                Err(()) if outcome.awaiting_upstream => {
+                    let api = Label::or_none(outcome.api.as_ref());
+                    upstream_failed(&ctx, api, &mut outcome, ProxyError::Timeout)
+                }
+                Err(()) => {
+                    let denial = Denial::new(
+                        504,
+                        crate::rules::REQUEST_TIMEOUT,
+                        "the request took longer than request_timeout",
+                    )
+                    .detail("the request took too long");
+                    outcome.refuse(&denial, &request_id)
+                }
             }
         };
         let latency = start.elapsed();
@@ -417,7 +419,7 @@ pub(crate) fn full(bytes: Bytes) -> Body {
 pub(crate) fn forward<'f>(
     ctx: &'f Ctx<'_>,
     api: &'f Api,
-    parts: http::request::Parts,
+    parts: &'f mut http::request::Parts,
     body: Body,
     forward_path: Option<&'f str>,
     outcome: &'f mut Outcome,
@@ -438,8 +440,10 @@ pub(crate) fn forward<'f>(
             .then_some(limits.upstream_timeout.0);
         // Boxed: the upstream exchange is the deepest future of the request; held inline,
         // each enclosing future would carry (and copy at every await) a few kilobytes of it.
+        // The request's head is taken here, straight into the box (an empty one is left).
+        let head = std::mem::replace(parts, http::Request::new(()).into_parts().0);
         let exchange = Box::pin(ctx.proxy.forward(
-            parts,
+            head,
             body,
             &api.upstream,
             forward_path,

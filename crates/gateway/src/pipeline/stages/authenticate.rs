@@ -61,7 +61,7 @@ pub(super) async fn request<B>(r: &mut RequestCtx<'_, '_, '_, B>) -> Verdict {
             {
                 Box::pin(w.auth_failed(r.env)).await;
             }
-            r.auth_failure = Some((denial, presented));
+            r.auth_failure = Some(Box::new((denial, presented)));
         }
     }
     Verdict::Continue

@@ -11,8 +11,8 @@ use super::unauthorized;
 
 /// The request phase.
 pub(super) fn request<B>(r: &mut RequestCtx<'_, '_, '_, B>) -> Verdict {
-    if let Some((denial, _)) = r.auth_failure.take() {
-        return Verdict::Deny(denial, r.api.mode);
+    if let Some(failure) = r.auth_failure.take() {
+        return Verdict::Deny(failure.0, r.api.mode);
     }
     if r.plan.is_some_and(|p| p.admin)
         && let Some(d) = admin_denial(r.api, r.principal.as_deref())

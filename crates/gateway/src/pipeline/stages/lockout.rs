@@ -82,7 +82,7 @@ where
         Some(w) => Box::pin(w.check(r.env)).await,
         None => None,
     };
-    r.watch = watch;
+    r.watch = watch.map(Box::new);
     match denial {
         Some(d) => Verdict::Deny(d, r.api.mode),
         None => Verdict::Continue,

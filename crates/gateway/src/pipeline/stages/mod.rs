@@ -257,20 +257,23 @@ pub(crate) struct RequestCtx<'r, 'g, 'p, B> {
     /// Who the caller is, once authenticated.
     pub principal: Option<Arc<Principal>>,
     /// Authentication's refusal, which [`Stage::Authorize`] enforces (after the lockout has
-    /// counted it): the denial and whether a credential was presented.
-    pub auth_failure: Option<(Denial, bool)>,
+    /// counted it): the denial and whether a credential was presented. This and the other
+    /// boxed fields are rare; boxed, they do not weigh on every request's future, which
+    /// hyper moves by value.
+    pub auth_failure: Option<Box<(Denial, bool)>>,
     /// Headers for the answer.
     pub answer_headers: Headers,
     /// The concurrency slot held until the answer.
     pub permit: Option<ConcurrencyPermit>,
     /// The lockout's watch over this request.
-    pub watch: Option<lockout::Watch<'g>>,
+    pub watch: Option<Box<lockout::Watch<'g>>>,
     /// The decoded query, parsed once by the first stage that reads it.
     query: Option<Vec<(String, String)>>,
     /// The request's `Origin`, kept for the CORS fields of the answer.
     pub origin: Option<http::HeaderValue>,
-    /// The body as JSON, when validation parsed it (the threat checks walk it again).
-    pub json: Option<serde_json::Value>,
+    /// The body as JSON, when validation parsed it and the threat checks follow (they walk
+    /// it again).
+    pub json: Option<Box<serde_json::Value>>,
     /// The answer's body as the response checks read it.
     pub answer: response::answer::AnswerState,
     /// The verdicts so far (decision, rule, principal's names, upstream status).
@@ -401,31 +404,34 @@ where
     B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
+    let api: &Api = routed.api;
+    // The context is made here, outside the block, and moved in: what the block captures
+    // stays in its state for its whole life, so capturing `parts` and `body` to move them
+    // into the context there would have kept them twice.
+    let mut r = RequestCtx {
+        env: ctx,
+        api,
+        plan: routed.plan,
+        params: &routed.params,
+        parts,
+        body: Pending::Stream(body),
+        principal: None,
+        auth_failure: None,
+        answer_headers: Vec::new(),
+        permit: None,
+        watch: None,
+        query: None,
+        origin: None,
+        json: None,
+        answer: response::answer::AnswerState::Unread,
+        outcome,
+    };
     async move {
-        let api: &Api = routed.api;
         let list = match routed.plan {
             Some(plan) => &plan.stages,
             None => &api.undocumented_stages,
         };
         let rid = ctx.request_id;
-        let mut r = RequestCtx {
-            env: ctx,
-            api,
-            plan: routed.plan,
-            params: &routed.params,
-            parts,
-            body: Pending::Stream(body),
-            principal: None,
-            auth_failure: None,
-            answer_headers: Vec::new(),
-            permit: None,
-            watch: None,
-            query: None,
-            origin: None,
-            json: None,
-            answer: response::answer::AnswerState::Unread,
-            outcome,
-        };
         // A compressed body is refused or inflated before any stage reads it.
         if r.parts.headers.contains_key(http::header::CONTENT_ENCODING)
             && let Some(d) = Box::pin(encoding::request(&mut r)).await
@@ -450,17 +456,27 @@ where
             None => sample::tap(ctx.shared.sampler.as_ref(), &api.name, &r.parts),
             Some(_) => None,
         };
-        let parts = std::mem::replace(&mut r.parts, http::Request::new(()).into_parts().0);
         let mut body: Body = match std::mem::replace(&mut r.body, Pending::Read(Bytes::new())) {
             Pending::Read(b) => full(b),
             Pending::Stream(stream) => stream_body(stream, max),
         };
         if let Some(tap) = &tap {
-            body = sample::request(tap, &parts.headers, body);
+            body = sample::request(tap, &r.parts.headers, body);
         }
         let headers = std::mem::take(&mut r.answer_headers);
         let forward_path = routed.forward_path.as_deref();
-        let mut response = forward(ctx, api, parts, body, forward_path, r.outcome, headers).await;
+        // The head is taken from the context inside `forward`'s boxed exchange, so that no
+        // future on the way keeps a copy of it.
+        let mut response = forward(
+            ctx,
+            api,
+            &mut r.parts,
+            body,
+            forward_path,
+            r.outcome,
+            headers,
+        )
+        .await;
         for stage in list.stages() {
             stage.response(&mut r, &mut response).await;
         }

@@ -380,7 +380,7 @@ where
     if super::response::answer::is_json(&content_type) {
         // Validation parsed these same bytes with the same reader when it checked them.
         let parsed = match r.json.take() {
-            Some(value) => Ok(value),
+            Some(value) => Ok(*value),
             None => crate::validate::json::parse_strict(&body, max_depth),
         };
         return match parsed {

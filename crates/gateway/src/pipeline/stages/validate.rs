@@ -124,8 +124,10 @@ where
         on(api.request.unknown_fields),
     ))
     .await;
-    // The threat checks walk the same JSON: parsed once, here.
-    r.json = parsed;
+    // The threat checks walk the same JSON: parsed once, here, and kept when they follow.
+    if plan.threats.is_some() {
+        r.json = parsed.map(Box::new);
+    }
     // The first enforced violation answers; in monitor mode the first is recorded.
     let mut first = None;
     for v in violations {

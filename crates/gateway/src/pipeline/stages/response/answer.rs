@@ -25,8 +25,9 @@ pub(crate) enum AnswerState {
     /// Not read (no check needed it yet).
     #[default]
     Unread,
-    /// Read and decoded.
-    Read(Answer),
+    /// Read and decoded (boxed: the common request reads no answer, and the state is part
+    /// of every request's future).
+    Read(Box<Answer>),
     /// Not inspectable (over the cap, an unknown coding, a replaced answer): checks skip it.
     Skipped,
 }

@@ -35,7 +35,7 @@ pub(super) async fn body<'c, B>(
     if matches!(r.answer, AnswerState::Unread) {
         let plan = plan(r)?;
         r.answer = match answer::read(response, plan).await {
-            Ok(a) => AnswerState::Read(a),
+            Ok(a) => AnswerState::Read(Box::new(a)),
             Err(unread) => {
                 match answer::refusal(&unread, plan) {
                     Some(denial) => replace(r, response, &denial, true),
@@ -90,6 +90,6 @@ pub(super) fn note<B>(r: &mut RequestCtx<'_, '_, '_, B>, rule: &'static str, rea
 /// Puts the inspected body back (after the last response stage).
 pub(super) fn finish<B>(r: &mut RequestCtx<'_, '_, '_, B>, response: &mut Response<Body>) {
     if let AnswerState::Read(a) = std::mem::take(&mut r.answer) {
-        answer::finish(a, response);
+        answer::finish(*a, response);
     }
 }
