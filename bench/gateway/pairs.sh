@@ -11,6 +11,8 @@
 #   protect / validate         what the threat and response checks add to validation
 #   jwt_cache / route_token    authentication and authorization, the same bytes (#6: cost < 5%)
 #   limit_memory / route       the memory rate limiter                (#7: cost < 3%)
+#   route / route_base         this build against BASELINE=<an older portcullis binary>, any
+#                              gateway scenario (run.sh's <scenario>_base): "not below before"
 # For each pair: req/s ratio (B over A) and the CPU-per-request ratio, per round and median.
 #
 # Usage: bench/gateway/pairs.sh   (env: ROUNDS=2 DURATION=8s PAIRS="route:nginx ..." and
@@ -31,7 +33,7 @@ DURATION=${DURATION:-8s} SCENARIOS="$scenarios" "$root/bench/gateway/run.sh" 2>"
   cat "$log" >&2
   exit 1
 }
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git -C "$root" rev-parse --short HEAD)  rounds: $ROUNDS  duration: ${DURATION:-8s}  wrk: -t${THREADS:-2} -c${CONNECTIONS:-64}  nginx workers: ${NGINX_WORKERS:-$(nproc)}  upstream: ${UPSTREAM:-rust}  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git -C "$root" rev-parse --short HEAD)  rounds: $ROUNDS  duration: ${DURATION:-8s}  wrk: -t${THREADS:-2} -c${CONNECTIONS:-64}  nginx workers: ${NGINX_WORKERS:-$(nproc)}  upstream: ${UPSTREAM:-rust}  load: $(cut -d' ' -f1-3 /proc/loadavg)${BASELINE:+  baseline: $BASELINE}"
 grep ' RESULT ' "$log" | awk -v pairs="$PAIRS" '
   function val(k,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
   { label[NR] = $1; rps[NR] = val("rps"); cpu[NR] = val("cpu_us") }

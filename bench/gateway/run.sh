@@ -35,7 +35,10 @@
 #
 # Usage: bench/gateway/run.sh   (env: DURATION=15s CONNECTIONS=64 THREADS=2 TOKENS=30000
 #                                SCENARIOS="direct nginx route ..." BASE_PORT=18080
-#                                NGINX_WORKERS=<cores> UPSTREAM=rust)
+#                                NGINX_WORKERS=<cores> UPSTREAM=rust BASELINE=<binary>)
+# Each gateway scenario also exists as <scenario>_base, served by the BASELINE binary (an
+# older build of the gateway) instead of the one built here: `PAIRS="route:route_base"` in
+# pairs.sh sets a change against the code before it, interleaved in one run.
 # THREADS is wrk's; the gateway runs one worker per core (its default) and nginx as many worker
 # processes (NGINX_WORKERS), so that neither proxy has more workers than the other. UPSTREAM=nginx
 # serves the same JSON answer from an nginx `return 200` instead of bench/src/bin/upstream.rs, a
@@ -288,8 +291,8 @@ pids+=("$up_pid")
 wait_port "$UP_PORT"
 
 gw_pid=""
-start_gateway() { # config
-  RUST_LOG=warn "$bin/portcullis" serve --config "$work/$1.yaml" >"$work/$1.log" 2>&1 &
+start_gateway() { # config [binary]
+  RUST_LOG=warn "${2:-$bin/portcullis}" serve --config "$work/$1.yaml" >"$work/$1.log" 2>&1 &
   gw_pid=$!
   pids+=("$gw_pid")
   wait_port "$GW_PORT"
@@ -413,9 +416,20 @@ NGINX
       kill "$bare_pid" 2>/dev/null || true
       wait "$bare_pid" 2>/dev/null || true
       while (exec 3<>"/dev/tcp/127.0.0.1/$BARE_PORT") 2>/dev/null; do sleep 0.05; done ;;
-    route | inventory | validate | protect | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis)
-      config=$scenario script=get.lua
-      case $scenario in
+    route | inventory | validate | protect | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis | *_base)
+      # <scenario>_base: the same scenario served by the BASELINE binary (an older build), so
+      # that pairs.sh can set a change against the code before it in one interleaved run.
+      name=${scenario%_base} exe="$bin/portcullis"
+      if [ "$name" != "$scenario" ]; then
+        [ -x "${BASELINE:-}" ] || { echo "$scenario needs BASELINE=<a portcullis binary>" >&2; exit 1; }
+        exe=$BASELINE
+      fi
+      config=$name script=get.lua
+      case $name in
+        route | inventory | validate | protect | route_token | jwt_cache | jwt_nocache | limit_memory | limit_redis) ;;
+        *) echo "unknown scenario $scenario" >&2; exit 1 ;;
+      esac
+      case $name in
         validate | protect) script=post.lua ;;
         route_token) config=jwt script=token_route.lua ;;
         jwt_cache) config=jwt script=jwt_cache.lua ;;
@@ -426,7 +440,7 @@ NGINX
           pids+=("$redis_pid")
           wait_port "$REDIS_PORT" ;;
       esac
-      start_gateway "$config"
+      start_gateway "$config" "$exe"
       measure=("$gw_pid")
       line=$(run_wrk "$scenario" "$GW_PORT" "$script")
       echo "$line rss_mib=$(peak_rss_mib "$gw_pid")" >>"$results"
