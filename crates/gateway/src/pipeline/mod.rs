@@ -163,21 +163,15 @@ where
             trusted_peer,
             tls,
         };
-        // A banned client is refused before any other work. Admission and routing wait for
-        // nothing; the stages after them run under the request's deadline. The path the log
-        // shows is the normalized one, or the path as sent when it cannot be normalized.
-        // Admission's and routing's results are matched as temporaries, each in its own
-        // statement: a named result, or one matched around the awaits, stays in the future's
-        // state (hyper moves that state by value) for the whole request.
+        // Admission (a banned client first) and routing wait for nothing; the stages after
+        // them run under the request's deadline. The path the log shows is the normalized
+        // one, or the path as sent when it cannot be normalized. Admission's and routing's
+        // results are matched as temporaries, each in its own statement: a named result, or
+        // one matched around the awaits, stays in the future's state (hyper moves that state
+        // by value) for the whole request.
         let path: String;
         let response = 'answered: {
-            path = match if shared.bans.is_banned(ip) {
-                let denial = Denial::new(403, crate::rules::CLIENT_BANNED, "the client is banned")
-                    .detail("access from this client is suspended");
-                Err(outcome.refuse(&denial, &request_id))
-            } else {
-                admit(&ctx, &req, &mut outcome)
-            } {
+            path = match admit(&ctx, &req, &mut outcome) {
                 Ok(path) => path,
                 Err(mut response) => {
                     path = req.uri().path().to_owned();

@@ -36,8 +36,8 @@ fn select<'g, 'p>(
     first.map(|api| (api, Route::NotFound))
 }
 
-/// Admission: the declared body size and the path, refused in every mode when they cannot
-/// be accepted. The normalized path, which routing and the log use.
+/// Admission: a banned client, the declared body size and the path, refused in every mode
+/// when they cannot be accepted. The normalized path, which routing and the log use.
 #[allow(
     clippy::result_large_err,
     reason = "the response is matched at once by the caller; a box would cost an allocation"
@@ -47,6 +47,12 @@ pub(super) fn admit<B>(
     req: &Request<B>,
     outcome: &mut Outcome,
 ) -> Result<String, Response<Body>> {
+    // A banned client is refused before any other work.
+    if ctx.shared.bans.is_banned(ctx.ip) {
+        let denial = Denial::new(403, crate::rules::CLIENT_BANNED, "the client is banned")
+            .detail("access from this client is suspended");
+        return Err(outcome.refuse(&denial, ctx.request_id));
+    }
     let limits = &ctx.gw.config.server.limits;
     let declared_length = req
         .headers()
@@ -66,18 +72,16 @@ pub(super) fn admit<B>(
     // one while the upstream may read another (a JSON body validated as JSON and read as a
     // form by the upstream carries fields past validation). Only looked up when some field
     // name comes twice: the map counts values and names apart.
-    let repeated = req.headers().len() != req.headers().keys_len();
-    for (name, what) in [
-        (header::AUTHORIZATION, "more than one Authorization field"),
-        (header::CONTENT_TYPE, "more than one Content-Type field"),
-    ] {
-        if !repeated {
-            break;
-        }
-        let mut fields = req.headers().get_all(name).iter();
-        if fields.next().is_some() && fields.next().is_some() {
-            let d = Denial::new(400, crate::rules::REQUEST_HEADER, what);
-            return Err(outcome.refuse(&d, ctx.request_id));
+    if req.headers().len() != req.headers().keys_len() {
+        for (name, what) in [
+            (header::AUTHORIZATION, "more than one Authorization field"),
+            (header::CONTENT_TYPE, "more than one Content-Type field"),
+        ] {
+            let mut fields = req.headers().get_all(name).iter();
+            if fields.next().is_some() && fields.next().is_some() {
+                let d = Denial::new(400, crate::rules::REQUEST_HEADER, what);
+                return Err(outcome.refuse(&d, ctx.request_id));
+            }
         }
     }
     // Query values are checked as UTF-8 text: a `%ff` the checks would see as U+FFFD would

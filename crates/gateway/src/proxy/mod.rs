@@ -18,6 +18,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
+use smallvec::SmallVec;
 
 /// Errors inside bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -90,23 +91,33 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
         || name.as_str() == "proxy-connection"
 }
 
+/// The names of the fields `picked` selects, or none when it selects no field. A message
+/// carries a handful of fields, so a walk over the names costs less than looking up each name
+/// sought; and the common message has none of them, which a first walk that collects nothing
+/// finds without building a list (one collecting walk, or an empty list returned, measured
+/// +100 instructions per routed request).
+#[inline]
+fn names_picked(
+    headers: &HeaderMap,
+    picked: impl Fn(&HeaderName) -> bool,
+) -> Option<SmallVec<[HeaderName; 2]>> {
+    if !headers.keys().any(&picked) {
+        return None;
+    }
+    Some(
+        headers
+            .keys()
+            .filter(|name| picked(name))
+            .cloned()
+            .collect(),
+    )
+}
+
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // A message carries a handful of headers: one walk over them finds the hop-by-hop ones
-    // (Connection among them) for less than looking up each of the nine names. Most messages
-    // have none, and a walk that only answers whether there is one costs a fraction of one
-    // that collects them.
-    if !headers.keys().any(is_hop_by_hop) {
+    let Some(present) = names_picked(headers, is_hop_by_hop) else {
         return;
-    }
-    let present: smallvec::SmallVec<[HeaderName; 2]> = headers
-        .keys()
-        .filter(|name| is_hop_by_hop(name))
-        .cloned()
-        .collect();
-    if present.is_empty() {
-        return;
-    }
+    };
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -125,7 +136,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// client-address fields `Forwarded` and `X-Real-IP` unless the peer is a trusted proxy (the
 /// gateway sets `X-Forwarded-For` itself).
 pub fn strip_overrides(headers: &mut HeaderMap, trusted_peer: bool) {
-    let is_override = |name: &HeaderName| {
+    let Some(present) = names_picked(headers, |name| {
         matches!(
             name.as_str(),
             "x-http-method-override"
@@ -134,17 +145,9 @@ pub fn strip_overrides(headers: &mut HeaderMap, trusted_peer: bool) {
                 | "x-original-url"
                 | "x-rewrite-url"
         ) || (!trusted_peer && (*name == header::FORWARDED || name.as_str() == "x-real-ip"))
-    };
-    // As in `strip_hop_by_hop`: the common request has none, found by a walk that collects
-    // nothing.
-    if !headers.keys().any(is_override) {
+    }) else {
         return;
-    }
-    let present: smallvec::SmallVec<[HeaderName; 2]> = headers
-        .keys()
-        .filter(|name| is_override(name))
-        .cloned()
-        .collect();
+    };
     for name in present {
         headers.remove(name);
     }
