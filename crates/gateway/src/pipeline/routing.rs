@@ -1,6 +1,6 @@
-//! Admission and routing, the stages before any await: the declared body size and the
-//! path's normalization, then the host check, the API (by host and path, in configuration
-//! order) and the operation, or the undocumented-request policy.
+//! Admission and routing, the stages before any await: a banned client, the declared body
+//! size and the path's normalization, then the host check, the API (by host and path, in
+//! configuration order) and the operation, or the undocumented-request policy.
 
 use http::header;
 use http::{Request, Response};

@@ -32,7 +32,7 @@
 //! Stages 12 to 16 have only a response phase; the body is read once, by the first that needs
 //! it, and put back after the last (`response/mod.rs`).
 //!
-//! Admission (size limits, path normalization) and routing run before these, in
+//! Admission (bans, size limits, path normalization) and routing run before these, in
 //! `pipeline/routing.rs`: they decide which list applies.
 
 mod authenticate;
